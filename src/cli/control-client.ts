@@ -1,0 +1,157 @@
+import http from 'node:http'
+import type { ErrorResponse, PeersResponse, StatusResponse } from '../daemon/api-types.ts'
+import { SSE_HEARTBEAT_MS } from '../daemon/routes/events.ts'
+import { DaemonError, DaemonNotRunningError, EdgeError, ProtocolError, TimeoutError } from '../util/errors.ts'
+import { SseParser } from './sse-parser.ts'
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
+/** Silence this long on the event stream (no event, no heartbeat) means edged hangs. */
+export const EVENTS_IDLE_TIMEOUT_MS = 3 * SSE_HEARTBEAT_MS
+
+/** Socket errors that mean nobody (we may talk to) listens on the control socket. */
+const NOT_RUNNING_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTDIR', 'ENOTSOCK', 'EACCES', 'EPERM'])
+
+export interface ControlClientInit {
+  socket: string
+  timeoutMs?: number
+}
+
+export interface RequestOptions {
+  timeoutMs?: number
+}
+
+/** An event from /v1/events; `data` is the parsed JSON payload (the raw text if it is not JSON). */
+export interface ControlEvent {
+  type: string
+  data: unknown
+  id?: string
+}
+
+/** Why `events()` returned: the caller aborted, or edged ended the stream (it is stopping). */
+export type EventsEnd = 'aborted' | 'closed'
+
+export interface ControlClient {
+  readonly socket: string
+  /** Any control API call: JSON body in, parsed JSON out (undefined for an empty body). */
+  request: <T = unknown>(method: string, path: string, body?: unknown, options?: RequestOptions) => Promise<T>
+  status: () => Promise<StatusResponse>
+  peers: () => Promise<PeersResponse>
+  /** Follow /v1/events until `signal` aborts or edged closes the stream. */
+  events: (onEvent: (event: ControlEvent) => void, signal?: AbortSignal) => Promise<EventsEnd>
+}
+
+function parseJson (text: string): unknown {
+  try { return JSON.parse(text) } catch { return undefined }
+}
+
+function isErrorResponse (body: unknown): body is ErrorResponse {
+  const error = (body as ErrorResponse | undefined)?.error
+  return typeof error?.name === 'string' && typeof error?.message === 'string'
+}
+
+function httpError (status: number, text: string): DaemonError {
+  const body = parseJson(text)
+  if (isErrorResponse(body)) return new DaemonError(status, body.error.name, body.error.message)
+  return new DaemonError(status, `HTTP${status}`, text.trim().slice(0, 500) || http.STATUS_CODES[status] || 'error')
+}
+
+/** Typed client for edged's control API: HTTP/JSON over its unix socket. */
+export function createControlClient (init: ControlClientInit): ControlClient {
+  const socket = init.socket
+  const defaultTimeout = init.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+
+  const connectionError = (err: NodeJS.ErrnoException, what: string): Error => {
+    if (err instanceof EdgeError) return err
+    const code = err.code ?? ''
+    if (NOT_RUNNING_CODES.has(code)) return new DaemonNotRunningError(socket, code, { cause: err })
+    return new ProtocolError(`connection to edged failed during ${what} (socket ${socket}): ${err.message}`, 'control')
+  }
+
+  const open = (method: string, path: string, headers: http.OutgoingHttpHeaders, timeoutMs: number): http.ClientRequest => {
+    const req = http.request({ socketPath: socket, method, path, headers, agent: false, timeout: timeoutMs })
+    req.on('timeout', () => {
+      req.destroy(new TimeoutError(`edged did not answer ${method} ${path} within ${timeoutMs} ms (socket ${socket})`))
+    })
+    return req
+  }
+
+  const request = async <T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> => {
+    const what = `${method} ${path}`
+    const payload = body === undefined ? undefined : JSON.stringify(body)
+    const headers: http.OutgoingHttpHeaders = { accept: 'application/json' }
+    if (payload !== undefined) headers['content-type'] = 'application/json'
+    return await new Promise<T>((resolve, reject) => {
+      const req = open(method, path, headers, options.timeoutMs ?? defaultTimeout)
+      req.on('error', err => { reject(connectionError(err, what)) })
+      req.on('response', res => {
+        res.setEncoding('utf8')
+        let text = ''
+        res.on('data', (chunk: string) => { text += chunk })
+        res.on('error', err => { reject(connectionError(err, what)) })
+        res.on('end', () => {
+          const status = res.statusCode ?? 0
+          if (status >= 400) { reject(httpError(status, text)); return }
+          if (text === '') { resolve(undefined as T); return }
+          const parsed = parseJson(text)
+          if (parsed === undefined) reject(new ProtocolError(`edged sent invalid JSON for ${what}`, 'control'))
+          else resolve(parsed as T)
+        })
+      })
+      req.end(payload)
+    })
+  }
+
+  const events = async (onEvent: (event: ControlEvent) => void, signal?: AbortSignal): Promise<EventsEnd> => {
+    if (signal?.aborted === true) return 'aborted'
+    const what = 'GET /v1/events'
+    return await new Promise<EventsEnd>((resolve, reject) => {
+      const req = open('GET', '/v1/events', { accept: 'text/event-stream' }, defaultTimeout)
+      let settled = false
+      const finish = (end: EventsEnd | Error): void => {
+        if (settled) return
+        settled = true
+        signal?.removeEventListener('abort', onAbort)
+        req.destroy()
+        if (end instanceof Error) reject(end)
+        else resolve(end)
+      }
+      const onAbort = (): void => { finish('aborted') }
+      signal?.addEventListener('abort', onAbort, { once: true })
+
+      req.on('error', err => { finish(connectionError(err, what)) })
+      req.on('response', res => {
+        res.setEncoding('utf8')
+        const status = res.statusCode ?? 0
+        if (status !== 200) {
+          let text = ''
+          res.on('data', (chunk: string) => { text += chunk })
+          res.on('end', () => { finish(status >= 400 ? httpError(status, text) : new ProtocolError(`unexpected HTTP ${status} for ${what}`, 'control')) })
+          return
+        }
+        req.setTimeout(EVENTS_IDLE_TIMEOUT_MS)
+        const parser = new SseParser(event => {
+          const data = parseJson(event.data)
+          const out: ControlEvent = { type: event.type, data: data === undefined ? event.data : data }
+          if (event.id !== undefined) out.id = event.id
+          onEvent(out)
+        })
+        res.on('data', (chunk: string) => {
+          try { parser.push(chunk) } catch (err) { finish(err as Error) }
+        })
+        // A daemon that dies mid-stream resets the connection: for a follower that is an end, not a failure.
+        res.on('error', err => { finish(err instanceof EdgeError ? err : 'closed') })
+        res.on('end', () => { finish('closed') })
+        res.on('close', () => { finish('closed') })
+      })
+      req.end()
+    })
+  }
+
+  return {
+    socket,
+    request,
+    status: async () => await request<StatusResponse>('GET', '/v1/status'),
+    peers: async () => await request<PeersResponse>('GET', '/v1/peers'),
+    events
+  }
+}

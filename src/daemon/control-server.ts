@@ -1,0 +1,91 @@
+import fs from 'node:fs/promises'
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { EdgeError, ForbiddenError } from '../util/errors.ts'
+import type { Startable } from '../util/startable.ts'
+import type { DaemonApi } from './daemon-api.ts'
+import type { ErrorResponse } from './api-types.ts'
+import { claimSocketPath, secureSocket } from './control-socket.ts'
+import { statusRoutes } from './routes/status.ts'
+import { peerRoutes } from './routes/peers.ts'
+import { eventRoutes } from './routes/events.ts'
+
+export const CONTROL_BODY_LIMIT = 1024 * 1024
+export const CONTROL_REQUEST_TIMEOUT_MS = 10_000
+
+export interface ControlServerInit {
+  socket: string
+  mode: string
+  group?: string
+  logger: Logger
+}
+
+export interface ControlServer extends Startable {
+  readonly app: FastifyInstance
+}
+
+function errorBody (name: string, message: string): ErrorResponse {
+  return { error: { name, message } }
+}
+
+/**
+ * The control API: HTTP/JSON on a unix socket. Only local programs reach it,
+ * its file mode and group decide who; requests carrying a browser Origin are
+ * refused so a web page cannot drive the daemon through a proxy or a bug.
+ */
+export function createControlServer (init: ControlServerInit, api: DaemonApi): ControlServer {
+  const app = Fastify({
+    loggerInstance: init.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: CONTROL_BODY_LIMIT,
+    requestTimeout: CONTROL_REQUEST_TIMEOUT_MS,
+    forceCloseConnections: true,
+    return503OnClosing: true
+  })
+
+  app.addHook('onRequest', async (req) => {
+    if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) {
+      throw new ForbiddenError('requests from browsers are refused on the control socket')
+    }
+  })
+
+  app.setErrorHandler((err: FastifyError | EdgeError, req, reply) => {
+    const status = err instanceof EdgeError ? err.status : (err.statusCode ?? 500)
+    if (status >= 500) init.logger.error({ err, url: req.url }, 'control request failed')
+    else init.logger.debug({ err: err.message, url: req.url }, 'control request rejected')
+    const name = err instanceof EdgeError ? err.name : (status >= 500 ? 'InternalError' : (err.code ?? 'BadRequestError'))
+    void reply.status(status).send(errorBody(name, err.message))
+  })
+
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send(errorBody('NotFoundError', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`))
+  })
+
+  statusRoutes(app, api)
+  peerRoutes(app, api)
+  const endEventStreams = eventRoutes(app, api)
+
+  let listening = false
+  return {
+    app,
+    async start () {
+      await claimSocketPath(init.socket)
+      await app.listen({ path: init.socket })
+      listening = true
+      try {
+        await secureSocket(init.socket, init.mode, init.group)
+      } catch (err) {
+        await this.stop()
+        throw err
+      }
+      init.logger.info({ socket: init.socket }, 'control socket listening')
+    },
+    async stop () {
+      if (!listening) return
+      listening = false
+      endEventStreams()
+      await app.close()
+      await fs.rm(init.socket, { force: true })
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import type { PrivateKey } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import { TypedEmitter } from '../util/typed-emitter.ts'
+import { startAll, stopAll, type Startable } from '../util/startable.ts'
+import { createSwarm } from '../signalling/swarm.ts'
+import type { Swarm } from '../signalling/types.ts'
+import type { DaemonEvents, PeerInfo, StatusResponse } from './api-types.ts'
+import type { Config } from './config-schema.ts'
+import { createControlServer } from './control-server.ts'
+import { claimSocketPath } from './control-socket.ts'
+import { loadOrCreateIdentity } from './identity.ts'
+import { componentLogger } from './logger.ts'
+import { VERSION } from './version.ts'
+
+export interface Daemon extends Startable {
+  readonly events: TypedEmitter<DaemonEvents>
+  status: () => StatusResponse
+}
+
+/**
+ * edged: owns every component and wires them together. Start order is
+ * identity → swarm → control socket (so an answering socket means the daemon
+ * is fully up); stop runs in reverse.
+ */
+export function createDaemon (config: Config, root: Logger): Daemon {
+  const log = componentLogger(root, 'daemon', config.log.levels)
+  const events = new TypedEmitter<DaemonEvents>()
+  events.onListenerError = (event, err) => { log.error({ err, event }, 'event listener failed') }
+  const startedAt = Date.now()
+
+  let privateKey: PrivateKey | undefined
+  let swarm: Swarm | undefined
+  let started: Startable[] = []
+  let stopping: Promise<void> | undefined
+
+  const peers = (): PeerInfo[] => swarm?.peers() ?? []
+
+  const status = (): StatusResponse => ({
+    peerId: swarm?.peerId ?? '',
+    name: config.swarm.nodeName,
+    version: VERSION,
+    swarm: config.swarm.name,
+    stack: config.rtc.stack,
+    addresses: swarm?.addresses() ?? [],
+    web: null,
+    pid: process.pid,
+    uptimeS: Math.round((Date.now() - startedAt) / 1000),
+    peers: peers().length,
+    sessions: 0,
+    config: config.source
+  })
+
+  const presence = () => ({
+    name: config.swarm.nodeName,
+    version: VERSION,
+    stack: config.rtc.stack,
+    sources: Object.entries(config.media.sources).map(([name, s]) => ({
+      name, kind: s.kind, codec: s.codec ?? (s.kind === 'video' ? 'h264' : 'opus')
+    }))
+  })
+
+  return {
+    events,
+    status,
+    async start () {
+      // Refuse early, before binding any port, if another edged owns the socket.
+      await claimSocketPath(config.control.socket)
+      privateKey = await loadOrCreateIdentity(config.stateDir)
+      const swarmService = swarm = createSwarm({
+        swarm: config.swarm,
+        privateKey,
+        presence,
+        logger: componentLogger(root, 'signalling', config.log.levels)
+      })
+      for (const type of ['peer:discovered', 'peer:updated', 'peer:lost'] as const) {
+        swarmService.on(type, (peer) => {
+          log.info({ peer: peer.peerId, name: peer.name }, type)
+          events.emit(type, peer)
+        })
+      }
+      const controlServer = createControlServer({
+        socket: config.control.socket,
+        mode: config.control.mode,
+        group: config.control.group,
+        logger: componentLogger(root, 'control', config.log.levels)
+      }, { status, peers, events })
+
+      const services = [swarmService, controlServer]
+      await startAll(services)
+      started = services
+      log.info({ peerId: swarmService.peerId, swarm: config.swarm.name, addresses: swarmService.addresses() }, 'edged started')
+    },
+    async stop () {
+      stopping ??= (async () => {
+        await stopAll(started, err => { log.error({ err }, 'stop failed') })
+        started = []
+        events.removeAllListeners()
+        log.info('edged stopped')
+      })()
+      await stopping
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import type { Startable } from '../util/startable.ts'
+import type { TypedEmitter } from '../util/typed-emitter.ts'
+
+/** What a daemon announces about a source of its own. */
+export interface SourceSummary {
+  name: string
+  kind: 'video' | 'audio'
+  codec: string
+}
+
+/** The content of a presence record, as the local daemon describes itself. */
+export interface PresenceContent {
+  name: string
+  version: string
+  sources: SourceSummary[]
+  stack: string
+}
+
+/** A signed presence record as published on the swarm topic. */
+export interface PresenceRecord extends PresenceContent {
+  peerId: string
+  swarm: string
+  addresses: string[]
+  /** Monotonic per publisher: stale or replayed records are ignored. */
+  seq: number
+  /** Publisher's wall clock (ms since epoch), informational. */
+  ts: number
+  /** Set in the last record a daemon publishes as it stops. */
+  leaving?: boolean
+}
+
+/** A remote peer as the daemon knows it (GET /v1/peers). */
+export interface PeerInfo extends PresenceContent {
+  peerId: string
+  addresses: string[]
+  /** ISO time of the last valid presence record. */
+  lastSeen: string
+  /** A libp2p connection to the peer is open. */
+  connected: boolean
+}
+
+export interface SwarmEvents {
+  'peer:discovered': [PeerInfo]
+  'peer:updated': [PeerInfo]
+  'peer:lost': [PeerInfo]
+}
+
+export interface SwarmInit {
+  swarm: {
+    name: string
+    listen: string[]
+    announce: string[]
+    bootstrap: string[]
+    mdns: boolean
+    dht: boolean
+    allow: string[]
+    key?: string
+    announceIntervalMs: number
+    peerExpiryMs: number
+  }
+  privateKey: PrivateKey
+  /** Called at every announcement, so the record always shows current sources. */
+  presence: () => PresenceContent
+  logger: Logger
+}
+
+export interface Swarm extends Startable, TypedEmitter<SwarmEvents> {
+  readonly peerId: string
+  /** The libp2p node (available after start). */
+  readonly libp2p: Libp2p
+  /** Multiaddrs this node listens on, each with /p2p/<peerId>. */
+  addresses: () => string[]
+  /** Known, unexpired peers of this swarm (never this node). */
+  peers: () => PeerInfo[]
+  /** Publish presence now (also done every announceIntervalMs). */
+  announce: () => Promise<void>
+}
