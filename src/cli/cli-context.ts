@@ -7,7 +7,7 @@ export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
 export const EXIT_USAGE = 2
 
-/** Where edgectl reads and writes: the process in main.ts, buffers in tests. */
+/** Where edgectl reads and writes: the process in run.ts, buffers in tests. */
 export interface CliIo {
   stdout: (text: string) => void
   stderr: (text: string) => void
