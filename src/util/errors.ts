@@ -102,3 +102,44 @@ export class SwarmListenError extends EdgeError {
 
 /** edged ended a stream edgectl was following (it is stopping or restarting). */
 export class StreamClosedError extends EdgeError {}
+
+/** A remote offer, answer or candidate that is malformed, oversized or out of place; the session is left as it was. */
+export class InvalidSignalError extends EdgeError {
+  override readonly status = 400
+}
+
+/** A data channel message over the channel's negotiated max-message-size. */
+export class MessageTooLargeError extends EdgeError {
+  override readonly status = 413
+  readonly size: number
+  readonly limit: number
+  constructor (label: string, size: number, limit: number) {
+    super(`message of ${size} bytes is over channel ${label}'s max message size of ${limit} bytes; split it or use write() in chunks`)
+    this.size = size
+    this.limit = limit
+  }
+}
+
+/** Sending on a data channel that is not open (not yet, or no longer). */
+export class ChannelNotOpenError extends EdgeError {
+  override readonly status = 409
+}
+
+/** An operation on a PeerSession after close(). */
+export class SessionClosedError extends EdgeError {
+  override readonly status = 409
+}
+
+/** A stack profile the transport layer cannot run (yet). */
+export class UnsupportedProfileError extends EdgeError {
+  override readonly status = 400
+}
+
+/** A message to the service manager (sd_notify: READY=1, WATCHDOG=1, ...) could not be delivered. */
+export class NotifyError extends EdgeError {
+  readonly socket: string
+  constructor (socket: string, reason: string, options?: ErrorOptions) {
+    super(`sd_notify to ${socket} failed: ${reason}`, options)
+    this.socket = socket
+  }
+}

@@ -1,0 +1,94 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { identify, type Identify } from '@libp2p/identify'
+import type { ConnectionGater, Libp2p, PrivateKey } from '@libp2p/interface'
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { ping, type Ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { kadProtocol, mdnsServiceTag } from './swarm-scope.ts'
+
+/** Presence envelopes are ≤ 16 KiB; anything much larger is not ours. */
+const MAX_PUBSUB_DATA_BYTES = 64 * 1024
+const MDNS_QUERY_INTERVAL_MS = 10_000
+/**
+ * Provider records of the rendezvous key: a departed node's record should not
+ * be handed out (and dialled) for the default 48 h. Live nodes provide again
+ * well within this (rendezvous.ts).
+ */
+const PROVIDER_VALIDITY_MS = 30 * 60_000
+const PROVIDER_SWEEP_MS = 5 * 60_000
+
+export interface SwarmServices extends Record<string, unknown> {
+  identify: Identify
+  ping: Ping
+  pubsub: GossipSub
+  dht?: KadDHT
+}
+
+export type SwarmNode = Libp2p<SwarmServices>
+
+export interface NodeInit {
+  swarmName: string
+  privateKey: PrivateKey
+  listen: string[]
+  announce: string[]
+  bootstrap: string[]
+  mdns: boolean
+  dht: boolean
+  /** Private-network key file contents (see swarm-key.ts). */
+  psk?: Uint8Array
+  gater?: ConnectionGater
+}
+
+/** The libp2p options of a swarm node: every swarm-scoped name comes from swarm-scope.ts. */
+export function libp2pOptions (init: NodeInit): Libp2pOptions<SwarmServices> {
+  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
+  if (init.mdns) peerDiscovery.push(mdns({ serviceTag: mdnsServiceTag(init.swarmName), interval: MDNS_QUERY_INTERVAL_MS }))
+  if (init.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: init.bootstrap, timeout: 100 }))
+
+  const services: Libp2pOptions<SwarmServices>['services'] = {
+    identify: identify(),
+    ping: ping(),
+    pubsub: gossipsub({
+      allowPublishToZeroTopicPeers: true,
+      emitSelf: false,
+      maxInboundDataLength: MAX_PUBSUB_DATA_BYTES
+    })
+  }
+  if (init.dht) {
+    services.dht = kadDHT({
+      protocol: kadProtocol(init.swarmName),
+      // Serve queries from the start and keep private/loopback addresses:
+      // the defaults assume the public IPFS DHT and would leave a LAN swarm empty.
+      clientMode: false,
+      peerInfoMapper: passthroughMapper,
+      logPrefix: 'libp2p:edge-stack:kad-dht',
+      reprovide: { validity: PROVIDER_VALIDITY_MS, interval: PROVIDER_SWEEP_MS, threshold: PROVIDER_VALIDITY_MS / 2 }
+    })
+  }
+
+  return {
+    privateKey: init.privateKey,
+    addresses: {
+      listen: init.listen,
+      ...(init.announce.length > 0 ? { announce: init.announce } : {})
+    },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    ...(init.psk !== undefined ? { connectionProtector: preSharedKey({ psk: init.psk }) } : {}),
+    ...(init.gater !== undefined ? { connectionGater: init.gater } : {}),
+    peerDiscovery,
+    services
+  }
+}
+
+/** Build (not start) the node. */
+export async function createSwarmNode (init: NodeInit): Promise<SwarmNode> {
+  return await createLibp2p({ ...libp2pOptions(init), start: false })
+}

@@ -1,0 +1,109 @@
+import type { PeerInfo, PresenceRecord, SwarmEvents } from './types.ts'
+
+export type PeerEventName = keyof SwarmEvents
+
+interface Entry {
+  info: PeerInfo
+  lastSeenMs: number
+}
+
+/**
+ * The known peers of the swarm, built from verified presence records. It
+ * decides when a peer is discovered, updated or lost and reports that through
+ * `onEvent`; when a silent peer counts as gone (it also needs to be
+ * unreachable) is the caller's call, through `remove`.
+ */
+export class PresenceTable {
+  readonly #entries = new Map<string, Entry>()
+  /** Last seq per peer, kept after a peer leaves so a replay cannot bring it back. */
+  readonly #seqs = new Map<string, { seq: number, atMs: number }>()
+  readonly #onEvent: (event: PeerEventName, peer: PeerInfo) => void
+
+  constructor (onEvent: (event: PeerEventName, peer: PeerInfo) => void) {
+    this.#onEvent = onEvent
+  }
+
+  lastSeq (peerId: string): number | undefined {
+    return this.#seqs.get(peerId)?.seq
+  }
+
+  /** Take a verified record; a stale one (seq not above the last) is ignored and returns false. */
+  apply (record: PresenceRecord, connected: boolean, nowMs: number = Date.now()): boolean {
+    const last = this.lastSeq(record.peerId)
+    if (last !== undefined && record.seq <= last) return false
+    this.#seqs.set(record.peerId, { seq: record.seq, atMs: nowMs })
+
+    if (record.leaving === true) {
+      this.remove(record.peerId)
+      return true
+    }
+    const info: PeerInfo = {
+      peerId: record.peerId,
+      name: record.name,
+      version: record.version,
+      sources: record.sources.map(s => ({ name: s.name, kind: s.kind, codec: s.codec })),
+      stack: record.stack,
+      addresses: [...record.addresses],
+      lastSeen: new Date(nowMs).toISOString(),
+      connected
+    }
+    const entry = this.#entries.get(record.peerId)
+    this.#entries.set(record.peerId, { info, lastSeenMs: nowMs })
+    if (entry === undefined) {
+      this.#onEvent('peer:discovered', structuredClone(info))
+    } else if (contentKey(entry.info) !== contentKey(info)) {
+      this.#onEvent('peer:updated', structuredClone(info))
+    }
+    return true
+  }
+
+  setConnected (peerId: string, connected: boolean): void {
+    const entry = this.#entries.get(peerId)
+    if (entry === undefined || entry.info.connected === connected) return
+    entry.info = { ...entry.info, connected }
+    this.#onEvent('peer:updated', structuredClone(entry.info))
+  }
+
+  /** Peers whose last record is older than `cutoffMs` (epoch ms). */
+  silentSince (cutoffMs: number): string[] {
+    return [...this.#entries].filter(([, e]) => e.lastSeenMs < cutoffMs).map(([id]) => id)
+  }
+
+  remove (peerId: string): void {
+    const entry = this.#entries.get(peerId)
+    if (entry === undefined) return
+    this.#entries.delete(peerId)
+    this.#onEvent('peer:lost', structuredClone(entry.info))
+  }
+
+  /** Forget the seq of peers that are gone and silent since before `cutoffMs`. */
+  pruneSeqs (cutoffMs: number): void {
+    for (const [id, s] of this.#seqs) {
+      if (s.atMs < cutoffMs && !this.#entries.has(id)) this.#seqs.delete(id)
+    }
+  }
+
+  has (peerId: string): boolean {
+    return this.#entries.has(peerId)
+  }
+
+  get (peerId: string): PeerInfo | undefined {
+    const entry = this.#entries.get(peerId)
+    return entry === undefined ? undefined : structuredClone(entry.info)
+  }
+
+  list (): PeerInfo[] {
+    return [...this.#entries.values()].map(e => structuredClone(e.info))
+  }
+
+  /** Drop everything without events (the swarm is stopping). */
+  clear (): void {
+    this.#entries.clear()
+    this.#seqs.clear()
+  }
+}
+
+/** What counts as a change worth 'peer:updated' (not lastSeen). */
+function contentKey (p: PeerInfo): string {
+  return JSON.stringify([p.name, p.version, p.sources, p.stack, p.addresses, p.connected])
+}

@@ -1,0 +1,91 @@
+import { z } from 'zod'
+import { ProtocolError } from '../util/errors.ts'
+
+/** libp2p protocol of the offer/answer exchange (Noise-authenticated to the peer id). */
+export const SIGNAL_PROTOCOL = '/edge-stack/signal/1.0.0'
+
+export const MAX_SIGNAL_MESSAGE_BYTES = 128 * 1024
+export const MAX_SDP_BYTES = 64 * 1024
+export const MAX_CANDIDATE_BYTES = 1024
+
+const sessionId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'session must be 8-64 url-safe characters')
+const profile = z.enum(['webrtc', 'media', 'data', 'trusted'])
+
+/** Error codes a peer may answer with; each names why nothing was connected. */
+export const SIGNAL_ERROR_CODES = [
+  'malformed', 'too-large', 'out-of-order', 'timeout', 'not-allowed', 'busy',
+  'profile-mismatch', 'fingerprint-mismatch', 'unknown-session', 'internal'
+] as const
+export type SignalErrorCode = typeof SIGNAL_ERROR_CODES[number]
+
+export const signalMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('offer'),
+    session: sessionId,
+    profile,
+    sdp: z.string().min(1).max(MAX_SDP_BYTES, `sdp over ${MAX_SDP_BYTES} bytes`),
+    /** Extra, profile-specific parameters (e.g. the trusted profile's UDP ports). */
+    params: z.record(z.string().max(64), z.union([z.string().max(256), z.number()])).optional()
+  }),
+  z.strictObject({
+    type: z.literal('answer'),
+    session: sessionId,
+    profile,
+    sdp: z.string().min(1).max(MAX_SDP_BYTES, `sdp over ${MAX_SDP_BYTES} bytes`),
+    params: z.record(z.string().max(64), z.union([z.string().max(256), z.number()])).optional()
+  }),
+  z.strictObject({
+    type: z.literal('candidate'),
+    session: sessionId,
+    candidate: z.string().max(MAX_CANDIDATE_BYTES, `candidate over ${MAX_CANDIDATE_BYTES} bytes`),
+    mid: z.string().max(64)
+  }),
+  z.strictObject({
+    type: z.literal('bye'),
+    session: sessionId,
+    reason: z.string().max(256).optional()
+  }),
+  z.strictObject({
+    type: z.literal('error'),
+    session: sessionId.optional(),
+    code: z.enum(SIGNAL_ERROR_CODES),
+    message: z.string().max(1024)
+  })
+])
+
+export type SignalMessage = z.infer<typeof signalMessageSchema>
+
+/** A peer's signalling message could not be accepted; `code` is what we answer with. */
+export class SignalRejectedError extends ProtocolError {
+  declare readonly code: SignalErrorCode
+  constructor (message: string, code: SignalErrorCode) {
+    super(message, code)
+  }
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+export function encodeSignal (message: SignalMessage): Uint8Array {
+  const bytes = encoder.encode(JSON.stringify(message))
+  if (bytes.byteLength > MAX_SIGNAL_MESSAGE_BYTES) throw new SignalRejectedError(`signal message of ${bytes.byteLength} bytes is over ${MAX_SIGNAL_MESSAGE_BYTES}`, 'too-large')
+  return bytes
+}
+
+/** Parse and validate one framed message; anything wrong is a SignalRejectedError naming it. */
+export function decodeSignal (bytes: Uint8Array): SignalMessage {
+  if (bytes.byteLength > MAX_SIGNAL_MESSAGE_BYTES) throw new SignalRejectedError(`signal message of ${bytes.byteLength} bytes is over ${MAX_SIGNAL_MESSAGE_BYTES}`, 'too-large')
+  let value: unknown
+  try {
+    value = JSON.parse(decoder.decode(bytes))
+  } catch {
+    throw new SignalRejectedError('signal message is not UTF-8 JSON', 'malformed')
+  }
+  const result = signalMessageSchema.safeParse(value)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    const at = issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''
+    throw new SignalRejectedError(`invalid signal message: ${at}${issue.message}`, 'malformed')
+  }
+  return result.data
+}

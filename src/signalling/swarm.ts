@@ -1,0 +1,318 @@
+import { TopicValidatorResult, type Message, type SubscriptionChangeData } from '@libp2p/gossipsub'
+import type { Libp2p, PeerId, PeerInfo as Libp2pPeerInfo } from '@libp2p/interface'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Logger } from 'pino'
+import { SwarmListenError } from '../util/errors.ts'
+import { TypedEmitter } from '../util/typed-emitter.ts'
+import { AllowList } from './allow-list.ts'
+import { createSwarmNode, type SwarmNode } from './libp2p-node.ts'
+import { PeerDialer } from './peer-dialer.ts'
+import { PeerExpiry } from './peer-expiry.ts'
+import { decodePresence, encodePresence, MAX_PRESENCE_BYTES } from './presence-codec.ts'
+import { PresenceTable } from './presence-table.ts'
+import { Rendezvous } from './rendezvous.ts'
+import { readSwarmKey } from './swarm-key.ts'
+import { presenceTopic, rendezvousCid } from './swarm-scope.ts'
+import type { PeerInfo, PresenceRecord, Swarm, SwarmEvents, SwarmInit } from './types.ts'
+
+/** Coalesce bursts of "publish now" (new connections, new subscribers). */
+const ANNOUNCE_SOON_MS = 50
+/** The leaving record gets this long to go out before libp2p closes its connections. */
+const LEAVING_PUBLISH_TIMEOUT_MS = 1_000
+const LEAVING_FLUSH_MS = 100
+const MIN_RENDEZVOUS_INTERVAL_MS = 1_000
+const MAX_RENDEZVOUS_INTERVAL_MS = 30_000
+const RENDEZVOUS_QUERY_TIMEOUT_MS = 10_000
+
+export function createSwarm (init: SwarmInit): Swarm {
+  return new SwarmService(init)
+}
+
+/** What runs only while started; dropped as a whole on stop. */
+interface Running {
+  node: SwarmNode
+  dialer: PeerDialer
+  expiry: PeerExpiry
+  rendezvous?: Rendezvous
+  timers: NodeJS.Timeout[]
+  detach: Array<() => void>
+}
+
+/**
+ * The swarm service: a libp2p node scoped to `swarm.name`, finding peers by
+ * mDNS, bootstrap and a DHT rendezvous, dialling what it finds, and keeping
+ * the table of peers from their signed presence records (see presence-codec.ts
+ * for the wire format).
+ */
+class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
+  readonly peerId: string
+  readonly #init: SwarmInit
+  readonly #log: Logger
+  readonly #allow: AllowList
+  readonly #table: PresenceTable
+  readonly #topic: string
+  /** Records that passed the topic validator, waiting for gossipsub's 'message'. */
+  readonly #validated = new WeakMap<Message, PresenceRecord>()
+  #running: Running | undefined
+  #starting: Promise<void> | undefined
+  #stopping: Promise<void> | undefined
+  #seq = 0
+  #soon: NodeJS.Timeout | undefined
+
+  constructor (init: SwarmInit) {
+    super()
+    this.#init = init
+    this.peerId = peerIdFromPrivateKey(init.privateKey).toString()
+    this.#log = init.logger.child({ swarm: init.swarm.name })
+    this.#allow = new AllowList(init.swarm.allow)
+    this.#topic = presenceTopic(init.swarm.name)
+    this.#table = new PresenceTable((event, peer) => {
+      this.#log.debug({ peer: peer.peerId, name: peer.name, connected: peer.connected }, event)
+      this.emit(event, peer)
+    })
+    this.onListenerError = (event, err) => { this.#log.error({ err, event }, 'swarm event listener threw') }
+  }
+
+  get libp2p (): Libp2p {
+    if (this.#running === undefined) throw new Error('the swarm is not started')
+    return this.#running.node
+  }
+
+  addresses (): string[] {
+    return this.#running?.node.getMultiaddrs().map(a => a.toString()) ?? []
+  }
+
+  peers (): PeerInfo[] {
+    return this.#table.list()
+  }
+
+  async announce (): Promise<void> {
+    await this.#publish(false)
+  }
+
+  async start (): Promise<void> {
+    if (this.#running !== undefined) return
+    this.#starting ??= this.#start().finally(() => { this.#starting = undefined })
+    await this.#starting
+  }
+
+  async stop (): Promise<void> {
+    this.#stopping ??= this.#stop().finally(() => { this.#stopping = undefined })
+    await this.#stopping
+  }
+
+  async #start (): Promise<void> {
+    const s = this.#init.swarm
+    const psk = s.key === undefined ? undefined : await readSwarmKey(s.key)
+    let node: SwarmNode
+    try {
+      node = await createSwarmNode({
+        swarmName: s.name,
+        privateKey: this.#init.privateKey,
+        listen: s.listen,
+        announce: s.announce,
+        bootstrap: s.bootstrap,
+        mdns: s.mdns,
+        dht: s.dht,
+        psk,
+        gater: this.#allow.gater()
+      })
+      await node.start()
+    } catch (err) {
+      throw new SwarmListenError(s.listen, err)
+    }
+    try {
+      this.#running = await this.#attach(node)
+    } catch (err) {
+      try { await node.stop() } catch {}
+      throw err
+    }
+    this.#log.info({ peerId: this.peerId, addresses: this.addresses(), mdns: s.mdns, dht: s.dht, private: psk !== undefined }, 'swarm started')
+    void this.#publish(false)
+  }
+
+  async #attach (node: SwarmNode): Promise<Running> {
+    const s = this.#init.swarm
+    const log = this.#log
+    const dialer = new PeerDialer({ libp2p: node, allow: this.#allow, log })
+    const expiry = new PeerExpiry({ libp2p: node, table: this.#table, expiryMs: s.peerExpiryMs, log })
+    const running: Running = { node, dialer, expiry, timers: [], detach: [] }
+    const pubsub = node.services.pubsub
+    pubsub.topicValidators.set(this.#topic, async (_source, msg) => await this.#validate(msg))
+    const onMessage = (evt: CustomEvent<Message>): void => { this.#onMessage(evt.detail) }
+    const onSubscription = (evt: CustomEvent<SubscriptionChangeData>): void => {
+      if (evt.detail.subscriptions.some(sub => sub.topic === this.#topic && sub.subscribe)) this.#publishSoon()
+    }
+    pubsub.addEventListener('message', onMessage)
+    pubsub.addEventListener('subscription-change', onSubscription)
+    pubsub.subscribe(this.#topic)
+
+    const onDiscovery = (evt: CustomEvent<Libp2pPeerInfo>): void => { dialer.dial(evt.detail.id, evt.detail.multiaddrs, 'discovery') }
+    const onConnect = (evt: CustomEvent<PeerId>): void => {
+      this.#table.setConnected(evt.detail.toString(), true)
+      running.rendezvous?.trigger()
+      this.#publishSoon()
+    }
+    const onDisconnect = (evt: CustomEvent<PeerId>): void => { this.#table.setConnected(evt.detail.toString(), false) }
+    node.addEventListener('peer:discovery', onDiscovery)
+    node.addEventListener('peer:connect', onConnect)
+    node.addEventListener('peer:disconnect', onDisconnect)
+
+    running.detach.push(() => {
+      pubsub.topicValidators.delete(this.#topic)
+      pubsub.removeEventListener('message', onMessage)
+      pubsub.removeEventListener('subscription-change', onSubscription)
+      node.removeEventListener('peer:discovery', onDiscovery)
+      node.removeEventListener('peer:connect', onConnect)
+      node.removeEventListener('peer:disconnect', onDisconnect)
+    })
+
+    const dht = node.services.dht
+    if (dht !== undefined) {
+      running.rendezvous = new Rendezvous({
+        dht,
+        cid: await rendezvousCid(s.name),
+        intervalMs: Math.min(MAX_RENDEZVOUS_INTERVAL_MS, Math.max(MIN_RENDEZVOUS_INTERVAL_MS, s.announceIntervalMs * 2)),
+        queryTimeoutMs: RENDEZVOUS_QUERY_TIMEOUT_MS,
+        connectedPeers: () => node.getPeers().length,
+        onProvider: (peer) => { dialer.dial(peer.id, peer.multiaddrs, 'rendezvous') },
+        log
+      })
+      running.rendezvous.start()
+    }
+    expiry.start()
+    const bootstrap = bootstrapPeers(s.bootstrap, log)
+    running.timers.push(setInterval(() => {
+      void this.#publish(false)
+      // @libp2p/bootstrap dials once at start; keep coming back to a bootstrap peer that restarted.
+      for (const { peerId, addr } of bootstrap) dialer.dial(peerId, [addr], 'bootstrap')
+    }, s.announceIntervalMs))
+    return running
+  }
+
+  async #stop (): Promise<void> {
+    await this.#starting?.catch(() => {})
+    const running = this.#running
+    if (running === undefined) return
+    clearTimeout(this.#soon)
+    for (const timer of running.timers) clearInterval(timer)
+    running.expiry.stop()
+    running.dialer.stop()
+    await running.rendezvous?.stop()
+    await withTimeout(this.#publish(true), LEAVING_PUBLISH_TIMEOUT_MS)
+    await new Promise(resolve => setTimeout(resolve, LEAVING_FLUSH_MS))
+    this.#running = undefined
+    for (const detach of running.detach) detach()
+    try {
+      await running.node.stop()
+    } catch (err) {
+      this.#log.warn({ err }, 'libp2p stop failed')
+    }
+    clearTimeout(this.#soon)
+    this.#soon = undefined
+    this.#table.clear()
+    this.#log.info('swarm stopped')
+  }
+
+  #publishSoon (): void {
+    if (this.#running === undefined || this.#stopping !== undefined || this.#soon !== undefined) return
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined
+      void this.#publish(false)
+    }, ANNOUNCE_SOON_MS)
+  }
+
+  /** Publish our presence record; failures (no peers yet, peers going away) are logged, never thrown. */
+  async #publish (leaving: boolean): Promise<void> {
+    const running = this.#running
+    if (running === undefined || (this.#stopping !== undefined && !leaving)) return
+    try {
+      const content = this.#init.presence()
+      this.#seq = Math.max(this.#seq + 1, Date.now())
+      const record: PresenceRecord = {
+        peerId: this.peerId,
+        swarm: this.#init.swarm.name,
+        name: content.name,
+        version: content.version,
+        sources: content.sources,
+        stack: content.stack,
+        addresses: this.addresses(),
+        seq: this.#seq,
+        ts: Date.now(),
+        ...(leaving ? { leaving: true } : {})
+      }
+      const data = await encodePresence(record, this.#init.privateKey)
+      if (data.byteLength > MAX_PRESENCE_BYTES) {
+        this.#log.warn({ bytes: data.byteLength, max: MAX_PRESENCE_BYTES }, 'presence record too large: peers will drop it')
+      }
+      const result = await running.node.services.pubsub.publish(this.#topic, data)
+      this.#log.trace({ seq: record.seq, leaving, recipients: result.recipients.length }, 'presence published')
+    } catch (err) {
+      this.#log.debug({ err: (err as Error).message, leaving }, 'presence publish failed')
+    }
+  }
+
+  async #validate (msg: Message): Promise<TopicValidatorResult> {
+    if (msg.type !== 'signed') return TopicValidatorResult.Reject
+    const from = msg.from.toString()
+    if (!this.#allow.allows(from)) {
+      this.#log.debug({ peer: from }, 'presence from a peer not on the allow list ignored')
+      return TopicValidatorResult.Ignore
+    }
+    const result = await decodePresence(msg.data, { from, swarm: this.#init.swarm.name, lastSeq: this.#table.lastSeq(from) })
+    if (!result.ok) {
+      if (result.why === 'stale') {
+        this.#log.debug({ peer: from, reason: result.reason }, 'stale presence record ignored')
+        return TopicValidatorResult.Ignore
+      }
+      this.#log.warn({ peer: from, why: result.why, reason: result.reason }, 'invalid presence record dropped')
+      return TopicValidatorResult.Reject
+    }
+    this.#validated.set(msg, result.record)
+    return TopicValidatorResult.Accept
+  }
+
+  #onMessage (msg: Message): void {
+    const running = this.#running
+    const record = this.#validated.get(msg)
+    if (running === undefined || record === undefined || msg.type !== 'signed') return
+    this.#validated.delete(msg)
+    const connected = running.node.getConnections(msg.from).length > 0
+    if (!this.#table.apply(record, connected)) return
+    if (record.leaving !== true && !connected) {
+      running.dialer.dial(msg.from, parseAddrs(record.addresses, this.#log), 'presence')
+    }
+  }
+}
+
+function parseAddrs (addrs: string[], log: Logger): Multiaddr[] {
+  const out: Multiaddr[] = []
+  for (const a of addrs) {
+    try {
+      out.push(multiaddr(a))
+    } catch (err) {
+      log.debug({ addr: a, err: (err as Error).message }, 'ignoring bad multiaddr')
+    }
+  }
+  return out
+}
+
+function bootstrapPeers (addrs: string[], log: Logger): Array<{ peerId: PeerId, addr: Multiaddr }> {
+  const out: Array<{ peerId: PeerId, addr: Multiaddr }> = []
+  for (const addr of parseAddrs(addrs, log)) {
+    const id = addr.getComponents().findLast(c => c.code === CODE_P2P)?.value
+    try {
+      if (id !== undefined) out.push({ peerId: peerIdFromString(id), addr })
+    } catch {
+      log.warn({ addr: addr.toString() }, 'bootstrap address has a bad /p2p peer id')
+    }
+  }
+  return out
+}
+
+async function withTimeout (p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([p, new Promise<void>(resolve => { timer = setTimeout(resolve, ms) })])
+  clearTimeout(timer)
+}

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest'
+import { PresenceTable, type PeerEventName } from '../../src/signalling/presence-table.ts'
+import type { PeerInfo, PresenceRecord } from '../../src/signalling/types.ts'
+
+const ID = '12D3KooWQa5kgRT63wzxuGp2qsPiqbdix4sEJ4Rk8QofKY42pkNQ'
+
+function record (over: Partial<PresenceRecord> = {}): PresenceRecord {
+  return { peerId: ID, swarm: 'unit', name: 'a', version: '1', sources: [], stack: 'webrtc', addresses: ['/ip4/127.0.0.1/tcp/1'], seq: 1, ts: 0, ...over }
+}
+
+function table (): { t: PresenceTable, events: Array<[PeerEventName, PeerInfo]> } {
+  const events: Array<[PeerEventName, PeerInfo]> = []
+  return { t: new PresenceTable((e, p) => { events.push([e, p]) }), events }
+}
+
+describe('presence table', () => {
+  it('emits discovered once, then updated only when the content changes', () => {
+    const { t, events } = table()
+    expect(t.apply(record({ seq: 1 }), true, 1000)).toBe(true)
+    expect(t.apply(record({ seq: 2 }), true, 2000)).toBe(true)
+    expect(events.map(e => e[0])).toEqual(['peer:discovered'])
+    expect(t.get(ID)?.lastSeen).toBe(new Date(2000).toISOString())
+
+    t.apply(record({ seq: 3, name: 'renamed' }), true, 3000)
+    t.apply(record({ seq: 4, name: 'renamed', sources: [{ name: 'video', kind: 'video', codec: 'h264' }] }), true, 3000)
+    t.apply(record({ seq: 5, name: 'renamed', sources: [{ name: 'video', kind: 'video', codec: 'h264' }], stack: 'data' }), true, 3000)
+    t.apply(record({ seq: 6, name: 'renamed', sources: [{ name: 'video', kind: 'video', codec: 'h264' }], stack: 'data', addresses: [] }), true, 3000)
+    expect(events.map(e => e[0])).toEqual(['peer:discovered', 'peer:updated', 'peer:updated', 'peer:updated', 'peer:updated'])
+    expect(events[4][1]).toMatchObject({ name: 'renamed', stack: 'data', addresses: [], connected: true })
+  })
+
+  it('ignores stale and replayed records', () => {
+    const { t, events } = table()
+    t.apply(record({ seq: 5 }), true)
+    expect(t.apply(record({ seq: 5, name: 'replay' }), true)).toBe(false)
+    expect(t.apply(record({ seq: 4, name: 'old' }), true)).toBe(false)
+    expect(t.get(ID)?.name).toBe('a')
+    expect(events).toHaveLength(1)
+  })
+
+  it('reports connection changes as updates', () => {
+    const { t, events } = table()
+    t.apply(record(), false)
+    t.setConnected(ID, false)
+    t.setConnected(ID, true)
+    t.setConnected('12D3KooWunknown', true)
+    expect(events.map(e => [e[0], e[1].connected])).toEqual([['peer:discovered', false], ['peer:updated', true]])
+  })
+
+  it('loses a leaving peer at once, and a replay of its older record cannot bring it back', () => {
+    const { t, events } = table()
+    t.apply(record({ seq: 1 }), true)
+    t.apply(record({ seq: 2, leaving: true }), true)
+    expect(t.has(ID)).toBe(false)
+    expect(t.apply(record({ seq: 1 }), true)).toBe(false)
+    expect(events.map(e => e[0])).toEqual(['peer:discovered', 'peer:lost'])
+    // A restart publishes a higher seq and is a new discovery.
+    t.apply(record({ seq: 3 }), true)
+    expect(events.map(e => e[0])).toEqual(['peer:discovered', 'peer:lost', 'peer:discovered'])
+  })
+
+  it('lists silent peers and forgets the seq of long-gone ones', () => {
+    const { t } = table()
+    t.apply(record({ seq: 1 }), true, 1000)
+    expect(t.silentSince(1000)).toEqual([])
+    expect(t.silentSince(1001)).toEqual([ID])
+    t.remove(ID)
+    t.pruneSeqs(500)
+    expect(t.lastSeq(ID)).toBe(1)
+    t.pruneSeqs(1001)
+    expect(t.lastSeq(ID)).toBeUndefined()
+  })
+
+  it('hands out copies, never its own entries', () => {
+    const { t } = table()
+    t.apply(record(), true)
+    const peer = t.list()[0]
+    peer.name = 'mutated'
+    peer.addresses.push('x')
+    expect(t.get(ID)).toMatchObject({ name: 'a', addresses: ['/ip4/127.0.0.1/tcp/1'] })
+  })
+})
