@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { TypedEmitter } from '../util/typed-emitter.ts'
@@ -50,7 +51,9 @@ export function createDaemon (config: Config, root: Logger): Daemon {
     config: config.source
   })
 
+  const instance = randomBytes(8).toString('hex')
   const presence = () => ({
+    instance,
     name: config.swarm.nodeName,
     version: VERSION,
     stack: config.rtc.stack,

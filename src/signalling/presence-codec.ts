@@ -33,6 +33,7 @@ const sourceSchema = z.object({
 const recordSchema = z.object({
   peerId: z.string().min(1).max(128),
   swarm: z.string().min(1).max(64),
+  instance: z.string().min(1).max(64),
   name: z.string().max(128),
   version: z.string().max(64),
   sources: z.array(sourceSchema).max(64),

@@ -39,6 +39,7 @@ export class PresenceTable {
     }
     const info: PeerInfo = {
       peerId: record.peerId,
+      instance: record.instance,
       name: record.name,
       version: record.version,
       sources: record.sources.map(s => ({ name: s.name, kind: s.kind, codec: s.codec })),
@@ -105,5 +106,5 @@ export class PresenceTable {
 
 /** What counts as a change worth 'peer:updated' (not lastSeen). */
 function contentKey (p: PeerInfo): string {
-  return JSON.stringify([p.name, p.version, p.sources, p.stack, p.addresses, p.connected])
+  return JSON.stringify([p.instance, p.name, p.version, p.sources, p.stack, p.addresses, p.connected])
 }

@@ -233,6 +233,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
       const record: PresenceRecord = {
         peerId: this.peerId,
         swarm: this.#init.swarm.name,
+        instance: content.instance,
         name: content.name,
         version: content.version,
         sources: content.sources,

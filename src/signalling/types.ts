@@ -12,6 +12,8 @@ export interface SourceSummary {
 
 /** The content of a presence record, as the local daemon describes itself. */
 export interface PresenceContent {
+  /** Random per daemon start: a changed instance means the peer restarted. */
+  instance: string
   name: string
   version: string
   sources: SourceSummary[]

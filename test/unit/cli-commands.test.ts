@@ -18,12 +18,12 @@ const STATUS: StatusResponse = {
 const PEERS: PeersResponse = {
   peers: [
     {
-      peerId: '12D3KooWLongPeerIdThatPeopleCopyIntoConnectCommands1', name: 'arm-left', version: '0.1.0', stack: 'webrtc',
+      peerId: '12D3KooWLongPeerIdThatPeopleCopyIntoConnectCommands1', instance: 'i-1', name: 'arm-left', version: '0.1.0', stack: 'webrtc',
       sources: [{ name: 'video', kind: 'video', codec: 'H264' }, { name: 'audio', kind: 'audio', codec: 'opus' }],
       addresses: [], lastSeen: new Date(Date.now() - 3000).toISOString(), connected: true
     },
     {
-      peerId: '12D3KooWSecond', name: 'base', version: '0.1.0', stack: 'data',
+      peerId: '12D3KooWSecond', instance: 'i-2', name: 'base', version: '0.1.0', stack: 'data',
       sources: [], addresses: [], lastSeen: new Date(Date.now() - 125_000).toISOString(), connected: false
     }
   ]

@@ -22,6 +22,7 @@ function record (over: Partial<PresenceRecord> = {}): PresenceRecord {
   return {
     peerId: id,
     swarm: 'unit',
+    instance: 'i-1',
     name: 'robot-1',
     version: '1.2.3',
     sources: [{ name: 'video', kind: 'video', codec: 'h264' }],

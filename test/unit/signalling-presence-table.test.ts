@@ -5,7 +5,7 @@ import type { PeerInfo, PresenceRecord } from '../../src/signalling/types.ts'
 const ID = '12D3KooWQa5kgRT63wzxuGp2qsPiqbdix4sEJ4Rk8QofKY42pkNQ'
 
 function record (over: Partial<PresenceRecord> = {}): PresenceRecord {
-  return { peerId: ID, swarm: 'unit', name: 'a', version: '1', sources: [], stack: 'webrtc', addresses: ['/ip4/127.0.0.1/tcp/1'], seq: 1, ts: 0, ...over }
+  return { peerId: ID, swarm: 'unit', instance: 'i-1', name: 'a', version: '1', sources: [], stack: 'webrtc', addresses: ['/ip4/127.0.0.1/tcp/1'], seq: 1, ts: 0, ...over }
 }
 
 function table (): { t: PresenceTable, events: Array<[PeerEventName, PeerInfo]> } {

@@ -64,7 +64,7 @@ describe('swarm', () => {
     const b = await swarms.start({
       name: 'b',
       swarm: { bootstrap: a.addresses() },
-      presence: () => ({ name, version: '1', sources: [], stack: 'webrtc' })
+      presence: () => ({ instance: 'b-1', name, version: '1', sources: [], stack: 'webrtc' })
     })
     await waitFor('A to see B', () => peerNames(a).join() === 'b')
     const updates: PeerInfo[] = []
@@ -166,7 +166,7 @@ describe('swarm', () => {
     const cId = peerIdFromPrivateKey(keyC).toString()
     // Correctly signed by C, but published by B.
     const forged = await encodePresence({
-      peerId: cId, swarm: 'unit', name: 'ghost', version: '1', sources: [], stack: 'webrtc', addresses: [], seq: Date.now(), ts: Date.now()
+      peerId: cId, swarm: 'unit', instance: 'g-1', name: 'ghost', version: '1', sources: [], stack: 'webrtc', addresses: [], seq: Date.now(), ts: Date.now()
     }, keyC)
     await node(b).services.pubsub.publish(presenceTopic('unit'), forged)
     await waitFor('A to log the drop', () => lines.some(l => l.msg === 'invalid presence record dropped' && l.why === 'sender'), 3_000)

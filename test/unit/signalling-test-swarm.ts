@@ -51,7 +51,7 @@ export class TestSwarms {
     const swarm = createSwarm({
       swarm: testSwarmInit(opts.swarm),
       privateKey: opts.privateKey ?? await generateKeyPair('Ed25519'),
-      presence: opts.presence ?? (() => ({ name: opts.name, version: '0.0.0-test', sources: [], stack: 'webrtc' })),
+      presence: opts.presence ?? (() => ({ instance: `${opts.name}-1`, name: opts.name, version: '0.0.0-test', sources: [], stack: 'webrtc' })),
       logger: opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
     })
     this.started.push(swarm)
