@@ -12,6 +12,8 @@ export interface CliIo {
   stdout: (text: string) => void
   stderr: (text: string) => void
   env: NodeJS.ProcessEnv
+  /** Standard input, opened only by commands that read it (send --stdin). */
+  stdin: () => NodeJS.ReadableStream
   /** Aborts on Ctrl-C/SIGTERM; only commands that run until interrupted ask for it. */
   interrupted: () => AbortSignal
 }

@@ -1,10 +1,13 @@
 import http from 'node:http'
-import type { ErrorResponse, PeersResponse, StatusResponse } from '../daemon/api-types.ts'
+import type { ErrorResponse, PeersResponse, SessionInfo, SessionsResponse, StatusResponse } from '../daemon/api-types.ts'
 import { SSE_HEARTBEAT_MS } from '../daemon/routes/events.ts'
+import { WRITE_WAIT_MS } from '../daemon/sessions/channel-endpoint.ts'
 import { DaemonError, DaemonNotRunningError, EdgeError, ProtocolError, TimeoutError } from '../util/errors.ts'
 import { SseParser } from './sse-parser.ts'
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
+/** edged holds a send up to WRITE_WAIT_MS while the channel opens or reconnects: wait longer than that. */
+export const SEND_TIMEOUT_MS = WRITE_WAIT_MS + 5_000
 /** Silence this long on the event stream (no event, no heartbeat) means edged hangs. */
 export const EVENTS_IDLE_TIMEOUT_MS = 3 * SSE_HEARTBEAT_MS
 
@@ -20,15 +23,42 @@ export interface RequestOptions {
   timeoutMs?: number
 }
 
-/** An event from /v1/events; `data` is the parsed JSON payload (the raw text if it is not JSON). */
+/** An event from an SSE stream (/v1/events, /v1/messages); `data` is the parsed JSON payload (the raw text if it is not JSON). */
 export interface ControlEvent {
   type: string
   data: unknown
   id?: string
 }
 
-/** Why `events()` returned: the caller aborted, or edged ended the stream (it is stopping). */
+/** Why `events()` (or any `sse()` stream) returned: the caller aborted, or edged ended the stream (it is stopping). */
 export type EventsEnd = 'aborted' | 'closed'
+
+export interface SseOptions {
+  /** Silence (no event, no comment) this long fails the stream with a TimeoutError; 0 waits forever. */
+  idleTimeoutMs?: number
+}
+
+/** A data channel message from GET /v1/messages: text stays text, binary comes as base64. */
+export type ChannelMessage =
+  | { peer: string, channel: string, text: string }
+  | { peer: string, channel: string, base64: string }
+
+/** Body of POST /v1/channels/:peer/:label. */
+export type SendBody = { text: string } | { base64: string }
+
+/** Answer of POST /v1/channels/:peer/:label (202). */
+export interface SendResponse {
+  peer: string
+  channel: string
+  bytes: number
+}
+
+/** How to open the channel if it is not open yet (query of POST /v1/channels/:peer/:label). */
+export interface ChannelOpenOptions {
+  ordered?: boolean
+  maxRetransmits?: number
+  maxPacketLifeTime?: number
+}
 
 export interface ControlClient {
   readonly socket: string
@@ -36,8 +66,19 @@ export interface ControlClient {
   request: <T = unknown>(method: string, path: string, body?: unknown, options?: RequestOptions) => Promise<T>
   status: () => Promise<StatusResponse>
   peers: () => Promise<PeersResponse>
+  sessions: () => Promise<SessionsResponse>
+  session: (peer: string) => Promise<SessionInfo>
+  /** Ask for a session with the peer (202: it is on its way, not yet connected). */
+  connect: (peer: string) => Promise<SessionInfo>
+  disconnect: (peer: string) => Promise<void>
+  /** One message on a peer's channel; edged opens the channel with `options` if needed. */
+  send: (peer: string, channel: string, body: SendBody, options?: ChannelOpenOptions) => Promise<SendResponse>
+  /** Follow any Server-Sent Events path until `signal` aborts or edged closes the stream. */
+  sse: (path: string, onEvent: (event: ControlEvent) => void, signal?: AbortSignal, options?: SseOptions) => Promise<EventsEnd>
   /** Follow /v1/events until `signal` aborts or edged closes the stream. */
   events: (onEvent: (event: ControlEvent) => void, signal?: AbortSignal) => Promise<EventsEnd>
+  /** Follow the messages of every peer's channel with this label (GET /v1/messages). */
+  messages: (channel: string, onMessage: (message: ChannelMessage) => void, signal?: AbortSignal) => Promise<EventsEnd>
 }
 
 function parseJson (text: string): unknown {
@@ -48,6 +89,22 @@ function isErrorResponse (body: unknown): body is ErrorResponse {
   const error = (body as ErrorResponse | undefined)?.error
   return typeof error?.name === 'string' && typeof error?.message === 'string'
 }
+
+function isChannelMessage (data: unknown): data is ChannelMessage {
+  const m = data as Record<string, unknown> | null
+  return typeof m?.peer === 'string' && typeof m.channel === 'string' && (typeof m.text === 'string' || typeof m.base64 === 'string')
+}
+
+function channelQuery (options: ChannelOpenOptions): string {
+  const query = new URLSearchParams()
+  if (options.ordered === false) query.set('ordered', 'false')
+  if (options.maxRetransmits !== undefined) query.set('maxRetransmits', String(options.maxRetransmits))
+  if (options.maxPacketLifeTime !== undefined) query.set('maxPacketLifeTime', String(options.maxPacketLifeTime))
+  const text = query.toString()
+  return text === '' ? '' : `?${text}`
+}
+
+const enc = encodeURIComponent
 
 function httpError (status: number, text: string): DaemonError {
   const body = parseJson(text)
@@ -101,11 +158,11 @@ export function createControlClient (init: ControlClientInit): ControlClient {
     })
   }
 
-  const events = async (onEvent: (event: ControlEvent) => void, signal?: AbortSignal): Promise<EventsEnd> => {
+  const sse = async (path: string, onEvent: (event: ControlEvent) => void, signal?: AbortSignal, options: SseOptions = {}): Promise<EventsEnd> => {
     if (signal?.aborted === true) return 'aborted'
-    const what = 'GET /v1/events'
+    const what = `GET ${path}`
     return await new Promise<EventsEnd>((resolve, reject) => {
-      const req = open('GET', '/v1/events', { accept: 'text/event-stream' }, defaultTimeout)
+      const req = open('GET', path, { accept: 'text/event-stream' }, defaultTimeout)
       let settled = false
       const finish = (end: EventsEnd | Error): void => {
         if (settled) return
@@ -128,7 +185,7 @@ export function createControlClient (init: ControlClientInit): ControlClient {
           res.on('end', () => { finish(status >= 400 ? httpError(status, text) : new ProtocolError(`unexpected HTTP ${status} for ${what}`, 'control')) })
           return
         }
-        req.setTimeout(EVENTS_IDLE_TIMEOUT_MS)
+        req.setTimeout(options.idleTimeoutMs ?? EVENTS_IDLE_TIMEOUT_MS)
         const parser = new SseParser(event => {
           const data = parseJson(event.data)
           const out: ControlEvent = { type: event.type, data: data === undefined ? event.data : data }
@@ -152,6 +209,16 @@ export function createControlClient (init: ControlClientInit): ControlClient {
     request,
     status: async () => await request<StatusResponse>('GET', '/v1/status'),
     peers: async () => await request<PeersResponse>('GET', '/v1/peers'),
-    events
+    sessions: async () => await request<SessionsResponse>('GET', '/v1/sessions'),
+    session: async peer => await request<SessionInfo>('GET', `/v1/sessions/${enc(peer)}`),
+    connect: async peer => await request<SessionInfo>('POST', '/v1/sessions', { peer }),
+    disconnect: async peer => { await request('DELETE', `/v1/sessions/${enc(peer)}`) },
+    send: async (peer, channel, body, options = {}) =>
+      await request<SendResponse>('POST', `/v1/channels/${enc(peer)}/${enc(channel)}${channelQuery(options)}`, body, { timeoutMs: SEND_TIMEOUT_MS }),
+    sse,
+    events: async (onEvent, signal) => await sse('/v1/events', onEvent, signal),
+    messages: async (channel, onMessage, signal) => await sse(`/v1/messages?channel=${enc(channel)}`, event => {
+      if (event.type === 'message' && isChannelMessage(event.data)) onMessage(event.data)
+    }, signal)
   }
 }

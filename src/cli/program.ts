@@ -2,8 +2,13 @@ import { Command, CommanderError } from 'commander'
 import { VERSION } from '../daemon/version.ts'
 import { DaemonError, DaemonNotRunningError, EdgeError } from '../util/errors.ts'
 import { createCliContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './cli-context.ts'
+import { connectCommand } from './commands/connect.ts'
+import { disconnectCommand } from './commands/disconnect.ts'
 import { eventsCommand } from './commands/events.ts'
+import { listenCommand } from './commands/listen.ts'
 import { peersCommand } from './commands/peers.ts'
+import { sendCommand } from './commands/send.ts'
+import { sessionsCommand } from './commands/sessions.ts'
 import { statusCommand } from './commands/status.ts'
 
 export function createProgram (io: CliIo): Command {
@@ -21,6 +26,11 @@ export function createProgram (io: CliIo): Command {
   const cli = createCliContext(io)
   statusCommand(program, cli)
   peersCommand(program, cli)
+  sessionsCommand(program, cli)
+  connectCommand(program, cli)
+  disconnectCommand(program, cli)
+  sendCommand(program, cli)
+  listenCommand(program, cli)
   eventsCommand(program, cli)
   return program
 }

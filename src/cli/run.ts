@@ -7,6 +7,7 @@ const io: CliIo = {
   stdout: text => { process.stdout.write(text) },
   stderr: text => { process.stderr.write(text) },
   env: process.env,
+  stdin: () => process.stdin,
   interrupted: () => {
     if (interrupt === undefined) {
       const controller = new AbortController()

@@ -1,13 +1,9 @@
-import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { runCli } from '../../src/cli/program.ts'
-import type { CliIo } from '../../src/cli/cli-context.ts'
 import type { PeersResponse, StatusResponse } from '../../src/daemon/api-types.ts'
 import { json, startFakeDaemon, type FakeDaemon } from './cli-fake-daemon.ts'
-
-const EDGECTL = path.resolve(import.meta.dirname, '..', '..', 'bin', 'edgectl')
+import { child, edgectl, startEdgectl, until } from './cli-run.ts'
 
 const STATUS: StatusResponse = {
   peerId: '12D3KooWQm9aRcWGfD4XBNXpAuVLx3b9yYUE5rBmk8Qj6jpBLrJz', name: 'robot-1', version: '0.1.0', swarm: 'lab', stack: 'media',
@@ -39,47 +35,6 @@ async function standardDaemon (): Promise<FakeDaemon> {
   })
 }
 
-interface Run { code: number, stdout: string, stderr: string }
-
-/** edgectl in this process, against the fake daemon; `out()` shows stdout so far. */
-function startEdgectl (args: string[], env: NodeJS.ProcessEnv = {}, interrupt = new AbortController()): { done: Promise<Run>, out: () => string } {
-  let stdout = ''
-  let stderr = ''
-  const io: CliIo = {
-    stdout: t => { stdout += t },
-    stderr: t => { stderr += t },
-    env,
-    interrupted: () => interrupt.signal
-  }
-  const done = runCli(args, io).then(code => ({ code, stdout, stderr }))
-  return { done, out: () => stdout }
-}
-
-async function edgectl (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return await startEdgectl(args, env).done
-}
-
-async function until (check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
-
-/** bin/edgectl as a real child process. */
-function child (args: string[], opts: { uid?: number, gid?: number, env?: NodeJS.ProcessEnv } = {}): { done: Promise<Run & { signal: NodeJS.Signals | null }>, proc: ReturnType<typeof spawn>, out: () => string } {
-  const proc = spawn(EDGECTL, args, { env: { ...process.env, ...opts.env }, uid: opts.uid, gid: opts.gid })
-  let stdout = ''
-  let stderr = ''
-  proc.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
-  proc.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-  const done = new Promise<Run & { signal: NodeJS.Signals | null }>(resolve => {
-    proc.on('close', (code, signal) => { resolve({ code: code ?? -1, signal, stdout, stderr }) })
-  })
-  return { done, proc, out: () => stdout }
-}
-
 describe('edgectl', () => {
   it('status --json and peers --json print exactly the response body, 2-space JSON', async () => {
     fake = await standardDaemon()
@@ -94,7 +49,7 @@ describe('edgectl', () => {
 
   it('finds the socket through $EDGED_SOCKET', async () => {
     fake = await standardDaemon()
-    const run = await edgectl(['status', '--json'], { EDGED_SOCKET: fake.socket })
+    const run = await edgectl(['status', '--json'], { env: { EDGED_SOCKET: fake.socket } })
     expect(run.code).toBe(0)
     expect(JSON.parse(run.stdout).peerId).toBe(STATUS.peerId)
   })
@@ -150,7 +105,7 @@ describe('edgectl', () => {
   it('prints events live, one line each, JSON lines with --json, until interrupted', async () => {
     fake = await standardDaemon()
     const interrupt = new AbortController()
-    const running = startEdgectl(['--socket', fake.socket, 'events', '--json'], {}, interrupt)
+    const running = startEdgectl(['--socket', fake.socket, 'events', '--json'], { interrupt })
     const stream = await fake.stream(0)
     stream.write(`event: peer:discovered\ndata: ${JSON.stringify(PEERS.peers[0])}\n\n`)
     stream.write('event: peer:lost\ndata: {"peerId":"12D3KooWSecond",\ndata: "name":"base"}\n\n')

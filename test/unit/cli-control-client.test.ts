@@ -111,4 +111,58 @@ describe('control client', () => {
     const already = AbortSignal.abort()
     expect(await client.events(() => {}, already)).toBe('aborted')
   })
+
+  it('follows any SSE path; messages() passes on only well-formed message events of its label', async () => {
+    fake = await startFakeDaemon({})
+    const client = createControlClient({ socket: fake.socket })
+    const got: unknown[] = []
+    const abort = new AbortController()
+    const following = client.messages('pose/x', m => {
+      got.push(m)
+      if (got.length === 2) abort.abort()
+    }, abort.signal)
+    const stream = await fake.stream(0)
+    expect(fake.seen).toEqual(['GET /v1/messages?channel=pose%2Fx'])
+    stream.write('event: message\ndata: {"peer":"a","channel":"pose/x","text":"t"}\n\n')
+    stream.write('event: message\ndata: {"peer":"a","channel":"pose/x"}\n\n')
+    stream.write('event: message\ndata: not json\n\n')
+    stream.write('event: session:state\ndata: {"peer":"a","channel":"pose/x","text":"t"}\n\n')
+    stream.write('event: message\ndata: {"peer":"b","channel":"pose/x","base64":"AA=="}\n\n')
+    expect(await following).toBe('aborted')
+    expect(got).toEqual([{ peer: 'a', channel: 'pose/x', text: 't' }, { peer: 'b', channel: 'pose/x', base64: 'AA==' }])
+
+    const raw: ControlEvent[] = []
+    const generic = client.sse('/v1/events?since=1', e => { raw.push(e) })
+    ;(await fake.stream(1)).end('event: x\ndata: 1\n\n')
+    expect(await generic).toBe('closed')
+    expect(raw).toEqual([{ type: 'x', data: 1 }])
+    expect(fake.seen[1]).toBe('GET /v1/events?since=1')
+  })
+
+  it('fails a silent stream after the idle timeout it was given', async () => {
+    fake = await startFakeDaemon({})
+    const client = createControlClient({ socket: fake.socket })
+    const started = Date.now()
+    const err = await rejection(client.sse('/v1/events', () => {}, undefined, { idleTimeoutMs: 200 }))
+    expect(err.name).toBe('TimeoutError')
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190)
+  })
+
+  it('puts peer ids and labels into paths escaped, and channel options into the query', async () => {
+    const bodies: string[] = []
+    fake = await startFakeDaemon({
+      'POST /v1/channels/:peer/:label': (req, res, body) => { bodies.push(body); json(res, 202, { peer: 'p', channel: 'c', bytes: 1 }) },
+      'DELETE /v1/sessions/:peer': (_req, res) => { res.writeHead(204).end() }
+    })
+    const client = createControlClient({ socket: fake.socket })
+    expect(await client.send('p/../x', 'a b', { text: 'hi' }, { ordered: false, maxPacketLifeTime: 50 })).toEqual({ peer: 'p', channel: 'c', bytes: 1 })
+    expect(await client.send('p', 'c', { base64: 'AA==' }, { ordered: true })).toEqual({ peer: 'p', channel: 'c', bytes: 1 })
+    expect(await client.disconnect('p?q')).toBeUndefined()
+    expect(fake.seen).toEqual([
+      'POST /v1/channels/p%2F..%2Fx/a%20b?ordered=false&maxPacketLifeTime=50',
+      'POST /v1/channels/p/c',
+      'DELETE /v1/sessions/p%3Fq'
+    ])
+    expect(bodies).toEqual(['{"text":"hi"}', '{"base64":"AA=="}'])
+  })
 })

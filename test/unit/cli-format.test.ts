@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { formatMessage } from '../../src/cli/commands/listen.ts'
+import { formatPair, formatRtt } from '../../src/cli/commands/sessions.ts'
+import { formatBytes } from '../../src/cli/format-bytes.ts'
 import { formatFields } from '../../src/cli/format-fields.ts'
 import { formatTable } from '../../src/cli/format-table.ts'
 import { formatAgo, formatDuration } from '../../src/cli/format-time.ts'
@@ -36,5 +39,37 @@ describe('edgectl formatting', () => {
     expect(formatDuration(192)).toBe('3m 12s')
     expect(formatDuration(7500)).toBe('2h 5m')
     expect(formatDuration(90_000)).toBe('1d 1h')
+  })
+
+  it('prints byte counts in powers of 1024 with about three digits', () => {
+    expect(formatBytes(0)).toBe('0 B')
+    expect(formatBytes(1023)).toBe('1023 B')
+    expect(formatBytes(1024)).toBe('1.0 KiB')
+    expect(formatBytes(1536)).toBe('1.5 KiB')
+    expect(formatBytes(99.9 * 1024)).toBe('99.9 KiB')
+    expect(formatBytes(99.96 * 1024)).toBe('100 KiB')
+    expect(formatBytes(340 * 1024 ** 3)).toBe('340 GiB')
+    // Never `1024 KiB`: rounding carries into the next unit.
+    expect(formatBytes(1024 * 1024 - 1)).toBe('1.0 MiB')
+    expect(formatBytes(1023.4 * 1024)).toBe('1023 KiB')
+    expect(formatBytes(2 * 1024 ** 5)).toBe('2.0 PiB')
+    expect(formatBytes(5000 * 1024 ** 5)).toBe('5000 PiB')
+    expect(formatBytes(-5)).toBe('0 B')
+  })
+
+  it('prints candidate pairs, RTT and channel messages on one line each', () => {
+    const pair = {
+      local: { type: 'host', address: '::1', port: 5000, transport: 'UDP' },
+      remote: { type: 'srflx', address: '203.0.113.7', port: 6000, transport: 'UDP' }
+    }
+    expect(formatPair(pair)).toBe('host [::1]:5000 → srflx 203.0.113.7:6000')
+    expect(formatPair(null)).toBe('-')
+    expect(formatRtt(null)).toBe('-')
+    expect(formatRtt(0.04)).toBe('0.0 ms')
+    expect(formatRtt(9.94)).toBe('9.9 ms')
+    expect(formatRtt(23.6)).toBe('24 ms')
+    expect(formatMessage({ peer: 'P', channel: 'c', text: 'a\tb\r\nc\u0007\u007f' }, 'robot')).toBe('P robot: a\tb\\r\\nc\\u0007\\u007f\n')
+    expect(formatMessage({ peer: 'P', channel: 'c', text: '' })).toBe('P: \n')
+    expect(formatMessage({ peer: 'P', channel: 'c', base64: '' })).toBe('P: <0 bytes base64 >\n')
   })
 })

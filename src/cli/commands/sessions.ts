@@ -1,0 +1,51 @@
+import type { Command } from 'commander'
+import type { SessionInfo } from '../../daemon/api-types.ts'
+import type { SelectedPair } from '../../transport/types.ts'
+import type { CliContext } from '../cli-context.ts'
+import { formatBytes } from '../format-bytes.ts'
+import { formatTable } from '../format-table.ts'
+
+type Endpoint = SelectedPair['local']
+
+function formatEndpoint (e: Endpoint): string {
+  const host = e.address.includes(':') ? `[${e.address}]` : e.address
+  return `${e.type} ${host}:${e.port}`
+}
+
+/** The ICE candidate pair in use, local → remote, e.g. `host 127.0.0.1:5000 → srflx 203.0.113.7:6000`. */
+export function formatPair (pair: SelectedPair | null): string {
+  return pair === null ? '-' : `${formatEndpoint(pair.local)} → ${formatEndpoint(pair.remote)}`
+}
+
+export function formatRtt (rttMs: number | null): string {
+  if (rttMs === null) return '-'
+  return rttMs < 10 ? `${rttMs.toFixed(1)} ms` : `${Math.round(rttMs)} ms`
+}
+
+export function formatSessions (sessions: SessionInfo[]): string {
+  if (sessions.length === 0) return 'no sessions\n'
+  return formatTable(
+    ['PEER', 'NAME', 'STATE', 'PROFILE', 'ROLE', 'PAIR', 'RTT', 'SENT/RECV', 'CHANNELS'],
+    sessions.map(s => [
+      s.peer,
+      s.name ?? '-',
+      s.state,
+      s.profile,
+      s.role ?? '-',
+      formatPair(s.pair),
+      formatRtt(s.rttMs),
+      `${formatBytes(s.bytesSent)} / ${formatBytes(s.bytesReceived)}`,
+      s.channels.length === 0 ? '-' : s.channels.map(c => c.label).join(',')
+    ])
+  )
+}
+
+export function sessionsCommand (program: Command, cli: CliContext): void {
+  program.command('sessions')
+    .description('list WebRTC sessions with peers: state, candidate pair, RTT, traffic, channels')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const res = await cli.client(cmd).sessions()
+      if (cli.json(cmd)) cli.printJson(res)
+      else cli.io.stdout(formatSessions(res.sessions))
+    })
+}
