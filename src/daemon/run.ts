@@ -3,7 +3,9 @@ import { stringify } from 'yaml'
 import { ConfigError, EdgeError } from '../util/errors.ts'
 import { loadConfig } from './config-load.ts'
 import { createDaemon } from './daemon.ts'
-import { createRootLogger } from './logger.ts'
+import { componentLogger, createRootLogger } from './logger.ts'
+import { reportStatusToSystemd } from './notify-status.ts'
+import { createNotifier } from './sd-notify.ts'
 import { VERSION } from './version.ts'
 
 /** After a stop signal the daemon must be gone within this, whatever hangs. */
@@ -44,6 +46,8 @@ async function main (argv: string[]): Promise<number> {
   }
 
   const logger = createRootLogger(config.log)
+  // Before anything spawns children (gst-launch-1.0): they must not inherit NOTIFY_SOCKET.
+  const notifier = createNotifier({ env: process.env, logger: componentLogger(logger, 'systemd', config.log.levels), unsetEnvironment: true })
   const daemon = createDaemon(config, logger)
 
   let stopping = false
@@ -51,6 +55,7 @@ async function main (argv: string[]): Promise<number> {
     if (stopping) return
     stopping = true
     logger.info({ signal }, 'stopping')
+    void notifier.stopping()
     const deadline = setTimeout(() => {
       logger.error('stop took too long; exiting anyway')
       process.exit(EXIT_FAILURE)
@@ -72,9 +77,14 @@ async function main (argv: string[]): Promise<number> {
     await daemon.stop()
     const message = err instanceof EdgeError ? err.message : (err as Error).stack ?? String(err)
     process.stderr.write(`edged: ${message}\n`)
+    await notifier.notify([`STATUS=start failed: ${message.split('\n')[0]}`])
     logger.flush()
     return EXIT_FAILURE
   }
+  // Up: libp2p listens and the control socket answers.
+  reportStatusToSystemd(daemon, notifier)
+  await notifier.watchdog.start()
+  await notifier.ready()
   return -1 // running: the signal handlers decide the exit code
 }
 

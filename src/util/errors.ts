@@ -143,3 +143,52 @@ export class NotifyError extends EdgeError {
     this.socket = socket
   }
 }
+
+/** A GStreamer element (plugin) the pipeline needs is not installed; `package` is the Debian package that provides it, when known. */
+export class MissingElementError extends EdgeError {
+  override readonly status = 501
+  readonly element: string
+  readonly package: string | undefined
+  constructor (element: string, pkg: string | undefined) {
+    super(pkg === undefined
+      ? `GStreamer element ${element} is not installed (install the GStreamer plugin that provides it)`
+      : `GStreamer element ${element} is not installed: install the Debian package ${pkg}`)
+    this.element = element
+    this.package = pkg
+  }
+}
+
+/** A gst-launch process exited before it reached PLAYING, or failed for good; `stderrTail` is the end of what it printed. */
+export class PipelineError extends EdgeError {
+  readonly stderrTail: string
+  readonly exitCode: number | null
+  readonly signal: string | null
+  constructor (message: string, stderrTail: string, exitCode: number | null = null, signal: string | null = null) {
+    super(stderrTail === '' ? message : `${message}\n--- gst-launch stderr (tail) ---\n${stderrTail}`)
+    this.stderrTail = stderrTail
+    this.exitCode = exitCode
+    this.signal = signal
+  }
+}
+
+/** A gst-launch process did not reach PLAYING (or produce its first packet) within its start timeout. */
+export class PipelineStartTimeoutError extends EdgeError {
+  override readonly status = 504
+  readonly stderrTail: string
+  readonly timeoutMs: number
+  constructor (what: string, timeoutMs: number, stderrTail: string) {
+    super(`${what} did not start within ${timeoutMs} ms` + (stderrTail === '' ? '' : `\n--- gst-launch stderr (tail) ---\n${stderrTail}`))
+    this.stderrTail = stderrTail
+    this.timeoutMs = timeoutMs
+  }
+}
+
+/** A sink spec that is not count, file:PATH, rtp://HOST:PORT or display. */
+export class InvalidSinkError extends EdgeError {
+  override readonly status = 400
+}
+
+/** The display sink was asked for where there is no display (no DISPLAY or WAYLAND_DISPLAY). */
+export class NoDisplayError extends EdgeError {
+  override readonly status = 409
+}
