@@ -1,0 +1,166 @@
+import type { Logger } from '../daemon/logger.ts'
+import { NotFoundError } from '../util/errors.ts'
+import type { Startable } from '../util/startable.ts'
+import type { Codec, MediaKind } from './codecs.ts'
+import { chooseEncoder, probeEncoders, type EncoderChoice, type EncoderTable, type ProbeInit } from './encoder-probe.ts'
+import { gstElements, type GstElements } from './gst-elements.ts'
+import type { GstProcessInit } from './gst-process.ts'
+import { GstSource, type SourceStats } from './gst-source.ts'
+import { sourceSettings, type SourceConfig } from './source-pipeline.ts'
+
+export interface MediaSourcesInit {
+  /** media.sources */
+  sources: Record<string, SourceConfig>
+  /** media.encoders */
+  encoders?: Partial<Record<Codec, string>>
+  /** rtc.mtu */
+  mtu: number
+  process?: Partial<Omit<GstProcessInit, 'label' | 'pipeline'>>
+  elements?: GstElements
+  verifyHardware?: ProbeInit['verifyHardware']
+  logger?: Logger
+}
+
+/** One configured source as `edgectl sources` shows it. */
+export interface SourceInfo {
+  name: string
+  kind: MediaKind
+  codec: Codec
+  /** The encoder it uses (or would use); null when none is installed. */
+  encoder: string | null
+  hardware: boolean
+  alwaysOn: boolean
+  running: boolean
+  /** Holders of acquire() that have not released. */
+  users: number
+  /** Why it is not running, when its last start failed. */
+  error: { name: string, message: string } | null
+  stats: SourceStats | null
+}
+
+interface Entry {
+  config: SourceConfig
+  users: number
+  source?: GstSource
+  starting?: Promise<GstSource>
+  error?: Error
+}
+
+/**
+ * The daemon's local sources: probes encoders at start, runs alwaysOn sources
+ * from then on and the others while someone (a viewer's track) holds them.
+ * A source that cannot start is reported (list(), logs), never fatal.
+ */
+export class MediaSources implements Startable {
+  readonly #init: MediaSourcesInit
+  readonly #entries = new Map<string, Entry>()
+  #table: EncoderTable | undefined
+
+  constructor (init: MediaSourcesInit) {
+    this.#init = init
+    for (const [name, config] of Object.entries(init.sources)) this.#entries.set(name, { config, users: 0 })
+  }
+
+  async start (): Promise<void> {
+    this.#table = await probeEncoders({ overrides: this.#init.encoders, elements: this.#init.elements, verifyHardware: this.#init.verifyHardware })
+    this.#init.logger?.info({ encoders: Object.values(this.#table).map(c => `${c.codec}=${c.encoder ?? 'none'}`) }, 'encoders probed')
+    await Promise.all([...this.#entries].filter(([, e]) => e.config.alwaysOn === true).map(async ([name]) => {
+      await this.#ensure(name).catch(() => {}) // reported by #ensure
+    }))
+  }
+
+  async stop (): Promise<void> {
+    await Promise.all([...this.#entries.values()].map(async entry => {
+      const source = entry.source ?? await entry.starting?.catch(() => undefined)
+      entry.source = undefined
+      entry.starting = undefined
+      entry.users = 0
+      await source?.stop()
+    }))
+  }
+
+  /** The probed encoder per codec (after start). */
+  encoders (): EncoderChoice[] {
+    return this.#table === undefined ? [] : Object.values(this.#table)
+  }
+
+  list (): SourceInfo[] {
+    return [...this.#entries].map(([name, entry]) => {
+      const settings = sourceSettings(entry.config)
+      const choice = this.#table?.[settings.codec]
+      const own = entry.config.encoder
+      return {
+        name,
+        kind: settings.kind,
+        codec: settings.codec,
+        encoder: entry.source?.encoder ?? own ?? choice?.encoder ?? null,
+        hardware: own === undefined && (choice?.hardware ?? false),
+        alwaysOn: entry.config.alwaysOn === true,
+        running: entry.source !== undefined,
+        users: entry.users,
+        error: entry.error === undefined ? null : { name: entry.error.name, message: entry.error.message },
+        stats: entry.source?.stats() ?? null
+      }
+    })
+  }
+
+  /** The running source `name`, started if needed; pair with release(). */
+  async acquire (name: string): Promise<GstSource> {
+    const entry = this.#entry(name)
+    entry.users++
+    try {
+      return await this.#ensure(name)
+    } catch (err) {
+      entry.users--
+      throw err
+    }
+  }
+
+  /** Drop one hold; the last one stops a source that is not alwaysOn. */
+  async release (name: string): Promise<void> {
+    const entry = this.#entry(name)
+    if (entry.users === 0) return
+    entry.users--
+    await entry.starting?.catch(() => {})
+    if (entry.users > 0 || entry.config.alwaysOn === true || entry.source === undefined) return
+    const source = entry.source
+    entry.source = undefined
+    await source.stop()
+  }
+
+  #entry (name: string): Entry {
+    const entry = this.#entries.get(name)
+    if (entry === undefined) throw new NotFoundError(`no source named ${name}`)
+    return entry
+  }
+
+  async #ensure (name: string): Promise<GstSource> {
+    const entry = this.#entry(name)
+    if (entry.source !== undefined) return entry.source
+    entry.starting ??= this.#startSource(name, entry).finally(() => { entry.starting = undefined })
+    return await entry.starting
+  }
+
+  async #startSource (name: string, entry: Entry): Promise<GstSource> {
+    const logger = this.#init.logger?.child({ source: name })
+    try {
+      this.#table ??= await probeEncoders({ overrides: this.#init.encoders, elements: this.#init.elements, verifyHardware: this.#init.verifyHardware })
+      const codec = sourceSettings(entry.config).codec
+      const encoder = await chooseEncoder(this.#table, codec, entry.config.encoder, this.#init.elements ?? gstElements)
+      const source = new GstSource({ name, source: entry.config, encoder, mtu: this.#init.mtu, process: this.#init.process, elements: this.#init.elements, logger })
+      source.on('failed', err => {
+        entry.error = err
+        if (entry.source === source) entry.source = undefined
+        void source.stop()
+      })
+      await source.start()
+      entry.source = source
+      entry.error = undefined
+      return source
+    } catch (err) {
+      entry.error = err as Error
+      logger?.error({ err: (err as Error).message }, 'source did not start')
+      throw err
+    }
+  }
+}
