@@ -6,6 +6,8 @@ const DEFAULT_STOP_TIMEOUT_MS = 8000
 export interface SpawnOptions {
   env?: NodeJS.ProcessEnv
   cwd?: string
+  /** 'pipe' to talk to the child on its stdin (`proc.stdin`); default 'ignore'. */
+  stdin?: 'pipe' | 'ignore'
 }
 
 export interface ExitStatus {
@@ -33,7 +35,7 @@ export class Child {
     this.proc = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
       detached: true
     })
     const keep = (chunk: Buffer): void => { this.#output = (this.#output + chunk.toString()).slice(-OUTPUT_TAIL_CHARS) }

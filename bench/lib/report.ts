@@ -10,7 +10,7 @@ export interface ResultRow {
   unit: string
   baseline: string
   baselineValue: number
-  /** value / baselineValue */
+  /** value / baselineValue; not finite when the baseline is 0 (null in results.json, n/a in the table) */
   ratio: number
   samples?: number[]
   baselineSamples?: number[]
@@ -78,7 +78,7 @@ export function formatTable (rows: ResultRow[]): string {
     `${formatNumber(r.value)} ${r.unit}`,
     r.baseline,
     `${formatNumber(r.baselineValue)} ${r.unit}`,
-    `${r.ratio.toFixed(2)}x`
+    Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}x` : 'n/a'
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map(c => c[i].length)))
   const numeric = new Set([1, 3, 4])

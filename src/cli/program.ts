@@ -10,6 +10,7 @@ import { peersCommand } from './commands/peers.ts'
 import { sendCommand } from './commands/send.ts'
 import { sessionsCommand } from './commands/sessions.ts'
 import { statusCommand } from './commands/status.ts'
+import { sourcesCommand } from './commands/sources.ts'
 
 export function createProgram (io: CliIo): Command {
   const program = new Command('edgectl')
@@ -26,6 +27,7 @@ export function createProgram (io: CliIo): Command {
   const cli = createCliContext(io)
   statusCommand(program, cli)
   peersCommand(program, cli)
+  sourcesCommand(program, cli)
   sessionsCommand(program, cli)
   connectCommand(program, cli)
   disconnectCommand(program, cli)

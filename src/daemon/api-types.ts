@@ -1,7 +1,10 @@
 /** Shapes of the control API's JSON bodies, shared by the daemon and edgectl. */
 import type { PeerInfo } from '../signalling/types.ts'
+import type { SessionInfo } from './sessions/session-info.ts'
+import type { SourceInfo } from '../media/media-sources.ts'
+import type { EncoderChoice } from '../media/encoder-probe.ts'
 
-export type { PeerInfo }
+export type { PeerInfo, SessionInfo }
 
 export interface StatusResponse {
   peerId: string
@@ -23,6 +26,25 @@ export interface PeersResponse {
   peers: PeerInfo[]
 }
 
+export interface SessionsResponse {
+  sessions: SessionInfo[]
+}
+
+export interface RemoteSource {
+  peer: string
+  peerName: string
+  name: string
+  kind: 'video' | 'audio'
+  codec: string
+}
+
+export interface SourcesResponse {
+  local: SourceInfo[]
+  encoders: EncoderChoice[]
+  /** Sources of the swarm's other daemons, from their presence records. */
+  remote: RemoteSource[]
+}
+
 export interface ErrorResponse {
   error: { name: string, message: string }
 }
@@ -32,4 +54,6 @@ export interface DaemonEvents {
   'peer:discovered': [PeerInfo]
   'peer:updated': [PeerInfo]
   'peer:lost': [PeerInfo]
+  /** A session changed state (or was created, or ended). */
+  'session:state': [SessionInfo]
 }

@@ -70,6 +70,7 @@ export const configSchema = z.strictObject({
     bootstrap: z.array(multiaddr).default([]).describe('multiaddrs with /p2p/<peer id> to dial at start'),
     mdns: z.boolean().default(true).describe('find peers on the LAN by mDNS'),
     dht: z.boolean().default(true).describe('find peers beyond the LAN through the kad-dht rendezvous'),
+    relay: z.boolean().default(true).describe('relay signalling for swarm peers and reserve a slot on one: peers with no direct connection still reach each other'),
     allow: z.array(peerId).default([]).describe('peer ids allowed to connect; empty = everyone in the swarm'),
     autoconnect: z.boolean().default(true).describe('open a session to every allowed peer of the swarm'),
     maxSessions: z.number().int().min(0).default(DEFAULT_MAX_SESSIONS).describe('upper bound of simultaneous sessions'),
@@ -85,7 +86,7 @@ export const configSchema = z.strictObject({
     portRange: z.strictObject({ min: port, max: port }).refine(r => r.min <= r.max, 'min must be <= max').optional().describe('UDP ports for ICE'),
     bindAddress: z.string().optional().describe('bind ICE to this local address'),
     mtu: z.number().int().min(576).max(9000).default(DEFAULT_MTU).describe('RTP/SCTP MTU'),
-    channels: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'channel names are 1-64 letters, digits, . _ -'), channel)
+    channels: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'channel names are 1-64 letters, digits, . _ - (not starting with . _ -: reserved)'), channel)
       .default({ control: { ordered: true } }).describe('data channels opened on every session')
   }).prefault({}),
   media: z.strictObject({

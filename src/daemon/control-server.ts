@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises'
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { EdgeError, ForbiddenError } from '../util/errors.ts'
 import type { Startable } from '../util/startable.ts'
@@ -9,9 +9,15 @@ import { claimSocketPath, secureSocket } from './control-socket.ts'
 import { statusRoutes } from './routes/status.ts'
 import { peerRoutes } from './routes/peers.ts'
 import { eventRoutes } from './routes/events.ts'
+import { sessionRoutes } from './routes/sessions.ts'
+import { channelRoutes } from './routes/channels.ts'
+import { sourceRoutes } from './routes/sources.ts'
+import fastifyWebsocket from '@fastify/websocket'
 
 export const CONTROL_BODY_LIMIT = 1024 * 1024
 export const CONTROL_REQUEST_TIMEOUT_MS = 10_000
+/** Largest WebSocket frame a local program may send (data channels cap lower: 256 KiB by default). */
+export const CONTROL_WS_MAX_PAYLOAD = 16 * 1024 * 1024
 
 export interface ControlServerInit {
   socket: string
@@ -36,7 +42,7 @@ function errorBody (name: string, message: string): ErrorResponse {
 export function createControlServer (init: ControlServerInit, api: DaemonApi): ControlServer {
   const app = Fastify({
     loggerInstance: init.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: CONTROL_BODY_LIMIT,
     requestTimeout: CONTROL_REQUEST_TIMEOUT_MS,
     forceCloseConnections: true,
@@ -61,9 +67,18 @@ export function createControlServer (init: ControlServerInit, api: DaemonApi): C
     void reply.status(404).send(errorBody('NotFoundError', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`))
   })
 
-  statusRoutes(app, api)
-  peerRoutes(app, api)
-  const endEventStreams = eventRoutes(app, api)
+  let endEventStreams = (): void => {}
+  let endChannelStreams = (): void => {}
+  // Routes go in a plugin so they see the websocket decorator registered before them.
+  void app.register(fastifyWebsocket, { options: { maxPayload: CONTROL_WS_MAX_PAYLOAD } })
+  void app.register(async (scoped) => {
+    statusRoutes(scoped, api)
+    peerRoutes(scoped, api)
+    sessionRoutes(scoped, api)
+    sourceRoutes(scoped, api)
+    endEventStreams = eventRoutes(scoped, api)
+    endChannelStreams = channelRoutes(scoped, api)
+  })
 
   let listening = false
   return {
@@ -84,6 +99,7 @@ export function createControlServer (init: ControlServerInit, api: DaemonApi): C
       if (!listening) return
       listening = false
       endEventStreams()
+      endChannelStreams()
       await app.close()
       await fs.rm(init.socket, { force: true })
     }

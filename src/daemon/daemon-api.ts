@@ -1,9 +1,15 @@
 import type { DaemonEvents, PeerInfo, StatusResponse } from './api-types.ts'
 import type { TypedEmitter } from '../util/typed-emitter.ts'
+import type { SessionManager } from './sessions/session-manager.ts'
+import type { ChannelHub } from './sessions/channel-hub.ts'
+import type { MediaSources } from '../media/media-sources.ts'
 
 /** What the control API's routes need from the daemon (and nothing more). */
 export interface DaemonApi {
   status: () => StatusResponse
   peers: () => PeerInfo[]
   events: TypedEmitter<DaemonEvents>
+  sessions: Pick<SessionManager, 'list' | 'get' | 'connect' | 'disconnect' | 'session'>
+  channels: ChannelHub
+  media: Pick<MediaSources, 'list' | 'encoders'>
 }

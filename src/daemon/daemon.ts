@@ -4,6 +4,13 @@ import type { Logger } from 'pino'
 import { TypedEmitter } from '../util/typed-emitter.ts'
 import { startAll, stopAll, type Startable } from '../util/startable.ts'
 import { createSwarm } from '../signalling/swarm.ts'
+import { createSignalService } from '../signalling/signal-service.ts'
+import { createPeerSession } from '../transport/peer-session.ts'
+import type { StackProfile } from '../transport/types.ts'
+import { createSessionManager, type SessionManager } from './sessions/session-manager.ts'
+import { ChannelHub, EDGE_CHANNEL } from './sessions/channel-hub.ts'
+import { iceServersFromConfig } from './ice-config.ts'
+import { MediaSources } from '../media/media-sources.ts'
 import type { Swarm } from '../signalling/types.ts'
 import type { DaemonEvents, PeerInfo, StatusResponse } from './api-types.ts'
 import type { Config } from './config-schema.ts'
@@ -31,6 +38,14 @@ export function createDaemon (config: Config, root: Logger): Daemon {
 
   let privateKey: PrivateKey | undefined
   let swarm: Swarm | undefined
+  let sessions: SessionManager | undefined
+  const channels = new ChannelHub(componentLogger(root, 'channels', config.log.levels))
+  const media = new MediaSources({
+    sources: config.media.sources,
+    encoders: config.media.encoders,
+    mtu: config.rtc.mtu,
+    logger: componentLogger(root, 'media', config.log.levels)
+  })
   let started: Startable[] = []
   let stopping: Promise<void> | undefined
 
@@ -47,7 +62,7 @@ export function createDaemon (config: Config, root: Logger): Daemon {
     pid: process.pid,
     uptimeS: Math.round((Date.now() - startedAt) / 1000),
     peers: peers().length,
-    sessions: 0,
+    sessions: sessions?.count() ?? 0,
     config: config.source
   })
 
@@ -81,14 +96,45 @@ export function createDaemon (config: Config, root: Logger): Daemon {
           events.emit(type, peer)
         })
       }
+      const allow = config.swarm.allow
+      const signal = createSignalService({
+        host: swarmService,
+        logger: componentLogger(root, 'signalling', config.log.levels),
+        isAllowed: peer => allow.length === 0 || allow.includes(peer)
+      })
+      const transportLog = componentLogger(root, 'transport', config.log.levels)
+      const localPeer = swarmService.peerId
+      const sessionManager = sessions = createSessionManager({
+        localPeer,
+        swarm: swarmService,
+        signal,
+        autoconnect: config.swarm.autoconnect,
+        maxSessions: config.swarm.maxSessions,
+        allow,
+        profileFor: (peer): StackProfile => config.rtc.peers[peer]?.stack ?? config.rtc.stack,
+        createSession: (s) => createPeerSession({
+          ...s,
+          iceServers: iceServersFromConfig(config.rtc.iceServers, localPeer),
+          portRange: config.rtc.portRange,
+          bindAddress: config.rtc.bindAddress,
+          mtu: config.rtc.mtu,
+          channels: { ...config.rtc.channels, [EDGE_CHANNEL]: { ordered: true } },
+          logger: transportLog
+        }),
+        logger: componentLogger(root, 'sessions', config.log.levels)
+      })
+      sessionManager.on('session', info => { events.emit('session:state', info) })
+      sessionManager.on('channel', (peer, channel) => { channels.attach(peer, channel) })
+      swarmService.on('peer:lost', peer => { channels.dropPeer(peer.peerId) })
+
       const controlServer = createControlServer({
         socket: config.control.socket,
         mode: config.control.mode,
         group: config.control.group,
         logger: componentLogger(root, 'control', config.log.levels)
-      }, { status, peers, events })
+      }, { status, peers, events, sessions: sessionManager, channels, media })
 
-      const services = [swarmService, controlServer]
+      const services = [media, swarmService, signal, sessionManager, controlServer]
       await startAll(services)
       started = services
       log.info({ peerId: swarmService.peerId, swarm: config.swarm.name, addresses: swarmService.addresses() }, 'edged started')
@@ -97,6 +143,7 @@ export function createDaemon (config: Config, root: Logger): Daemon {
       stopping ??= (async () => {
         await stopAll(started, err => { log.error({ err }, 'stop failed') })
         started = []
+        channels.close()
         events.removeAllListeners()
         log.info('edged stopped')
       })()

@@ -7,7 +7,7 @@ import { TypedEmitter } from '../util/typed-emitter.ts'
 import { missingElementIn } from './gst-elements.ts'
 import { splitLaunchArgs } from './launch-args.ts'
 import { withParentDeathSignal } from './parent-death.ts'
-import { RESTART_INITIAL_MS, RESTART_MAX_MS, restartDelayMs } from './restart-backoff.ts'
+import { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, backoffMs } from '../util/backoff.ts'
 import { StderrTail } from './stderr-tail.ts'
 
 export const GST_LAUNCH = 'gst-launch-1.0'
@@ -211,7 +211,7 @@ export class GstProcess extends TypedEmitter<GstProcessEvents> implements Starta
     }
     this.#state = 'backoff'
     const attempt = this.#failures
-    const delay = restartDelayMs(attempt, this.#init.restartInitialMs ?? RESTART_INITIAL_MS, this.#init.restartMaxMs ?? RESTART_MAX_MS)
+    const delay = backoffMs(attempt, this.#init.restartInitialMs ?? BACKOFF_INITIAL_MS, this.#init.restartMaxMs ?? BACKOFF_MAX_MS)
     this.#init.logger?.warn({ label: this.label, attempt, delayMs: delay, err: err.message }, 'gst process restarting')
     this.#restartTimer = setTimeout(() => {
       if (this.#isStopping()) return

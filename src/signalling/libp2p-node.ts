@@ -1,6 +1,7 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
 import type { ConnectionGater, Libp2p, PrivateKey } from '@libp2p/interface'
@@ -9,6 +10,7 @@ import { mdns } from '@libp2p/mdns'
 import { ping, type Ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { kadProtocol, mdnsServiceTag } from './swarm-scope.ts'
 
@@ -22,12 +24,14 @@ const MDNS_QUERY_INTERVAL_MS = 10_000
  */
 const PROVIDER_VALIDITY_MS = 30 * 60_000
 const PROVIDER_SWEEP_MS = 5 * 60_000
+const MAX_RELAY_RESERVATIONS = 64
 
 export interface SwarmServices extends Record<string, unknown> {
   identify: Identify
   ping: Ping
   pubsub: GossipSub
   dht?: KadDHT
+  relay?: unknown
 }
 
 export type SwarmNode = Libp2p<SwarmServices>
@@ -40,6 +44,8 @@ export interface NodeInit {
   bootstrap: string[]
   mdns: boolean
   dht: boolean
+  /** Relay for peers of the swarm and reserve a slot on a relay: signalling reaches peers with no direct connection. */
+  relay: boolean
   /** Private-network key file contents (see swarm-key.ts). */
   psk?: Uint8Array
   gater?: ConnectionGater
@@ -60,6 +66,11 @@ export function libp2pOptions (init: NodeInit): Libp2pOptions<SwarmServices> {
       maxInboundDataLength: MAX_PUBSUB_DATA_BYTES
     })
   }
+  if (init.relay) {
+    // Every daemon relays for its swarm (gated like any connection): two peers
+    // that cannot dial each other still reach each other's signal protocol.
+    services.relay = circuitRelayServer({ reservations: { maxReservations: MAX_RELAY_RESERVATIONS } })
+  }
   if (init.dht) {
     services.dht = kadDHT({
       protocol: kadProtocol(init.swarmName),
@@ -75,10 +86,11 @@ export function libp2pOptions (init: NodeInit): Libp2pOptions<SwarmServices> {
   return {
     privateKey: init.privateKey,
     addresses: {
-      listen: init.listen,
-      ...(init.announce.length > 0 ? { announce: init.announce } : {})
+      listen: init.relay ? [...init.listen, '/p2p-circuit'] : init.listen,
+      // Announce addresses replace the listening ones, but relay (circuit) addresses stay.
+      ...(init.announce.length > 0 ? { announceFilter: announceInstead(init.announce) } : {})
     },
-    transports: [tcp()],
+    transports: init.relay ? [tcp(), circuitRelayTransport()] : [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     ...(init.psk !== undefined ? { connectionProtector: preSharedKey({ psk: init.psk }) } : {}),
@@ -86,6 +98,11 @@ export function libp2pOptions (init: NodeInit): Libp2pOptions<SwarmServices> {
     peerDiscovery,
     services
   }
+}
+
+function announceInstead (announce: string[]): (addrs: Multiaddr[]) => Multiaddr[] {
+  const fixed = announce.map(a => multiaddr(a))
+  return addrs => [...fixed, ...addrs.filter(a => a.toString().includes('/p2p-circuit'))]
 }
 
 /** Build (not start) the node. */

@@ -16,7 +16,8 @@ export interface SignalServiceEvents {
 }
 
 export interface SignalServiceInit {
-  libp2p: Libp2p
+  /** Whatever holds the libp2p node; read at start (the swarm starts first). */
+  host: { readonly libp2p: Libp2p }
   logger: Logger
   /** Whether a peer may signal us at all. */
   isAllowed: (peerId: string) => boolean
@@ -39,7 +40,7 @@ export function createSignalService (init: SignalServiceInit): SignalService {
   let handling = false
 
   service.start = async () => {
-    await init.libp2p.handle(SIGNAL_PROTOCOL, (stream, connection) => {
+    await init.host.libp2p.handle(SIGNAL_PROTOCOL, (stream, connection) => {
       const peer = connection.remotePeer.toString()
       const signalStream = new SignalStream(stream, peer, log)
       if (!init.isAllowed(peer)) {
@@ -56,13 +57,13 @@ export function createSignalService (init: SignalServiceInit): SignalService {
   service.stop = async () => {
     if (!handling) return
     handling = false
-    await init.libp2p.unhandle(SIGNAL_PROTOCOL).catch(() => {})
+    await init.host.libp2p.unhandle(SIGNAL_PROTOCOL).catch(() => {})
     service.removeAllListeners()
   }
 
   service.open = async (peerId, signal) => {
     const timeout = AbortSignal.timeout(SIGNAL_DIAL_TIMEOUT_MS)
-    const stream = await init.libp2p.dialProtocol(peerIdFromString(peerId), SIGNAL_PROTOCOL, {
+    const stream = await init.host.libp2p.dialProtocol(peerIdFromString(peerId), SIGNAL_PROTOCOL, {
       signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
       runOnLimitedConnection: true
     })

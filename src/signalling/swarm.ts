@@ -80,7 +80,11 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
   }
 
   addresses (): string[] {
-    return this.#running?.node.getMultiaddrs().map(a => a.toString()) ?? []
+    const self = `/p2p/${this.peerId}`
+    return this.#running?.node.getMultiaddrs().map(a => {
+      const text = a.toString()
+      return text.endsWith(self) ? text : `${text}${self}`
+    }) ?? []
   }
 
   peers (): PeerInfo[] {
@@ -115,6 +119,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
         bootstrap: s.bootstrap,
         mdns: s.mdns,
         dht: s.dht,
+        relay: s.relay,
         psk,
         gater: this.#allow.gater()
       })

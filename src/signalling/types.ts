@@ -57,6 +57,7 @@ export interface SwarmInit {
     bootstrap: string[]
     mdns: boolean
     dht: boolean
+    relay: boolean
     allow: string[]
     key?: string
     announceIntervalMs: number

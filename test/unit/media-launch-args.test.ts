@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { splitLaunchArgs } from '../../src/media/launch-args.ts'
-import { restartDelayMs } from '../../src/media/restart-backoff.ts'
+import { backoffMs } from '../../src/util/backoff.ts'
 import { StderrTail } from '../../src/media/stderr-tail.ts'
 
 describe('splitLaunchArgs', () => {
@@ -28,16 +28,16 @@ describe('StderrTail', () => {
   })
 })
 
-describe('restartDelayMs', () => {
+describe('backoffMs', () => {
   it('doubles from the initial delay up to the cap, with ±20 % jitter', () => {
     for (let i = 0; i < 50; i++) {
-      expect(restartDelayMs(1, 250, 10_000)).toBeGreaterThanOrEqual(200)
-      expect(restartDelayMs(1, 250, 10_000)).toBeLessThanOrEqual(300)
-      expect(restartDelayMs(3, 250, 10_000)).toBeGreaterThanOrEqual(800)
-      expect(restartDelayMs(3, 250, 10_000)).toBeLessThanOrEqual(1200)
-      expect(restartDelayMs(20, 250, 10_000)).toBeLessThanOrEqual(12_000)
-      expect(restartDelayMs(20, 250, 10_000)).toBeGreaterThanOrEqual(8_000)
+      expect(backoffMs(1, 250, 10_000)).toBeGreaterThanOrEqual(200)
+      expect(backoffMs(1, 250, 10_000)).toBeLessThanOrEqual(300)
+      expect(backoffMs(3, 250, 10_000)).toBeGreaterThanOrEqual(800)
+      expect(backoffMs(3, 250, 10_000)).toBeLessThanOrEqual(1200)
+      expect(backoffMs(20, 250, 10_000)).toBeLessThanOrEqual(12_000)
+      expect(backoffMs(20, 250, 10_000)).toBeGreaterThanOrEqual(8_000)
     }
-    expect(restartDelayMs(0)).toBe(0)
+    expect(backoffMs(0)).toBe(0)
   })
 })

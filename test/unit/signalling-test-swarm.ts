@@ -24,6 +24,7 @@ export function testSwarmInit (swarm: Partial<SwarmInit['swarm']> = {}): SwarmIn
     bootstrap: [],
     mdns: false,
     dht: true,
+    relay: false,
     allow: [],
     announceIntervalMs: 300,
     peerExpiryMs: 1500,

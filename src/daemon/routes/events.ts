@@ -7,7 +7,7 @@ export const SSE_HEARTBEAT_MS = 15_000
 /** A client that lets this much pile up unread is cut off rather than buffered forever. */
 export const SSE_MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 
-const EVENT_TYPES: Array<keyof DaemonEvents> = ['peer:discovered', 'peer:updated', 'peer:lost']
+const EVENT_TYPES: Array<keyof DaemonEvents> = ['peer:discovered', 'peer:updated', 'peer:lost', 'session:state']
 
 /**
  * Server-Sent Events: every daemon event as `event: <type>` + `data: <json>`.

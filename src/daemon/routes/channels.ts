@@ -1,0 +1,121 @@
+import type { FastifyInstance } from 'fastify'
+import type { ServerResponse } from 'node:http'
+import type { WebSocket } from 'ws'
+import { z } from 'zod'
+import { NotFoundError } from '../../util/errors.ts'
+import type { DaemonApi } from '../daemon-api.ts'
+import type { ChannelEndpoint, Payload } from '../sessions/channel-endpoint.ts'
+import { parseBody } from './sessions.ts'
+import { SSE_HEARTBEAT_MS } from './events.ts'
+
+const label = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'channel labels are 1-64 letters, digits, . _ - (a leading . _ - is reserved)')
+const sendBody = z.union([
+  z.strictObject({ text: z.string() }),
+  z.strictObject({ base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64') })
+])
+const channelQuery = z.strictObject({
+  ordered: z.enum(['true', 'false']).optional(),
+  maxRetransmits: z.coerce.number().int().min(0).optional(),
+  maxPacketLifeTime: z.coerce.number().int().min(1).optional()
+})
+
+/** How far a WebSocket may fall behind on writes before we stop reading from it. */
+const WS_PAUSE_BYTES = 1024 * 1024
+
+/** Open (or find) the endpoint of a peer's channel; the peer must have a session. */
+function endpointFor (api: DaemonApi, peer: string, name: string, query: unknown): ChannelEndpoint {
+  const labelName = parseBody(label, name)
+  const opts = parseBody(channelQuery, query)
+  const session = api.sessions.session(peer)
+  if (session === undefined) throw new NotFoundError(`no connected session with ${peer}`)
+  if (session.channel(labelName) === undefined) {
+    session.openChannel(labelName, {
+      ordered: opts.ordered !== 'false',
+      ...(opts.maxRetransmits !== undefined ? { maxRetransmits: opts.maxRetransmits } : {}),
+      ...(opts.maxPacketLifeTime !== undefined ? { maxPacketLifeTime: opts.maxPacketLifeTime } : {})
+    })
+  }
+  return api.channels.endpoint(peer, labelName)
+}
+
+function toJsonMessage (peer: string, channel: string, data: Payload): string {
+  return JSON.stringify(typeof data === 'string'
+    ? { peer, channel, text: data }
+    : { peer, channel, base64: data.toString('base64') })
+}
+
+/**
+ * Channels for local programs: a WebSocket per channel (text stays text,
+ * binary stays binary), one-shot sends by POST, and an SSE stream of a label's
+ * messages from every peer (edgectl listen).
+ */
+export function channelRoutes (app: FastifyInstance, api: DaemonApi): () => void {
+  const open = new Set<() => void>()
+
+  app.get<{ Params: { peer: string, label: string } }>('/v1/channels/:peer/:label', { websocket: true }, (socket: WebSocket, req) => {
+    let endpoint: ChannelEndpoint
+    try {
+      endpoint = endpointFor(api, req.params.peer, req.params.label, req.query)
+    } catch (err) {
+      socket.close(4404, (err as Error).message.slice(0, 120))
+      return
+    }
+    const detach = endpoint.addConsumer({
+      deliver: data => { socket.send(data, { binary: typeof data !== 'string' }); return socket.bufferedAmount < WS_PAUSE_BYTES },
+      backlog: () => socket.bufferedAmount,
+      overflow: unread => { socket.close(1008, `consumer too slow: ${unread} bytes unread`) }
+    })
+    // Writes go one at a time; while the channel applies backpressure we stop
+    // reading the WebSocket, so the local program is slowed down too.
+    let chain = Promise.resolve()
+    let pending = 0
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      const payload: Payload = isBinary ? data : data.toString('utf8')
+      if (++pending > 16) socket.pause()
+      chain = chain.then(async () => { await endpoint.write(payload) }).then(() => {
+        if (--pending <= 8) socket.resume()
+      }, (err: unknown) => {
+        socket.close(1011, (err as Error).message.slice(0, 120))
+      })
+    })
+    const closeOnStop = (): void => { socket.close(1001, 'edged stopping') }
+    open.add(closeOnStop)
+    socket.on('close', () => { detach(); open.delete(closeOnStop) })
+  })
+
+  app.post<{ Params: { peer: string, label: string } }>('/v1/channels/:peer/:label', async (req, reply) => {
+    const endpoint = endpointFor(api, req.params.peer, req.params.label, req.query)
+    const body = parseBody(sendBody, req.body)
+    const data: Payload = 'text' in body ? body.text : Buffer.from(body.base64, 'base64')
+    await endpoint.write(data)
+    return await reply.status(202).send({ peer: endpoint.peer, channel: endpoint.label, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength })
+  })
+
+  app.get<{ Querystring: { channel?: string } }>('/v1/messages', (req, reply) => {
+    const name = parseBody(label, req.query.channel ?? 'control')
+    reply.hijack()
+    const res: ServerResponse = reply.raw
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
+    res.write(`: messages on ${name}\n\n`)
+    const heartbeat = setInterval(() => { res.write(': ping\n\n') }, SSE_HEARTBEAT_MS)
+    const detachers: Array<() => void> = []
+    const stopWatching = api.channels.onLabel(name, endpoint => {
+      detachers.push(endpoint.addConsumer({
+        deliver: data => res.write(`event: message\ndata: ${toJsonMessage(endpoint.peer, name, data)}\n\n`),
+        backlog: () => res.writableLength,
+        overflow: () => { end() }
+      }))
+    })
+    const end = (): void => {
+      if (!open.delete(end)) return
+      clearInterval(heartbeat)
+      stopWatching()
+      for (const d of detachers) d()
+      res.end()
+    }
+    open.add(end)
+    req.raw.once('close', end)
+  })
+
+  return () => { for (const end of [...open]) end() }
+}

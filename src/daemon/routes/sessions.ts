@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import { BadRequestError } from '../../util/errors.ts'
+import type { DaemonApi } from '../daemon-api.ts'
+import type { SessionInfo } from '../sessions/session-info.ts'
+
+const connectBody = z.strictObject({ peer: z.string().regex(/^(12D3Koo|Qm)[1-9A-HJ-NP-Za-km-z]{40,60}$/, 'must be a libp2p peer id') })
+
+/** Parse a JSON body with a zod schema; errors name the field. */
+export function parseBody<T> (schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body ?? {})
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    throw new BadRequestError(`${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`)
+  }
+  return result.data
+}
+
+/** Add what happened on the local side of each channel: delivered to, and dropped for, local programs. */
+function withLocalStats (api: DaemonApi, session: SessionInfo): SessionInfo {
+  return {
+    ...session,
+    channels: session.channels.map(c => {
+      const endpoint = api.channels.find(session.peer, c.label)
+      return { ...c, localDelivered: endpoint?.delivered ?? 0, localDropped: endpoint?.dropped ?? 0, consumers: endpoint?.consumers ?? 0 }
+    })
+  }
+}
+
+export function sessionRoutes (app: FastifyInstance, api: DaemonApi): void {
+  app.get('/v1/sessions', async () => ({ sessions: api.sessions.list().map(s => withLocalStats(api, s)) }))
+  app.get<{ Params: { peer: string } }>('/v1/sessions/:peer', async (req) => withLocalStats(api, api.sessions.get(req.params.peer)))
+  app.post('/v1/sessions', async (req, reply) => {
+    const { peer } = parseBody(connectBody, req.body)
+    return await reply.status(202).send(api.sessions.connect(peer))
+  })
+  app.delete<{ Params: { peer: string } }>('/v1/sessions/:peer', async (req, reply) => {
+    api.sessions.disconnect(req.params.peer)
+    return await reply.status(204).send()
+  })
+}

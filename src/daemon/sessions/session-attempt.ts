@@ -1,0 +1,188 @@
+import type { Logger } from 'pino'
+import { TypedEmitter } from '../../util/typed-emitter.ts'
+import type { SignalErrorCode, SignalMessage } from '../../signalling/signal-messages.ts'
+import type { SignalStream } from '../../signalling/signal-stream.ts'
+import { fingerprintFromSdp, sameFingerprint } from '../../transport/fingerprint.ts'
+import type { Channel, PeerSession, SessionRole, SessionSignal, SessionState, StackProfile } from '../../transport/types.ts'
+
+export interface AttemptFailure {
+  code: SignalErrorCode | 'closed' | 'connection-failed' | 'remote-bye'
+  message: string
+  /** Retrying cannot help (not allowed, profile mismatch, attack): back off long. */
+  permanent: boolean
+}
+
+export interface SessionAttemptEvents {
+  state: [SessionState]
+  channel: [Channel]
+  /** The attempt ended: `failure` is undefined after a clean, local close. */
+  ended: [AttemptFailure | undefined]
+}
+
+export interface SessionAttemptInit {
+  peer: string
+  id: string
+  role: SessionRole
+  profile: StackProfile
+  stream: SignalStream
+  /** Builds the PeerSession; its signals go out on the stream of this attempt. */
+  createSession: (role: SessionRole, sendSignal: (signal: SessionSignal) => void) => PeerSession
+  logger: Logger
+}
+
+const PERMANENT_CODES = new Set<string>(['not-allowed', 'profile-mismatch', 'fingerprint-mismatch'])
+
+/**
+ * One negotiation and the PeerConnection it produced: the offer/answer and
+ * candidates for session `id` travel on one signal stream. Once connected, the
+ * DTLS fingerprint the stack saw must match the one in the description that
+ * came over the Noise-authenticated stream, or the session is torn down.
+ */
+export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
+  readonly peer: string
+  readonly id: string
+  readonly role: SessionRole
+  readonly profile: StackProfile
+  readonly session: PeerSession
+  readonly #stream: SignalStream
+  readonly #log: Logger
+  #remoteSdp: string | undefined
+  #ended = false
+
+  constructor (init: SessionAttemptInit) {
+    super()
+    this.peer = init.peer
+    this.id = init.id
+    this.role = init.role
+    this.profile = init.profile
+    this.#stream = init.stream
+    this.#log = init.logger.child({ peer: init.peer, session: init.id })
+    this.onListenerError = (event, err) => { this.#log.error({ err, event }, 'session listener failed') }
+
+    this.session = init.createSession(init.role, signal => { this.#sendSignal(signal) })
+    this.session.on('state', state => { this.#onState(state) })
+    this.session.on('channel', channel => { this.emit('channel', channel) })
+    this.session.on('close', () => { this.#end({ code: 'closed', message: 'the PeerConnection closed', permanent: false }) })
+    this.#stream.on('message', message => { this.#onMessage(message) })
+    this.#stream.on('close', err => {
+      // A connected session lives on without its signal stream; a negotiating one cannot.
+      if (this.session.state !== 'connected' && !this.#ended) {
+        const code = (err as { code?: string } | undefined)?.code
+        this.#fail({
+          code: (code as AttemptFailure['code'] | undefined) ?? 'closed',
+          message: `signal stream closed during negotiation${err !== undefined ? `: ${err.message}` : ''}`,
+          permanent: code !== undefined && PERMANENT_CODES.has(code)
+        })
+      }
+    })
+  }
+
+  get state (): SessionState { return this.session.state }
+
+  /** Answerer: apply the offer that opened the stream (validated by the manager). */
+  acceptOffer (offer: Extract<SignalMessage, { type: 'offer' }>): void {
+    this.#remoteSdp = offer.sdp
+    this.#apply({ type: 'offer', sdp: offer.sdp })
+  }
+
+  /** Close locally: says bye to the peer, closes the PeerConnection. Idempotent. */
+  close (reason = 'closed'): void {
+    if (this.#ended) return
+    void this.#stream.send({ type: 'bye', session: this.id, reason: reason.slice(0, 256) }).catch(() => {}).finally(() => { this.#stream.close() })
+    this.#end(undefined)
+  }
+
+  #sendSignal (signal: SessionSignal): void {
+    const message: SignalMessage = signal.type === 'candidate'
+      ? { type: 'candidate', session: this.id, candidate: signal.candidate, mid: signal.mid }
+      : { type: signal.type, session: this.id, profile: this.profile, sdp: signal.sdp }
+    this.#stream.send(message).catch((err: unknown) => {
+      this.#log.debug({ err: (err as Error).message }, 'could not send signal')
+    })
+  }
+
+  #onMessage (message: SignalMessage): void {
+    if (this.#ended) return
+    if (message.type === 'error') {
+      this.#fail({ code: message.code, message: `peer refused: ${message.message}`, permanent: PERMANENT_CODES.has(message.code) })
+      return
+    }
+    if (message.session !== this.id) {
+      void this.#stream.reject('unknown-session', `no session ${String(message.session)} on this stream`, message.session)
+      return
+    }
+    switch (message.type) {
+      case 'bye':
+        this.#log.info({ reason: message.reason }, 'peer ended the session')
+        this.#end({ code: 'remote-bye', message: `peer ended the session: ${message.reason ?? 'bye'}`, permanent: false })
+        return
+      case 'candidate':
+        this.#apply({ type: 'candidate', candidate: message.candidate, mid: message.mid })
+        return
+      case 'answer':
+        if (this.role !== 'offerer' || this.#remoteSdp !== undefined) {
+          void this.#stream.reject('out-of-order', 'unexpected answer', this.id)
+          return
+        }
+        if (message.profile !== this.profile) {
+          void this.#stream.reject('profile-mismatch', `answer is for profile ${message.profile}, the offer was ${this.profile}`, this.id)
+          return
+        }
+        this.#remoteSdp = message.sdp
+        this.#apply({ type: 'answer', sdp: message.sdp })
+        return
+      case 'offer':
+        // Renegotiation (tracks added later) is offered by the same side on the same stream.
+        if (this.role !== 'answerer') {
+          void this.#stream.reject('out-of-order', 'unexpected offer: this side is the offerer', this.id)
+          return
+        }
+        this.#remoteSdp = message.sdp
+        this.#apply({ type: 'offer', sdp: message.sdp })
+    }
+  }
+
+  #apply (signal: SessionSignal): void {
+    try {
+      this.session.handleSignal(signal)
+    } catch (err) {
+      const e = err as Error
+      this.#log.warn({ err: e.message, signal: signal.type }, 'rejecting a bad description from the peer')
+      void this.#stream.reject('malformed', `${e.name}: ${e.message}`, this.id)
+      if (this.session.state !== 'connected') this.#fail({ code: 'malformed', message: e.message, permanent: false })
+    }
+  }
+
+  #onState (state: SessionState): void {
+    if (state === 'connected' && !this.#verifyFingerprint()) return
+    this.emit('state', state)
+    if (state === 'failed') this.#fail({ code: 'connection-failed', message: 'ICE/DTLS connection failed', permanent: false })
+    if (state === 'closed') this.#end({ code: 'closed', message: 'the PeerConnection closed', permanent: false })
+  }
+
+  #verifyFingerprint (): boolean {
+    const expected = this.#remoteSdp === undefined ? null : fingerprintFromSdp(this.#remoteSdp)
+    const seen = this.session.remoteFingerprint()
+    if (expected !== null && sameFingerprint(expected, seen)) return true
+    this.#log.error({ expected, seen, attack: true },
+      'ATTACK? the DTLS certificate does not match the fingerprint signed into the description; closing the session')
+    void this.#stream.reject('fingerprint-mismatch', 'DTLS fingerprint does not match the description', this.id)
+    this.#fail({ code: 'fingerprint-mismatch', message: 'DTLS fingerprint does not match the description', permanent: true })
+    return false
+  }
+
+  #fail (failure: AttemptFailure): void {
+    if (this.#ended) return
+    this.#log.info({ code: failure.code }, `session attempt failed: ${failure.message}`)
+    this.#end(failure)
+  }
+
+  #end (failure: AttemptFailure | undefined): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.session.close()
+    if (failure !== undefined) this.#stream.close()
+    this.emit('ended', failure)
+    this.removeAllListeners()
+  }
+}

@@ -1,0 +1,28 @@
+import type { ChannelStats, SelectedPair, SessionRole, SessionState, StackProfile } from '../../transport/types.ts'
+
+/** A session as the control API shows it (GET /v1/sessions). */
+export interface SessionInfo {
+  peer: string
+  /** The peer's node name from its presence, if known. */
+  name: string | null
+  /** Current negotiation's id (a new one per PeerConnection). */
+  session: string | null
+  state: SessionState | 'idle'
+  profile: StackProfile
+  role: SessionRole | null
+  pair: SelectedPair | null
+  rttMs: number | null
+  bytesSent: number
+  bytesReceived: number
+  channels: Array<ChannelStats & {
+    /** Messages handed to local programs (WebSocket, listen). */
+    localDelivered?: number
+    /** Messages dropped on the way to local programs (nobody listening for long, or too slow on a lossy channel). */
+    localDropped?: number
+    consumers?: number
+  }>
+  connectedAt: string | null
+  /** PeerConnections made for this peer so far (reconnects add one each). */
+  attempts: number
+  lastError: { code: string, message: string } | null
+}

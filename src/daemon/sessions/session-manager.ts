@@ -1,0 +1,346 @@
+import { randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import { ConflictError, NotFoundError } from '../../util/errors.ts'
+import { TypedEmitter } from '../../util/typed-emitter.ts'
+import type { Startable } from '../../util/startable.ts'
+import type { SignalMessage } from '../../signalling/signal-messages.ts'
+import type { SignalService } from '../../signalling/signal-service.ts'
+import type { SignalStream } from '../../signalling/signal-stream.ts'
+import type { PeerInfo, Swarm } from '../../signalling/types.ts'
+import type { Channel, PeerSession, SessionRole, SessionSignal, StackProfile } from '../../transport/types.ts'
+import { sessionBackoffMs } from './backoff.ts'
+import { SessionAttempt, type AttemptFailure } from './session-attempt.ts'
+import type { SessionInfo } from './session-info.ts'
+import { EDGE_CHANNEL } from './channel-hub.ts'
+
+/** The first message on an inbound signal stream must come within this. */
+export const FIRST_MESSAGE_TIMEOUT_MS = 10_000
+/** How often wanted-but-missing sessions are looked at (besides events). */
+export const RECONCILE_INTERVAL_MS = 1_000
+
+export interface SessionManagerEvents {
+  session: [SessionInfo]
+  channel: [peer: string, channel: Channel]
+}
+
+export interface SessionManagerInit {
+  localPeer: string
+  swarm: Pick<Swarm, 'peers' | 'on' | 'off'>
+  signal: SignalService
+  autoconnect: boolean
+  maxSessions: number
+  allow: string[]
+  profileFor: (peer: string) => StackProfile
+  /** Builds a PeerSession with the daemon's rtc config. */
+  createSession: (init: { remotePeer: string, role: SessionRole, profile: StackProfile, sendSignal: (s: SessionSignal) => void }) => PeerSession
+  logger: Logger
+}
+
+/** Everything the manager knows about one remote peer. */
+interface Slot {
+  peer: string
+  current?: SessionAttempt
+  /** Make-before-break: the old PeerConnection carries traffic until the new one connects. */
+  previous?: SessionAttempt
+  /** `edgectl connect`: wanted even without autoconnect or when we are not the offerer. */
+  explicit: boolean
+  /** `edgectl disconnect`: not wanted until connected again by hand. */
+  manualOff: boolean
+  failures: number
+  retryAt: number
+  attempts: number
+  instance?: string
+  /** The peer's announced addresses, as last seen: new ones are worth a retry at once. */
+  addresses?: string
+  lastError: AttemptFailure | null
+}
+
+export interface SessionManager extends Startable, TypedEmitter<SessionManagerEvents> {
+  list: () => SessionInfo[]
+  get: (peer: string) => SessionInfo
+  connect: (peer: string) => SessionInfo
+  disconnect: (peer: string) => void
+  /** The open session's PeerSession for a peer (for channels), if connected. */
+  session: (peer: string) => PeerSession | undefined
+  count: () => number
+}
+
+/**
+ * One PeerSession per remote peer: auto-connects allowed peers (the side with
+ * the smaller peer id offers, so there is no glare), answers offers, and
+ * reconnects with a brand-new PeerConnection and exponential back-off when a
+ * session fails or the peer restarts.
+ */
+export function createSessionManager (init: SessionManagerInit): SessionManager {
+  const log = init.logger
+  const manager = new TypedEmitter<SessionManagerEvents>() as SessionManager
+  manager.onListenerError = (event, err) => { log.error({ err, event }, 'session listener failed') }
+  const slots = new Map<string, Slot>()
+  const allow = new Set(init.allow)
+  let timer: NodeJS.Timeout | undefined
+  let running = false
+
+  const isAllowed = (peer: string): boolean => allow.size === 0 || allow.has(peer)
+  const weOffer = (peer: string): boolean => init.localPeer < peer
+  const known = (peer: string): PeerInfo | undefined => init.swarm.peers().find(p => p.peerId === peer)
+  const active = (): number => [...slots.values()].filter(s => s.current !== undefined).length
+
+  const slotOf = (peer: string): Slot => {
+    let slot = slots.get(peer)
+    if (slot === undefined) {
+      slot = { peer, explicit: false, manualOff: false, failures: 0, retryAt: 0, attempts: 0, lastError: null }
+      slots.set(peer, slot)
+    }
+    return slot
+  }
+
+  const info = (slot: Slot): SessionInfo => {
+    const attempt = slot.current ?? slot.previous
+    const stats = attempt?.session.stats()
+    return {
+      peer: slot.peer,
+      name: known(slot.peer)?.name ?? null,
+      session: attempt?.id ?? null,
+      state: attempt?.state ?? 'idle',
+      profile: attempt?.profile ?? init.profileFor(slot.peer),
+      role: attempt?.role ?? null,
+      pair: stats?.pair ?? null,
+      rttMs: stats?.rttMs ?? null,
+      bytesSent: stats?.bytesSent ?? 0,
+      bytesReceived: stats?.bytesReceived ?? 0,
+      channels: stats?.channels.filter(c => c.label !== EDGE_CHANNEL) ?? [],
+      connectedAt: stats?.connectedAt ?? null,
+      attempts: slot.attempts,
+      lastError: slot.lastError === null ? null : { code: slot.lastError.code, message: slot.lastError.message }
+    }
+  }
+
+  const publish = (slot: Slot): void => { manager.emit('session', info(slot)) }
+
+  const wanted = (slot: Slot): boolean =>
+    !slot.manualOff && isAllowed(slot.peer) && (slot.explicit || (init.autoconnect && weOffer(slot.peer) && known(slot.peer) !== undefined))
+
+  /** Follow an attempt: connected retires the previous one; an end schedules a retry. */
+  const adopt = (slot: Slot, attempt: SessionAttempt): void => {
+    slot.attempts++
+    attempt.on('channel', channel => {
+      manager.emit('channel', slot.peer, channel)
+      // Programs wait for their channel: tell them when one opens or closes.
+      publish(slot)
+      channel.on('close', () => { publish(slot) })
+    })
+    attempt.on('state', state => {
+      if (state === 'connected' && slot.current === attempt) {
+        slot.failures = 0
+        slot.lastError = null
+        slot.previous?.close('replaced by a new session')
+        slot.previous = undefined
+        log.info({ peer: slot.peer, session: attempt.id, pair: attempt.session.stats().pair }, 'session connected')
+      }
+      publish(slot)
+    })
+    attempt.on('ended', failure => {
+      if (slot.previous === attempt) slot.previous = undefined
+      if (slot.current === attempt) {
+        slot.current = slot.previous
+        slot.previous = undefined
+        if (failure !== undefined) {
+          slot.failures++
+          slot.lastError = failure
+          slot.retryAt = Date.now() + sessionBackoffMs(slot.failures, failure.permanent)
+        }
+      }
+      publish(slot)
+      reconcile(slot)
+    })
+    publish(slot)
+  }
+
+  const createAttempt = (slot: Slot, role: SessionRole, id: string, profile: StackProfile, stream: SignalStream): SessionAttempt =>
+    new SessionAttempt({
+      peer: slot.peer,
+      id,
+      role,
+      profile,
+      stream,
+      createSession: (r, sendSignal) => init.createSession({ remotePeer: slot.peer, role: r, profile, sendSignal }),
+      logger: log
+    })
+
+  const offer = async (slot: Slot): Promise<void> => {
+    const id = randomBytes(12).toString('base64url')
+    // Reserve the slot while dialling so reconcile does not start a second offer.
+    const placeholder = slot.retryAt
+    slot.retryAt = Number.POSITIVE_INFINITY
+    let stream: SignalStream
+    try {
+      stream = await init.signal.open(slot.peer)
+    } catch (err) {
+      slot.failures++
+      slot.lastError = { code: 'closed', message: `cannot open a signal stream: ${(err as Error).message}`, permanent: false }
+      slot.retryAt = Date.now() + sessionBackoffMs(slot.failures)
+      log.debug({ peer: slot.peer, err: (err as Error).message }, 'signal dial failed')
+      publish(slot)
+      return
+    }
+    slot.retryAt = placeholder
+    if (!running || slot.manualOff) { stream.close(); return }
+    const attempt = createAttempt(slot, 'offerer', id, init.profileFor(slot.peer), stream)
+    if (slot.current !== undefined) slot.previous = slot.current
+    slot.current = attempt
+    adopt(slot, attempt)
+  }
+
+  /** Start what should run for this peer and is not running. */
+  const reconcile = (slot: Slot): void => {
+    if (!running || !wanted(slot) || slot.current !== undefined) return
+    if (Date.now() < slot.retryAt) return
+    if (active() >= init.maxSessions) {
+      log.debug({ peer: slot.peer, max: init.maxSessions }, 'not connecting: session limit reached')
+      return
+    }
+    void offer(slot)
+  }
+
+  /** A peer opened a signal stream: its first message must be an offer we can take. */
+  const onStream = (stream: SignalStream): void => {
+    const peer = stream.remotePeer
+    const timeout = setTimeout(() => { void stream.reject('timeout', `no offer within ${FIRST_MESSAGE_TIMEOUT_MS} ms`) }, FIRST_MESSAGE_TIMEOUT_MS)
+    const onFirst = (message: SignalMessage): void => {
+      clearTimeout(timeout)
+      stream.off('message', onFirst)
+      stream.off('close', onClose)
+      if (message.type !== 'offer') {
+        void stream.reject('out-of-order', `expected an offer first, got ${message.type}`)
+        return
+      }
+      takeOffer(stream, message)
+    }
+    const onClose = (): void => { clearTimeout(timeout) }
+    stream.on('message', onFirst)
+    stream.on('close', onClose)
+  }
+
+  const takeOffer = (stream: SignalStream, message: Extract<SignalMessage, { type: 'offer' }>): void => {
+    const peer = stream.remotePeer
+    const slot = slotOf(peer)
+    const profile = init.profileFor(peer)
+    if (message.profile !== profile) {
+      log.warn({ peer, theirs: message.profile, ours: profile }, 'stack profile mismatch: no session')
+      void stream.reject('profile-mismatch', `this peer uses stack profile ${profile} towards you, you offered ${message.profile}`, message.session)
+      return
+    }
+    if (slot.manualOff) {
+      void stream.reject('busy', 'sessions with you were disconnected by the operator', message.session)
+      return
+    }
+    const current = slot.current
+    if (current?.role === 'offerer' && current.state === 'connecting') {
+      // Glare (both sides offered): the smaller peer id's offer wins.
+      if (weOffer(peer)) {
+        void stream.reject('busy', 'glare: our offer to you is in progress and wins', message.session)
+        return
+      }
+      current.close('glare: taking your offer')
+    } else if (current === undefined && active() >= init.maxSessions) {
+      void stream.reject('busy', `session limit of ${init.maxSessions} reached`, message.session)
+      return
+    }
+    const attempt = createAttempt(slot, 'answerer', message.session, profile, stream)
+    if (slot.current !== undefined) slot.previous = slot.current
+    slot.current = attempt
+    adopt(slot, attempt)
+    attempt.acceptOffer(message)
+  }
+
+  const onPeer = (peer: PeerInfo): void => {
+    const slot = slotOf(peer.peerId)
+    const restarted = slot.instance !== undefined && slot.instance !== peer.instance
+    slot.instance = peer.instance
+    const addresses = peer.addresses.join(' ')
+    if (slot.addresses !== undefined && slot.addresses !== addresses && slot.current === undefined) {
+      slot.retryAt = 0
+    }
+    slot.addresses = addresses
+    if (restarted && slot.current !== undefined && weOffer(peer.peerId) && wanted(slot)) {
+      // The peer restarted: its end of our PeerConnection is gone; make a new one now
+      // instead of waiting for ICE to notice (the old one stays until the new one connects).
+      log.info({ peer: peer.peerId }, 'peer restarted: renegotiating with a new PeerConnection')
+      slot.failures = 0
+      slot.retryAt = 0
+      void offer(slot)
+      return
+    }
+    reconcile(slot)
+  }
+  const onLost = (peer: PeerInfo): void => {
+    const slot = slots.get(peer.peerId)
+    if (slot === undefined || slot.explicit) return
+    slot.current?.close('peer left the swarm')
+    slot.previous?.close('peer left the swarm')
+    slots.delete(peer.peerId)
+  }
+
+  manager.start = async () => {
+    running = true
+    init.signal.on('stream', onStream)
+    init.swarm.on('peer:discovered', onPeer)
+    init.swarm.on('peer:updated', onPeer)
+    init.swarm.on('peer:lost', onLost)
+    for (const peer of init.swarm.peers()) onPeer(peer)
+    timer = setInterval(() => { for (const slot of slots.values()) reconcile(slot) }, RECONCILE_INTERVAL_MS)
+  }
+
+  manager.stop = async () => {
+    if (!running) return
+    running = false
+    clearInterval(timer)
+    init.signal.off('stream', onStream)
+    init.swarm.off('peer:discovered', onPeer)
+    init.swarm.off('peer:updated', onPeer)
+    init.swarm.off('peer:lost', onLost)
+    for (const slot of slots.values()) {
+      slot.current?.close('daemon stopping')
+      slot.previous?.close('daemon stopping')
+    }
+    slots.clear()
+    manager.removeAllListeners()
+  }
+
+  manager.list = () => [...slots.values()].filter(s => s.current !== undefined || s.previous !== undefined || s.explicit || s.lastError !== null).map(info)
+  manager.get = (peer) => {
+    const slot = slots.get(peer)
+    if (slot === undefined) throw new NotFoundError(`no session with ${peer}`)
+    return info(slot)
+  }
+  manager.connect = (peer) => {
+    if (peer === init.localPeer) throw new ConflictError('cannot connect to this daemon itself')
+    if (!isAllowed(peer)) throw new ConflictError(`peer ${peer} is not on swarm.allow`)
+    const slot = slotOf(peer)
+    slot.explicit = true
+    slot.manualOff = false
+    slot.failures = 0
+    slot.retryAt = 0
+    reconcile(slot)
+    return info(slot)
+  }
+  manager.disconnect = (peer) => {
+    const slot = slots.get(peer)
+    if (slot === undefined || (slot.current === undefined && slot.previous === undefined && !slot.explicit)) {
+      throw new NotFoundError(`no session with ${peer}`)
+    }
+    slot.explicit = false
+    slot.manualOff = true
+    slot.current?.close('disconnected by the operator')
+    slot.previous?.close('disconnected by the operator')
+    publish(slot)
+  }
+  manager.session = (peer) => {
+    const slot = slots.get(peer)
+    const attempt = slot?.current?.state === 'connected' ? slot.current : slot?.previous
+    return attempt?.state === 'connected' ? attempt.session : undefined
+  }
+  manager.count = active
+
+  return manager
+}

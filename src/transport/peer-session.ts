@@ -1,0 +1,424 @@
+import { PeerConnection, type DataChannel } from 'node-datachannel'
+import type { Logger } from 'pino'
+import { ConflictError, InvalidSignalError, SessionClosedError } from '../util/errors.ts'
+import { TypedEmitter } from '../util/typed-emitter.ts'
+import { DEFAULT_CHANNEL_LIMITS, RtcChannel } from './channel.ts'
+import { decodeChannelProtocol, encodeChannelProtocol } from './channel-protocol.ts'
+import { fingerprintFromSdp, normaliseFingerprint } from './fingerprint.ts'
+import { profileSettings, type ProfileSettings } from './profiles.ts'
+import { rtcConfig } from './rtc-config.ts'
+import { takeCandidates } from './sdp-candidates.ts'
+import { selectedPair } from './selected-pair.ts'
+import { checkCandidate, checkSdp } from './signal-limits.ts'
+import type {
+  Channel, ChannelLimits, ChannelOptions, Fingerprint, PeerSession, PeerSessionEvents, PeerSessionInit,
+  SessionRole, SessionSignal, SessionState, SessionStats, StackProfile
+} from './types.ts'
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
+export const DEFAULT_CANDIDATE_HOLD_MS = 250
+/** Remote candidates held until the remote description is applied. */
+const MAX_EARLY_CANDIDATES = 64
+/** Remote candidates accepted over a session's life (each one costs connectivity checks). */
+const MAX_REMOTE_CANDIDATES = 256
+const RELIABLE: ChannelOptions = { ordered: true }
+/**
+ * A pre-negotiated channel both ends create and never use. It gives an offerer
+ * with no channels to open an SCTP association (libdatachannel negotiates one
+ * only for a channel), and its opening tells us libdatachannel has opened the
+ * channels that waited for SCTP: a channel created between SCTP coming up and
+ * that moment is opened twice, and the far end resets its stream.
+ */
+const SYNC_LABEL = 'edge-stack/sync'
+const SYNC_STREAM_ID = 1023
+
+const STATES: Record<string, SessionState> = {
+  new: 'connecting',
+  connecting: 'connecting',
+  connected: 'connected',
+  disconnected: 'disconnected',
+  failed: 'failed',
+  closed: 'closed'
+}
+
+/** One PeerConnection to one remote peer, with its data channels. */
+export function createPeerSession (init: PeerSessionInit): PeerSession {
+  return new RtcPeerSession(init)
+}
+
+class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSession {
+  readonly remotePeer: string
+  readonly role: SessionRole
+  readonly profile: StackProfile
+  readonly #init: PeerSessionInit
+  readonly #settings: ProfileSettings
+  readonly #limits: ChannelLimits
+  readonly #log: Logger
+  readonly #pc: PeerConnection
+  readonly #channels = new Map<string, RtcChannel>()
+  /** Channels waiting to be created (see openChannel). */
+  readonly #deferred: RtcChannel[] = []
+  #sync: RtcChannel | null = null
+  #state: SessionState = 'connecting'
+  #closed = false
+  readonly #createdAt = new Date()
+  #connectedAt: Date | null = null
+  #timer: NodeJS.Timeout | undefined
+  #localDescriptionSent = false
+  /** Local candidates not signalled yet (see #flushLocalCandidates). */
+  readonly #unsentCandidates: Array<{ candidate: string, mid: string }> = []
+  #releaseCandidates = false
+  #holdTimer: NodeJS.Timeout | undefined
+  #remoteSdp: string | null = null
+  readonly #earlyCandidates: Array<{ candidate: string, mid: string }> = []
+  #remoteCandidates = 0
+  #remoteFingerprint: Fingerprint | null = null
+  #finalBytes: { sent: number, received: number } | null = null
+
+  constructor (init: PeerSessionInit) {
+    super()
+    this.remotePeer = init.remotePeer
+    this.role = init.role
+    this.profile = init.profile
+    this.#init = init
+    this.#settings = profileSettings(init.profile)
+    this.#limits = { ...DEFAULT_CHANNEL_LIMITS, ...init.channelLimits }
+    this.#log = init.logger.child({ peer: init.remotePeer, role: init.role })
+    this.onListenerError = (event, err) => { this.#log.error({ err, event }, 'session listener threw') }
+
+    this.#pc = new PeerConnection(init.remotePeer, rtcConfig(init, this.#settings))
+    // Every callback is set before anything can fire; onStateChange must be set for
+    // node-datachannel to release the connection's native callbacks once closed.
+    this.#pc.onStateChange(state => { this.#guard('state', () => { this.#pcState(state) }) })
+    this.#pc.onLocalDescription((sdp, type) => { this.#guard('local-description', () => { this.#localDescription(sdp, type) }) })
+    this.#pc.onLocalCandidate((candidate, mid) => { this.#guard('local-candidate', () => { this.#localCandidate(candidate, mid) }) })
+    this.#pc.onIceStateChange(state => {
+      this.#guard('ice-state', () => {
+        this.#log.debug({ ice: state }, 'ice state')
+        if (state === 'connected' || state === 'completed') this.#releaseOffererCandidates('ICE connected')
+      })
+    })
+    this.#pc.onDataChannel(dc => { this.#guard('data-channel', () => { this.#remoteChannel(dc) }) })
+
+    try {
+      if (this.role === 'offerer') this.#openDeclaredChannels()
+    } catch (err) {
+      this.close()
+      throw err
+    }
+    const timeoutMs = init.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+    this.#timer = setTimeout(() => { this.#fail(`not connected after ${timeoutMs} ms`) }, timeoutMs)
+    this.#log.debug({ profile: this.profile }, 'session created')
+  }
+
+  get state (): SessionState {
+    return this.#state
+  }
+
+  handleSignal (signal: SessionSignal): void {
+    if (this.#closed) {
+      this.#log.debug({ type: signal?.type }, 'signal after close ignored')
+      return
+    }
+    switch (signal?.type) {
+      case 'offer': this.#remoteDescription(signal.sdp, 'offer'); break
+      case 'answer': this.#remoteDescription(signal.sdp, 'answer'); break
+      case 'candidate': this.#remoteCandidate(signal.candidate, signal.mid); break
+      default: throw new InvalidSignalError(`unknown signal type ${JSON.stringify((signal as { type?: unknown })?.type)}`)
+    }
+  }
+
+  openChannel (label: string, options: ChannelOptions = RELIABLE): Channel {
+    if (this.#closed) throw new SessionClosedError(`session with ${this.remotePeer} is closed`)
+    if (!this.#settings.dataChannels) throw new ConflictError(`stack profile ${this.profile} has no data channels`)
+    if (label === SYNC_LABEL) throw new ConflictError(`channel label ${label} is reserved`)
+    if (this.#channels.has(label)) throw new ConflictError(`channel ${label} already exists`)
+    const channel = this.#newChannel(label, options)
+    // An answerer waits for the offer (a channel before it makes libdatachannel offer
+    // too: glare); once the descriptions are in, SCTP may come up, and a channel
+    // waits until libdatachannel has opened the pending ones (see SYNC_LABEL).
+    const wait = this.#remoteSdp === null ? this.role === 'answerer' : this.#sync?.isOpen !== true
+    if (wait) this.#deferred.push(channel)
+    else this.#createNative(channel)
+    return channel
+  }
+
+  channel (label: string): Channel | undefined {
+    return this.#channels.get(label)
+  }
+
+  channels (): Channel[] {
+    return [...this.#channels.values()]
+  }
+
+  stats (): SessionStats {
+    const bytes = this.#finalBytes ?? {
+      sent: this.#native(() => this.#pc.bytesSent(), 0),
+      received: this.#native(() => this.#pc.bytesReceived(), 0)
+    }
+    const rtt = this.#closed ? -1 : this.#native(() => this.#pc.rtt(), -1)
+    return {
+      remotePeer: this.remotePeer,
+      state: this.#state,
+      profile: this.profile,
+      role: this.role,
+      pair: this.#closed ? null : selectedPair(this.#pc),
+      rttMs: rtt >= 0 ? rtt : null,
+      bytesSent: bytes.sent,
+      bytesReceived: bytes.received,
+      channels: this.channels().map(c => c.stats()),
+      createdAt: this.#createdAt.toISOString(),
+      connectedAt: this.#connectedAt?.toISOString() ?? null
+    }
+  }
+
+  localFingerprint (): Fingerprint | null {
+    const sdp = this.#native(() => this.#pc.localDescription()?.sdp, undefined)
+    return sdp === undefined ? null : fingerprintFromSdp(sdp)
+  }
+
+  remoteFingerprint (): Fingerprint | null {
+    if (this.#remoteFingerprint === null && !this.#closed) this.#remoteFingerprint = this.#readRemoteFingerprint()
+    return this.#remoteFingerprint
+  }
+
+  close (): void {
+    if (this.#closed) return
+    this.#closed = true
+    clearTimeout(this.#timer)
+    clearTimeout(this.#holdTimer)
+    this.#remoteFingerprint ??= this.#readRemoteFingerprint()
+    this.#finalBytes = {
+      sent: this.#native(() => this.#pc.bytesSent(), 0),
+      received: this.#native(() => this.#pc.bytesReceived(), 0)
+    }
+    // Channels first (their 'close' events), then the connection, whose teardown
+    // closes the open ones natively (see RtcChannel.closeWithConnection).
+    for (const channel of [...this.#channels.values(), ...this.#deferred]) channel.closeWithConnection()
+    this.#sync?.closeWithConnection()
+    this.#channels.clear()
+    this.#deferred.length = 0
+    try {
+      this.#pc.close()
+    } catch (err) {
+      this.#log.warn({ err }, 'closing peer connection')
+    }
+    this.#setState('closed')
+    this.#log.debug('session closed')
+    this.emit('close')
+  }
+
+  #openDeclaredChannels (): void {
+    if (!this.#settings.dataChannels) return
+    this.#openSyncChannel()
+    for (const [label, options] of Object.entries(this.#init.channels ?? {})) this.openChannel(label, options)
+  }
+
+  #openSyncChannel (): void {
+    const sync = new RtcChannel({ label: SYNC_LABEL, options: RELIABLE, limits: this.#limits, logger: this.#log })
+    sync.once('open', () => { this.#createDeferred() })
+    sync.attach(this.#pc.createDataChannel(SYNC_LABEL, { negotiated: true, id: SYNC_STREAM_ID }))
+    this.#sync = sync
+  }
+
+  #createDeferred (): void {
+    for (const channel of this.#deferred.splice(0)) {
+      if (!channel.isClosed) this.#createNative(channel)
+    }
+  }
+
+  #newChannel (label: string, options: ChannelOptions): RtcChannel {
+    const channel = new RtcChannel({ label, options, limits: this.#limits, logger: this.#log })
+    this.#channels.set(label, channel)
+    channel.once('open', () => { this.emit('channel', channel) })
+    channel.once('close', () => {
+      if (this.#channels.get(label) === channel) this.#channels.delete(label)
+    })
+    return channel
+  }
+
+  #createNative (channel: RtcChannel): void {
+    const { ordered, maxRetransmits, maxPacketLifeTime } = channel.options
+    const dc = this.#pc.createDataChannel(channel.label, {
+      protocol: encodeChannelProtocol(channel.options),
+      unordered: !ordered,
+      ...(maxRetransmits !== undefined ? { maxRetransmits } : {}),
+      ...(maxPacketLifeTime !== undefined ? { maxPacketLifeTime } : {})
+    })
+    channel.attach(dc)
+  }
+
+  #remoteChannel (dc: DataChannel): void {
+    const label = dc.getLabel()
+    const options = decodeChannelProtocol(dc.getProtocol()) ?? this.#init.channels?.[label] ?? RELIABLE
+    const existing = this.#channels.get(label)
+    if (this.#closed || (existing !== undefined && this.role === 'offerer')) {
+      // Both ends opened the same label at once: the offerer's channel wins on both ends.
+      const loser = new RtcChannel({ label, options, limits: this.#limits, logger: this.#log })
+      loser.attach(dc)
+      loser.close()
+      return
+    }
+    existing?.close()
+    const channel = this.#newChannel(label, options)
+    channel.attach(dc)
+  }
+
+  #localDescription (sdp: string, type: string): void {
+    if (this.#closed) return
+    if (type !== 'offer' && type !== 'answer') {
+      this.#log.warn({ type }, 'local description of unexpected type not sent')
+      return
+    }
+    this.#log.debug({ type }, 'local description')
+    this.#send({ type, sdp: takeCandidates(sdp).sdp })
+    this.#localDescriptionSent = true
+    this.#flushLocalCandidates()
+  }
+
+  #localCandidate (candidate: string, mid: string): void {
+    if (this.#closed) return
+    this.#unsentCandidates.push({ candidate, mid })
+    this.#flushLocalCandidates()
+  }
+
+  /**
+   * Candidates go out after our description (they come through separate native
+   * queues and may reach us first). The offerer holds its own until its ICE is
+   * connected, or candidateHoldMs after the answer (a NAT in front of the
+   * answerer may need them). Until then the answerer only answers checks, so
+   * the offerer, the DTLS server, always finishes ICE first and its DTLS
+   * transport is up before the answerer's ClientHello arrives. The other way
+   * round, libdatachannel 0.24 buffers that first flight, replays it before its
+   * new DTLS transport is ready, and the handshake waits for the client's
+   * retransmission, 1 s later.
+   */
+  #flushLocalCandidates (): void {
+    if (!this.#localDescriptionSent) return
+    if (this.role === 'offerer' && !this.#releaseCandidates) return
+    for (const { candidate, mid } of this.#unsentCandidates.splice(0)) this.#send({ type: 'candidate', candidate, mid })
+  }
+
+  #releaseOffererCandidates (why: string): void {
+    if (this.role !== 'offerer' || this.#releaseCandidates || this.#closed) return
+    this.#releaseCandidates = true
+    clearTimeout(this.#holdTimer)
+    this.#log.debug({ why, candidates: this.#unsentCandidates.length }, 'releasing local candidates')
+    this.#flushLocalCandidates()
+  }
+
+  #send (signal: SessionSignal): void {
+    try {
+      this.#init.sendSignal(signal)
+    } catch (err) {
+      this.#log.error({ err, type: signal.type }, 'sendSignal threw')
+    }
+  }
+
+  #remoteDescription (sdp: string, type: 'offer' | 'answer'): void {
+    const expected = this.role === 'answerer' ? 'offer' : 'answer'
+    if (type !== expected) throw new InvalidSignalError(`an ${this.role} does not take an ${type}`)
+    if (this.#remoteSdp !== null) throw new InvalidSignalError(`${type} already applied (renegotiation is not supported)`)
+    if (type === 'answer' && !this.#localDescriptionSent) throw new InvalidSignalError('answer before our offer')
+    checkSdp(sdp, type, { dataChannels: this.#settings.dataChannels })
+    // Candidates are added only once the description is in: libdatachannel 0.24 can
+    // finish ICE while it is still applying a description that carries them, start
+    // DTLS before it has the remote fingerprint, and fail the handshake.
+    const { sdp: bare, candidates } = takeCandidates(sdp)
+    try {
+      this.#pc.setRemoteDescription(bare, type)
+    } catch (err) {
+      throw new InvalidSignalError(`${type} rejected: ${(err as Error).message}`, { cause: err })
+    }
+    this.#remoteSdp = sdp
+    this.#log.debug({ type }, 'remote description applied')
+    for (const { candidate, mid } of [...candidates, ...this.#earlyCandidates.splice(0)]) {
+      try {
+        this.#remoteCandidate(candidate, mid)
+      } catch (err) {
+        this.#log.warn({ err, candidate }, 'remote candidate rejected')
+      }
+    }
+    if (this.role === 'answerer' && this.#settings.dataChannels) {
+      // SCTP cannot be up before our answer reaches the offerer: safe to create now.
+      this.#openSyncChannel()
+      this.#createDeferred()
+    }
+    if (this.role === 'offerer') {
+      const holdMs = this.#init.candidateHoldMs ?? DEFAULT_CANDIDATE_HOLD_MS
+      this.#holdTimer = setTimeout(() => { this.#releaseOffererCandidates(`no ICE connection ${holdMs} ms after the answer`) }, holdMs)
+    }
+    this.#flushLocalCandidates()
+  }
+
+  #remoteCandidate (candidate: string, mid: string): void {
+    const checked = checkCandidate(candidate, mid)
+    if (!checked.usable) {
+      this.#log.debug({ reason: checked.reason }, 'remote candidate skipped')
+      return
+    }
+    if (++this.#remoteCandidates > MAX_REMOTE_CANDIDATES) throw new InvalidSignalError(`more than ${MAX_REMOTE_CANDIDATES} remote candidates`)
+    if (this.#remoteSdp === null) {
+      if (this.#earlyCandidates.length >= MAX_EARLY_CANDIDATES) throw new InvalidSignalError(`more than ${MAX_EARLY_CANDIDATES} candidates before the remote description`)
+      this.#earlyCandidates.push({ candidate: checked.candidate, mid: checked.mid })
+      return
+    }
+    try {
+      this.#pc.addRemoteCandidate(checked.candidate, checked.mid)
+    } catch (err) {
+      throw new InvalidSignalError(`candidate rejected: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  #pcState (native: string): void {
+    if (this.#closed) return
+    const state = STATES[native] ?? 'connecting'
+    this.#log.debug({ native }, 'peer connection state')
+    if (state === 'connected' && this.#connectedAt === null) {
+      this.#connectedAt = new Date()
+      clearTimeout(this.#timer)
+      this.#log.info({ ms: this.#connectedAt.getTime() - this.#createdAt.getTime(), pair: selectedPair(this.#pc) }, 'connected')
+      this.#remoteFingerprint = this.#readRemoteFingerprint()
+    }
+    this.#setState(state)
+    // libdatachannel closes a failed or disconnected connection for good (no ICE restart):
+    // recovery is a new session, signalled anew.
+    if (state === 'failed' || state === 'disconnected' || state === 'closed') this.close()
+  }
+
+  #fail (reason: string): void {
+    if (this.#closed) return
+    this.#log.warn({ reason }, 'session failed')
+    this.#setState('failed')
+    this.close()
+  }
+
+  #setState (state: SessionState): void {
+    if (state === this.#state) return
+    this.#state = state
+    this.emit('state', state)
+  }
+
+  #readRemoteFingerprint (): Fingerprint | null {
+    const fp = this.#native(() => this.#pc.remoteFingerprint(), null)
+    return fp === null || fp.value === '' ? null : normaliseFingerprint(fp.algorithm, fp.value)
+  }
+
+  /** node-datachannel throws from accessors once the connection is destroyed. */
+  #native<T> (read: () => T, fallback: T): T {
+    try {
+      return read()
+    } catch {
+      return fallback
+    }
+  }
+
+  /** An exception escaping a node-datachannel callback aborts the process: never let one out. */
+  #guard (what: string, fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      this.#log.error({ err, callback: what }, 'peer connection callback failed')
+    }
+  }
+}
