@@ -68,6 +68,10 @@ describe('sessions between three daemons', () => {
     const [atB, atA] = await Promise.all([gotAtB, gotAtA])
     expect(atB).toEqual(Array.from({ length: N }, (_, i) => `a→b ${i}`))
     expect(atA).toEqual(Array.from({ length: N }, (_, i) => `b→a ${i}`))
+    const traffic = (await sessionsOf(a)).find(s => s.peer === b.peerId)
+    expect(traffic.bytesSent).toBeGreaterThan(N * 8)
+    expect(traffic.bytesReceived).toBeGreaterThan(N * 8)
+    expect(traffic.channels.find((ch: any) => ch.label === 'control').messagesSent).toBeGreaterThanOrEqual(N)
     // Binary stays binary.
     const bin = collect(onB, 1)
     onA.send(Buffer.from([1, 2, 3]))
