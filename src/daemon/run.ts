@@ -68,6 +68,12 @@ async function main (argv: string[]): Promise<number> {
   }
   process.on('SIGTERM', () => { stop('SIGTERM') })
   process.on('SIGINT', () => { stop('SIGINT') })
+  // SIGHUP (systemctl reload) re-reads the config file; a bad one is logged and changes nothing.
+  process.on('SIGHUP', () => {
+    if (stopping) return
+    logger.info({ signal: 'SIGHUP' }, 'reloading the config')
+    daemon.reload().catch(() => {}) // the daemon logs the outcome
+  })
   // A bug in one component must not take the robot's daemon down silently.
   process.on('unhandledRejection', (err) => { logger.error({ err }, 'unhandled rejection') })
 

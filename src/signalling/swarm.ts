@@ -95,6 +95,23 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     await this.#publish(false)
   }
 
+  setAllow (peers: string[]): void {
+    this.#allow.set(peers)
+    for (const peer of this.#table.list()) {
+      if (!this.#allow.allows(peer.peerId)) this.#table.remove(peer.peerId)
+    }
+    const running = this.#running
+    if (running === undefined) return
+    for (const peer of running.node.getPeers()) {
+      if (this.#allow.allows(peer)) continue
+      this.#log.info({ peer: peer.toString() }, 'peer no longer on the allow list: hanging up')
+      void running.node.hangUp(peer).catch((err: unknown) => { this.#log.debug({ peer: peer.toString(), err: (err as Error).message }, 'hang up failed') })
+    }
+    // Peers that were refused until now: look for them at once rather than at the next round.
+    running.rendezvous?.trigger()
+    for (const { peerId, addr } of bootstrapPeers(this.#init.swarm.bootstrap, this.#log)) running.dialer.dial(peerId, [addr], 'bootstrap')
+  }
+
   async start (): Promise<void> {
     if (this.#running !== undefined) return
     this.#starting ??= this.#start().finally(() => { this.#starting = undefined })

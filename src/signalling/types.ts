@@ -79,4 +79,6 @@ export interface Swarm extends Startable, TypedEmitter<SwarmEvents> {
   peers: () => PeerInfo[]
   /** Publish presence now (also done every announceIntervalMs). */
   announce: () => Promise<void>
+  /** Replace swarm.allow live (config reload): peers no longer on it are hung up on and forgotten. */
+  setAllow: (peers: string[]) => void
 }
