@@ -3,6 +3,7 @@ import {
   DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_LISTEN, DEFAULT_LOG_LEVEL, DEFAULT_MAX_SESSIONS, DEFAULT_MTU,
   DEFAULT_PEER_EXPIRY_MS, DEFAULT_SOCKET_MODE, DEFAULT_STACK, DEFAULT_SWARM_NAME, DEFAULT_WEB_LISTEN
 } from './config-defaults.ts'
+import { isLoopbackHost, parseHostPort } from '../web/web-auth.ts'
 
 /**
  * The single source of truth for edged's configuration: validation, defaults,
@@ -97,8 +98,9 @@ export const configSchema = z.strictObject({
   web: z.strictObject({
     enabled: z.boolean().default(true).describe('serve the viewer, WHEP/WHIP and /metrics'),
     listen: hostPort.default(DEFAULT_WEB_LISTEN).describe('host:port; port 0 picks a free port'),
-    token: z.string().min(16).optional().describe('bearer token required on non-loopback listeners')
-  }).prefault({}),
+    token: z.string().min(16).optional().describe('bearer token (Authorization: Bearer …) for the web listener; required when web.listen is not 127.0.0.1, ::1 or localhost, and enforced on every address once set')
+  }).refine(w => !w.enabled || w.token !== undefined || isLoopbackHost(parseHostPort(w.listen).host),
+    { message: 'required when web.listen is not a loopback address (127.0.0.1, ::1, localhost)', path: ['token'] }).prefault({}),
   metrics: z.strictObject({
     enabled: z.boolean().default(true).describe('Prometheus metrics at /metrics on the web listener')
   }).prefault({}),

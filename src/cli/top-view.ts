@@ -1,0 +1,97 @@
+import type { SessionInfo } from '../daemon/api-types.ts'
+import type { SourceInfo } from '../media/media-sources.ts'
+import { formatTable } from './format-table.ts'
+import { formatRtt } from './commands/sessions.ts'
+
+/** What `edgectl top` fetches each tick. */
+export interface TopSnapshot {
+  at: number
+  sessions: SessionInfo[]
+  sources: SourceInfo[]
+}
+
+/** One tick as `top --json` prints it: rates are bits per second since the previous tick (null on the first, or after a reconnect). */
+export interface TopTick {
+  at: string
+  sessions: Array<{
+    peer: string
+    name: string | null
+    state: string
+    profile: string
+    rttMs: number | null
+    sendBps: number | null
+    recvBps: number | null
+    /** Messages dropped on lossy channels (send queue and local delivery). */
+    dropped: number
+  }>
+  sources: Array<{
+    name: string
+    kind: string
+    running: boolean
+    users: number
+    bitrateKbps: number | null
+    frames: number | null
+    lost: number | null
+    restarts: number | null
+  }>
+}
+
+const rate = (now: number, before: number | undefined, seconds: number): number | null =>
+  before === undefined || seconds <= 0 || now < before ? null : Math.round((now - before) * 8 / seconds)
+
+export function topTick (now: TopSnapshot, previous: TopSnapshot | undefined): TopTick {
+  const seconds = previous === undefined ? 0 : (now.at - previous.at) / 1000
+  const before = new Map(previous?.sessions.filter(s => s.session !== null).map(s => [`${s.peer} ${s.session}`, s]) ?? [])
+  return {
+    at: new Date(now.at).toISOString(),
+    sessions: now.sessions.map(s => {
+      const prev = s.session === null ? undefined : before.get(`${s.peer} ${s.session}`)
+      return {
+        peer: s.peer,
+        name: s.name,
+        state: s.state,
+        profile: s.profile,
+        rttMs: s.rttMs,
+        sendBps: s.session === null ? null : rate(s.bytesSent, prev?.bytesSent, seconds),
+        recvBps: s.session === null ? null : rate(s.bytesReceived, prev?.bytesReceived, seconds),
+        dropped: s.channels.reduce((n, c) => n + c.dropped + (c.localDropped ?? 0), 0)
+      }
+    }),
+    sources: now.sources.map(s => ({
+      name: s.name,
+      kind: s.kind,
+      running: s.running,
+      users: s.users,
+      bitrateKbps: s.stats?.bitrateKbps ?? null,
+      frames: s.stats?.frames ?? null,
+      lost: s.stats?.lost ?? null,
+      restarts: s.stats?.restarts ?? null
+    }))
+  }
+}
+
+/** A bit rate the way people read it: `0 bit/s`, `850 kbit/s`, `1.5 Mbit/s`. */
+export function formatBitrate (bps: number | null): string {
+  if (bps === null) return '-'
+  if (bps < 1000) return `${bps} bit/s`
+  if (bps < 1_000_000) return `${Math.round(bps / 1000)} kbit/s`
+  return `${(bps / 1_000_000).toFixed(1)} Mbit/s`
+}
+
+const dash = (v: number | null): string => v === null ? '-' : String(v)
+
+/** The full screen of one tick (without the ANSI clear). */
+export function formatTop (tick: TopTick, socket: string): string {
+  const sessions = tick.sessions.length === 0
+    ? 'no sessions\n'
+    : formatTable(['PEER', 'NAME', 'STATE', 'PROFILE', 'RTT', 'SEND', 'RECV', 'DROPPED'], tick.sessions.map(s => [
+      s.peer, s.name ?? '-', s.state, s.profile, formatRtt(s.rttMs), formatBitrate(s.sendBps), formatBitrate(s.recvBps), String(s.dropped)
+    ]))
+  const sources = tick.sources.length === 0
+    ? 'no local sources\n'
+    : formatTable(['SOURCE', 'KIND', 'RUNNING', 'VIEWERS', 'BITRATE', 'FRAMES', 'LOST', 'RESTARTS'], tick.sources.map(s => [
+      s.name, s.kind, s.running ? 'yes' : 'no', String(s.users),
+      formatBitrate(s.bitrateKbps === null ? null : s.bitrateKbps * 1000), dash(s.frames), dash(s.lost), dash(s.restarts)
+    ]))
+  return `edged ${socket}  ${tick.at.slice(11, 19)}  (q to quit)\n\n${sessions}\n${sources}`
+}

@@ -1,0 +1,119 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import type { SourceInfo } from '../media/media-sources.ts'
+import type { PeerInfo } from '../signalling/types.ts'
+import type { WebRoutes } from '../web/web-server.ts'
+import type { SessionInfo } from './api-types.ts'
+
+/** Where the metrics read the daemon's live state at every scrape (no counters spread through the code). */
+export interface MetricsInit {
+  peers: () => PeerInfo[]
+  sessions: () => SessionInfo[]
+  sources: () => SourceInfo[]
+  info: () => { version: string, peerId: string, swarm: string, stack: string }
+}
+
+export interface Metrics {
+  readonly registry: Registry
+  /** The Prometheus text exposition of every series. */
+  render: () => Promise<string>
+  readonly contentType: string
+}
+
+type Labels<K extends string> = Partial<Record<K, string | number>>
+
+/** A gauge whose values are recomputed from live state at each scrape. */
+function liveGauge<K extends string> (registry: Registry, name: string, help: string, labelNames: K[], read: () => Array<[Labels<K>, number]>): void {
+  new Gauge<K>({ name, help, labelNames, registers: [registry], collect () {
+    this.reset()
+    for (const [labels, value] of read()) this.set(labels, value)
+  } })
+}
+
+/** A counter read from cumulative figures kept elsewhere (they restart with a new session or pipeline: a counter reset). */
+function liveCounter<K extends string> (registry: Registry, name: string, help: string, labelNames: K[], read: () => Array<[Labels<K>, number]>): void {
+  new Counter<K>({ name, help, labelNames, registers: [registry], collect () {
+    this.reset()
+    for (const [labels, value] of read()) this.inc(labels, Math.max(0, value))
+  } })
+}
+
+/** Prometheus metrics of one daemon: swarm, sessions, channels, media, and Node's own (event-loop lag…). */
+export function createMetrics (init: MetricsInit): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+
+  liveGauge(registry, 'edge_info', 'this daemon (always 1)', ['version', 'peer_id', 'swarm', 'stack'], () => {
+    const i = init.info()
+    return [[{ version: i.version, peer_id: i.peerId, swarm: i.swarm, stack: i.stack }, 1]]
+  })
+  liveGauge(registry, 'edge_peers', 'peers of the swarm known from their presence records', ['connected'], () => {
+    const peers = init.peers()
+    const connected = peers.filter(p => p.connected).length
+    return [[{ connected: 'true' }, connected], [{ connected: 'false' }, peers.length - connected]]
+  })
+  liveGauge(registry, 'edge_sessions', 'WebRTC sessions by state and stack profile', ['state', 'profile'], () => {
+    const counts = new Map<string, number>()
+    for (const s of init.sessions()) counts.set(`${s.state}\n${s.profile}`, (counts.get(`${s.state}\n${s.profile}`) ?? 0) + 1)
+    return [...counts].map(([key, n]) => {
+      const [state, profile] = key.split('\n')
+      return [{ state, profile }, n]
+    })
+  })
+  liveGauge(registry, 'edge_session_rtt_seconds', 'round-trip time of the selected ICE candidate pair', ['peer'], () =>
+    init.sessions().filter(s => s.rttMs !== null).map(s => [{ peer: s.peer }, (s.rttMs as number) / 1000]))
+  liveCounter(registry, 'edge_session_sent_bytes_total', 'bytes sent on the current PeerConnection', ['peer'], () =>
+    init.sessions().filter(s => s.session !== null).map(s => [{ peer: s.peer }, s.bytesSent]))
+  liveCounter(registry, 'edge_session_received_bytes_total', 'bytes received on the current PeerConnection', ['peer'], () =>
+    init.sessions().filter(s => s.session !== null).map(s => [{ peer: s.peer }, s.bytesReceived]))
+  liveCounter(registry, 'edge_channel_messages_total', 'data channel messages', ['peer', 'channel', 'direction'], () =>
+    init.sessions().flatMap(s => s.channels.flatMap(c => [
+      [{ peer: s.peer, channel: c.label, direction: 'sent' }, c.messagesSent],
+      [{ peer: s.peer, channel: c.label, direction: 'received' }, c.messagesReceived]
+    ] as Array<[Labels<'peer' | 'channel' | 'direction'>, number]>)))
+  liveCounter(registry, 'edge_channel_dropped_messages_total',
+    'messages dropped on lossy channels: send = full send queue, local = the local program was absent or too slow', ['peer', 'channel', 'where'], () =>
+      init.sessions().flatMap(s => s.channels.flatMap(c => [
+        [{ peer: s.peer, channel: c.label, where: 'send' }, c.dropped],
+        [{ peer: s.peer, channel: c.label, where: 'local' }, c.localDropped ?? 0]
+      ] as Array<[Labels<'peer' | 'channel' | 'where'>, number]>)))
+
+  const sourceLabels = (s: SourceInfo): Labels<'source' | 'kind' | 'codec'> => ({ source: s.name, kind: s.kind, codec: s.codec })
+  liveGauge(registry, 'edge_media_source_running', 'a local source\'s pipeline runs (1) or not (0)', ['source', 'kind', 'codec'], () =>
+    init.sources().map(s => [sourceLabels(s), s.running ? 1 : 0]))
+  liveGauge(registry, 'edge_media_source_users', 'holders (viewers\' tracks) of a local source', ['source'], () =>
+    init.sources().map(s => [{ source: s.name }, s.users]))
+  const running = (): Array<SourceInfo & { stats: NonNullable<SourceInfo['stats']> }> =>
+    init.sources().filter((s): s is SourceInfo & { stats: NonNullable<SourceInfo['stats']> } => s.stats !== null)
+  liveGauge(registry, 'edge_media_source_bitrate_bits_per_second', 'RTP bit rate out of the encoder over the last second', ['source'], () =>
+    running().map(s => [{ source: s.name }, s.stats.bitrateKbps * 1000]))
+  liveCounter(registry, 'edge_media_source_packets_total', 'RTP packets from the encoder', ['source'], () =>
+    running().map(s => [{ source: s.name }, s.stats.packets]))
+  liveCounter(registry, 'edge_media_source_bytes_total', 'RTP bytes from the encoder', ['source'], () =>
+    running().map(s => [{ source: s.name }, s.stats.bytes]))
+  liveCounter(registry, 'edge_media_source_packets_lost_total', 'RTP packets missing from the encoder\'s sequence', ['source'], () =>
+    running().map(s => [{ source: s.name }, s.stats.lost]))
+  liveCounter(registry, 'edge_media_source_frames_total', 'frames (distinct RTP timestamps) from the encoder', ['source'], () =>
+    running().map(s => [{ source: s.name }, s.stats.frames]))
+  liveCounter(registry, 'edge_media_source_key_frames_total', 'key frames from the encoder', ['source'], () =>
+    running().map(s => [{ source: s.name }, s.stats.keyFrames]))
+  liveCounter(registry, 'edge_media_source_key_frame_requests_total', 'key frames asked of the encoder (PLI/FIR)', ['source'], () =>
+    running().map(s => [{ source: s.name }, s.stats.keyFrameRequests]))
+  liveCounter(registry, 'edge_gstreamer_restarts_total', 'restarts of a source\'s gst-launch process by its supervisor', ['source'], () =>
+    running().map(s => [{ source: s.name }, s.stats.restarts]))
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    render: async () => await registry.metrics()
+  }
+}
+
+/** GET /metrics on the web listener (behind web.token like everything else there). */
+export function metricsRoutes (metrics: Metrics): WebRoutes {
+  return (app) => {
+    app.get('/metrics', async (_req, reply) => {
+      void reply.header('content-type', metrics.contentType)
+      return await metrics.render()
+    })
+  }
+}

@@ -1,0 +1,95 @@
+import type { AddressInfo } from 'node:net'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { EdgeError, UnauthorizedError, WebListenError } from '../util/errors.ts'
+import type { Startable } from '../util/startable.ts'
+import { bearerMatches, parseHostPort } from './web-auth.ts'
+
+export const WEB_BODY_LIMIT = 256 * 1024
+export const WEB_REQUEST_TIMEOUT_MS = 10_000
+
+/** Adds routes to the web listener (metrics now; the viewer, WHEP and WHIP later). */
+export type WebRoutes = (app: FastifyInstance) => void | Promise<void>
+
+/** Route option marking a route that answers without the bearer token: `{ config: { public: true } }`. */
+export interface WebRouteConfig {
+  public?: boolean
+}
+
+export interface WebServerInit {
+  /** web.listen: host:port, port 0 picks a free one. */
+  listen: string
+  /** web.token: when set, every route that is not public needs `Authorization: Bearer <token>`. */
+  token?: string
+  routes: WebRoutes[]
+  logger: Logger
+}
+
+export interface WebServer extends Startable {
+  readonly app: FastifyInstance
+  /** The address it listens on as host:port (the real port when asked for 0); null when not listening. */
+  address: () => string | null
+}
+
+/**
+ * The daemon's HTTP listener for browsers and scrapers, beside the control
+ * socket. Config validation already refused a non-loopback web.listen
+ * without web.token, so here a token, when set, is simply required.
+ */
+export function createWebServer (init: WebServerInit): WebServer {
+  const app = Fastify({
+    loggerInstance: init.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: WEB_BODY_LIMIT,
+    requestTimeout: WEB_REQUEST_TIMEOUT_MS,
+    forceCloseConnections: true,
+    return503OnClosing: true
+  })
+
+  const token = init.token
+  if (token !== undefined) {
+    app.addHook('onRequest', async (req, reply) => {
+      if ((req.routeOptions.config as WebRouteConfig).public === true) return
+      if (bearerMatches(req.headers.authorization, token)) return
+      void reply.header('www-authenticate', 'Bearer realm="edged"')
+      throw new UnauthorizedError('this listener needs Authorization: Bearer <web.token>')
+    })
+  }
+
+  app.setErrorHandler((err: FastifyError | EdgeError, req, reply) => {
+    const status = err instanceof EdgeError ? err.status : (err.statusCode ?? 500)
+    if (status >= 500) init.logger.error({ err, url: req.url }, 'web request failed')
+    const name = err instanceof EdgeError ? err.name : (status >= 500 ? 'InternalError' : (err.code ?? 'BadRequestError'))
+    void reply.status(status).send({ error: { name, message: err.message } })
+  })
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: { name: 'NotFoundError', message: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` } })
+  })
+  for (const routes of init.routes) void app.register(async (scoped) => { await routes(scoped) })
+
+  let listening = false
+  return {
+    app,
+    address () {
+      if (!listening) return null
+      const a = app.server.address() as AddressInfo
+      return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`
+    },
+    async start () {
+      const { host, port } = parseHostPort(init.listen)
+      try {
+        await app.listen({ host, port })
+      } catch (err) {
+        await app.close().catch(() => {})
+        throw new WebListenError(init.listen, err)
+      }
+      listening = true
+      init.logger.info({ address: this.address(), token: token !== undefined }, 'web listener up')
+    },
+    async stop () {
+      if (!listening) return
+      listening = false
+      await app.close()
+    }
+  }
+}
