@@ -5,12 +5,16 @@ import { createCliContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from 
 import { connectCommand } from './commands/connect.ts'
 import { disconnectCommand } from './commands/disconnect.ts'
 import { eventsCommand } from './commands/events.ts'
+import { keygenCommand } from './commands/keygen.ts'
 import { listenCommand } from './commands/listen.ts'
 import { peersCommand } from './commands/peers.ts'
+import { reloadCommand } from './commands/reload.ts'
 import { sendCommand } from './commands/send.ts'
 import { sessionsCommand } from './commands/sessions.ts'
 import { statusCommand } from './commands/status.ts'
 import { sourcesCommand } from './commands/sources.ts'
+import { unwatchCommand, watchCommand } from './commands/watch.ts'
+import { topCommand } from './commands/top.ts'
 
 export function createProgram (io: CliIo): Command {
   const program = new Command('edgectl')
@@ -28,12 +32,17 @@ export function createProgram (io: CliIo): Command {
   statusCommand(program, cli)
   peersCommand(program, cli)
   sourcesCommand(program, cli)
+  watchCommand(program, cli)
+  unwatchCommand(program, cli)
   sessionsCommand(program, cli)
   connectCommand(program, cli)
   disconnectCommand(program, cli)
   sendCommand(program, cli)
   listenCommand(program, cli)
   eventsCommand(program, cli)
+  keygenCommand(program, cli)
+  topCommand(program, cli)
+  reloadCommand(program, cli)
   return program
 }
 

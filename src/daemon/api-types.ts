@@ -3,8 +3,9 @@ import type { PeerInfo } from '../signalling/types.ts'
 import type { SessionInfo } from './sessions/session-info.ts'
 import type { SourceInfo } from '../media/media-sources.ts'
 import type { EncoderChoice } from '../media/encoder-probe.ts'
+import type { ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats } from './watch/watch-types.ts'
 
-export type { PeerInfo, SessionInfo }
+export type { PeerInfo, SessionInfo, ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats }
 
 export interface StatusResponse {
   peerId: string
@@ -20,6 +21,14 @@ export interface StatusResponse {
   peers: number
   sessions: number
   config: string
+}
+
+/** Answer of POST /v1/reload: the keys applied live and the changed keys that wait for a restart. */
+export interface ReloadResponse {
+  /** The file re-read ("(defaults)" when edged runs without one). */
+  config: string
+  applied: string[]
+  restartNeeded: string[]
 }
 
 export interface PeersResponse {
@@ -43,6 +52,8 @@ export interface SourcesResponse {
   encoders: EncoderChoice[]
   /** Sources of the swarm's other daemons, from their presence records. */
   remote: RemoteSource[]
+  /** Peers watching this daemon's sources. */
+  viewers: ViewerInfo[]
 }
 
 export interface ErrorResponse {

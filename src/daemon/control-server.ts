@@ -12,6 +12,8 @@ import { eventRoutes } from './routes/events.ts'
 import { sessionRoutes } from './routes/sessions.ts'
 import { channelRoutes } from './routes/channels.ts'
 import { sourceRoutes } from './routes/sources.ts'
+import { watchRoutes } from './routes/watch.ts'
+import { reloadRoutes } from './routes/reload.ts'
 import fastifyWebsocket from '@fastify/websocket'
 
 export const CONTROL_BODY_LIMIT = 1024 * 1024
@@ -76,6 +78,8 @@ export function createControlServer (init: ControlServerInit, api: DaemonApi): C
     peerRoutes(scoped, api)
     sessionRoutes(scoped, api)
     sourceRoutes(scoped, api)
+    watchRoutes(scoped, api)
+    reloadRoutes(scoped, api)
     endEventStreams = eventRoutes(scoped, api)
     endChannelStreams = channelRoutes(scoped, api)
   })

@@ -1,8 +1,9 @@
-import type { DaemonEvents, PeerInfo, StatusResponse } from './api-types.ts'
+import type { DaemonEvents, PeerInfo, ReloadResponse, StatusResponse } from './api-types.ts'
 import type { TypedEmitter } from '../util/typed-emitter.ts'
 import type { SessionManager } from './sessions/session-manager.ts'
 import type { ChannelHub } from './sessions/channel-hub.ts'
 import type { MediaSources } from '../media/media-sources.ts'
+import type { WatchService } from './watch/watch-service.ts'
 
 /** What the control API's routes need from the daemon (and nothing more). */
 export interface DaemonApi {
@@ -12,4 +13,8 @@ export interface DaemonApi {
   sessions: Pick<SessionManager, 'list' | 'get' | 'connect' | 'disconnect' | 'session'>
   channels: ChannelHub
   media: Pick<MediaSources, 'list' | 'encoders'>
+  /** Watches of peers' sources, and peers watching ours. */
+  watch: Pick<WatchService, 'watches' | 'viewers'>
+  /** Re-read the config file (POST /v1/reload). */
+  reload: () => Promise<ReloadResponse>
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
+import { ConfigError } from '../util/errors.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
 import { startAll, stopAll, type Startable } from '../util/startable.ts'
 import { createSwarm } from '../signalling/swarm.ts'
@@ -11,18 +12,25 @@ import { createSessionManager, type SessionManager } from './sessions/session-ma
 import { ChannelHub, EDGE_CHANNEL } from './sessions/channel-hub.ts'
 import { iceServersFromConfig } from './ice-config.ts'
 import { MediaSources } from '../media/media-sources.ts'
+import { createWatchService } from './watch/watch-service.ts'
 import type { Swarm } from '../signalling/types.ts'
-import type { DaemonEvents, PeerInfo, StatusResponse } from './api-types.ts'
+import type { DaemonEvents, PeerInfo, ReloadResponse, StatusResponse } from './api-types.ts'
 import type { Config } from './config-schema.ts'
+import { applyLiveKeys, diffConfig } from './config-diff.ts'
+import { DEFAULTS_SOURCE, loadConfigFile, parseConfig } from './config-load.ts'
+import { createMetrics, metricsRoutes } from './metrics.ts'
+import { createWebServer, type WebRoutes, type WebServer } from '../web/web-server.ts'
 import { createControlServer } from './control-server.ts'
 import { claimSocketPath } from './control-socket.ts'
 import { loadOrCreateIdentity } from './identity.ts'
-import { componentLogger } from './logger.ts'
+import { componentLogger, setLogLevels } from './logger.ts'
 import { VERSION } from './version.ts'
 
 export interface Daemon extends Startable {
   readonly events: TypedEmitter<DaemonEvents>
   status: () => StatusResponse
+  /** Re-read the config file and apply what can change live (SIGHUP, POST /v1/reload); a bad file throws ConfigError and changes nothing. */
+  reload: () => Promise<ReloadResponse>
 }
 
 /**
@@ -30,7 +38,9 @@ export interface Daemon extends Startable {
  * identity → swarm → control socket (so an answering socket means the daemon
  * is fully up); stop runs in reverse.
  */
-export function createDaemon (config: Config, root: Logger): Daemon {
+export function createDaemon (initialConfig: Config, root: Logger): Daemon {
+  // The running config: a reload replaces its live keys (config-diff.ts); closures read it at call time.
+  let config = initialConfig
   const log = componentLogger(root, 'daemon', config.log.levels)
   const events = new TypedEmitter<DaemonEvents>()
   events.onListenerError = (event, err) => { log.error({ err, event }, 'event listener failed') }
@@ -39,6 +49,8 @@ export function createDaemon (config: Config, root: Logger): Daemon {
   let privateKey: PrivateKey | undefined
   let swarm: Swarm | undefined
   let sessions: SessionManager | undefined
+  let web: WebServer | undefined
+  let reloading: Promise<unknown> = Promise.resolve()
   const channels = new ChannelHub(componentLogger(root, 'channels', config.log.levels))
   const media = new MediaSources({
     sources: config.media.sources,
@@ -58,7 +70,7 @@ export function createDaemon (config: Config, root: Logger): Daemon {
     swarm: config.swarm.name,
     stack: config.rtc.stack,
     addresses: swarm?.addresses() ?? [],
-    web: null,
+    web: web?.address() ?? null,
     pid: process.pid,
     uptimeS: Math.round((Date.now() - startedAt) / 1000),
     peers: peers().length,
@@ -77,9 +89,39 @@ export function createDaemon (config: Config, root: Logger): Daemon {
     }))
   })
 
+  const applyReload = async (): Promise<ReloadResponse> => {
+    const next = config.source === DEFAULTS_SOURCE ? parseConfig({}) : loadConfigFile(config.source)
+    const { applied, restartNeeded } = diffConfig(config, next)
+    config = applyLiveKeys(config, next, applied)
+    for (const key of applied) {
+      if (key === 'swarm.allow') {
+        swarm?.setAllow(config.swarm.allow)
+        sessions?.setAllow(config.swarm.allow)
+      } else if (key === 'media.sources') {
+        // Restarts run on in the background; list() shows the new sources at once.
+        void media.reconfigure(config.media.sources)
+        void swarm?.announce()
+      } else if (key === 'log.level' || key === 'log.levels') {
+        setLogLevels(root, config.log.level, config.log.levels)
+      }
+      // rtc.channels: read by every new session.
+    }
+    log.info({ config: config.source, applied, restartNeeded }, 'config reloaded')
+    return { config: config.source, applied, restartNeeded }
+  }
+  const reload = async (): Promise<ReloadResponse> => {
+    const result = reloading.then(applyReload, applyReload)
+    reloading = result.catch((err: unknown) => {
+      if (err instanceof ConfigError) log.error({ config: err.file, problems: err.problems }, 'reload refused: the running config stays')
+      else log.error({ err }, 'reload failed')
+    })
+    return await result
+  }
+
   return {
     events,
     status,
+    reload,
     async start () {
       // Refuse early, before binding any port, if another edged owns the socket.
       await claimSocketPath(config.control.socket)
@@ -96,11 +138,10 @@ export function createDaemon (config: Config, root: Logger): Daemon {
           events.emit(type, peer)
         })
       }
-      const allow = config.swarm.allow
       const signal = createSignalService({
         host: swarmService,
         logger: componentLogger(root, 'signalling', config.log.levels),
-        isAllowed: peer => allow.length === 0 || allow.includes(peer)
+        isAllowed: peer => config.swarm.allow.length === 0 || config.swarm.allow.includes(peer)
       })
       const transportLog = componentLogger(root, 'transport', config.log.levels)
       const localPeer = swarmService.peerId
@@ -110,7 +151,7 @@ export function createDaemon (config: Config, root: Logger): Daemon {
         signal,
         autoconnect: config.swarm.autoconnect,
         maxSessions: config.swarm.maxSessions,
-        allow,
+        allow: config.swarm.allow,
         profileFor: (peer): StackProfile => config.rtc.peers[peer]?.stack ?? config.rtc.stack,
         createSession: (s) => createPeerSession({
           ...s,
@@ -124,6 +165,7 @@ export function createDaemon (config: Config, root: Logger): Daemon {
         logger: componentLogger(root, 'sessions', config.log.levels)
       })
       sessionManager.on('session', info => { events.emit('session:state', info) })
+      const watch = createWatchService({ localPeer, sessions: sessionManager, peers, media, logger: componentLogger(root, 'watch', config.log.levels) })
       sessionManager.on('channel', (peer, channel) => { channels.attach(peer, channel) })
       swarmService.on('peer:lost', peer => { channels.dropPeer(peer.peerId) })
 
@@ -132,9 +174,23 @@ export function createDaemon (config: Config, root: Logger): Daemon {
         mode: config.control.mode,
         group: config.control.group,
         logger: componentLogger(root, 'control', config.log.levels)
-      }, { status, peers, events, sessions: sessionManager, channels, media })
+      }, { status, peers, events, sessions: sessionManager, channels, media, watch, reload })
 
-      const services = [media, swarmService, signal, sessionManager, controlServer]
+      const webRoutes: WebRoutes[] = []
+      if (config.metrics.enabled) {
+        webRoutes.push(metricsRoutes(createMetrics({
+          peers,
+          sessions: () => sessionManager.list(),
+          sources: () => media.list(),
+          info: () => ({ version: VERSION, peerId: swarmService.peerId, swarm: config.swarm.name, stack: config.rtc.stack })
+        })))
+      }
+      web = config.web.enabled
+        ? createWebServer({ listen: config.web.listen, token: config.web.token, routes: webRoutes, logger: componentLogger(root, 'web', config.log.levels) })
+        : undefined
+
+      // The web listener before the control socket: a socket that answers means everything is up (status shows `web`).
+      const services = [media, swarmService, signal, sessionManager, watch, ...(web === undefined ? [] : [web]), controlServer]
       await startAll(services)
       started = services
       log.info({ peerId: swarmService.peerId, swarm: config.swarm.name, addresses: swarmService.addresses() }, 'edged started')

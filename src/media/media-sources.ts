@@ -1,6 +1,8 @@
+import { isDeepStrictEqual } from 'node:util'
 import type { Logger } from '../daemon/logger.ts'
 import { NotFoundError } from '../util/errors.ts'
 import type { Startable } from '../util/startable.ts'
+import { TypedEmitter } from '../util/typed-emitter.ts'
 import type { Codec, MediaKind } from './codecs.ts'
 import { chooseEncoder, probeEncoders, type EncoderChoice, type EncoderTable, type ProbeInit } from './encoder-probe.ts'
 import { gstElements, type GstElements } from './gst-elements.ts'
@@ -38,12 +40,21 @@ export interface SourceInfo {
   stats: SourceStats | null
 }
 
+export interface MediaSourcesEvents {
+  /** A config reload changed a running source: holders should follow the new GstSource (same SSRC). */
+  restarted: [name: string, source: GstSource]
+  /** A config reload removed a source: holders should drop it (release() is then a no-op). */
+  removed: [name: string]
+}
+
 interface Entry {
   config: SourceConfig
   users: number
   source?: GstSource
   starting?: Promise<GstSource>
   error?: Error
+  /** Kept when a reload restarts the source, so viewers see one stream. */
+  ssrc?: number
 }
 
 /**
@@ -51,12 +62,13 @@ interface Entry {
  * from then on and the others while someone (a viewer's track) holds them.
  * A source that cannot start is reported (list(), logs), never fatal.
  */
-export class MediaSources implements Startable {
+export class MediaSources extends TypedEmitter<MediaSourcesEvents> implements Startable {
   readonly #init: MediaSourcesInit
   readonly #entries = new Map<string, Entry>()
   #table: EncoderTable | undefined
 
   constructor (init: MediaSourcesInit) {
+    super()
     this.#init = init
     for (const [name, config] of Object.entries(init.sources)) this.#entries.set(name, { config, users: 0 })
   }
@@ -118,14 +130,57 @@ export class MediaSources implements Startable {
 
   /** Drop one hold; the last one stops a source that is not alwaysOn. */
   async release (name: string): Promise<void> {
-    const entry = this.#entry(name)
-    if (entry.users === 0) return
+    const entry = this.#entries.get(name)
+    if (entry === undefined || entry.users === 0) return // removed by a reload
     entry.users--
     await entry.starting?.catch(() => {})
     if (entry.users > 0 || entry.config.alwaysOn === true || entry.source === undefined) return
     const source = entry.source
     entry.source = undefined
     await source.stop()
+  }
+
+  /**
+   * Apply a new media.sources (config reload): removed sources stop, changed
+   * ones that run restart with the new settings (keeping their SSRC), new
+   * alwaysOn ones start. A source that fails to start is reported as at start.
+   */
+  async reconfigure (sources: Record<string, SourceConfig>): Promise<void> {
+    const work: Array<Promise<void>> = []
+    for (const [name, entry] of this.#entries) {
+      if (Object.hasOwn(sources, name)) continue
+      this.#entries.delete(name)
+      work.push(this.#halt(entry).then(() => { this.emit('removed', name) }))
+    }
+    for (const [name, config] of Object.entries(sources)) {
+      const entry = this.#entries.get(name)
+      if (entry === undefined) {
+        this.#entries.set(name, { config, users: 0 })
+        if (config.alwaysOn === true) work.push(this.#ensure(name).then(() => {}, () => {}))
+        continue
+      }
+      if (isDeepStrictEqual(entry.config, config)) continue
+      const wasRunning = entry.source !== undefined || entry.starting !== undefined
+      entry.config = config
+      entry.error = undefined
+      work.push((async () => {
+        const ssrc = await this.#halt(entry)
+        if (!(wasRunning && entry.users > 0) && config.alwaysOn !== true) return
+        entry.ssrc = ssrc
+        const source = await this.#ensure(name)
+        this.emit('restarted', name, source)
+      })().catch(() => {}))
+    }
+    await Promise.all(work)
+  }
+
+  /** Stop an entry's source (running or starting); resolves to its SSRC, if it had one. */
+  async #halt (entry: Entry): Promise<number | undefined> {
+    const source = entry.source ?? await entry.starting?.catch(() => undefined)
+    entry.source = undefined
+    entry.starting = undefined
+    await source?.stop()
+    return source?.ssrc
   }
 
   #entry (name: string): Entry {
@@ -147,7 +202,7 @@ export class MediaSources implements Startable {
       this.#table ??= await probeEncoders({ overrides: this.#init.encoders, elements: this.#init.elements, verifyHardware: this.#init.verifyHardware })
       const codec = sourceSettings(entry.config).codec
       const encoder = await chooseEncoder(this.#table, codec, entry.config.encoder, this.#init.elements ?? gstElements)
-      const source = new GstSource({ name, source: entry.config, encoder, mtu: this.#init.mtu, process: this.#init.process, elements: this.#init.elements, logger })
+      const source = new GstSource({ name, source: entry.config, ssrc: entry.ssrc, encoder, mtu: this.#init.mtu, process: this.#init.process, elements: this.#init.elements, logger })
       source.on('failed', err => {
         entry.error = err
         if (entry.source === source) entry.source = undefined

@@ -18,7 +18,46 @@ export const SIGNAL_ERROR_CODES = [
 ] as const
 export type SignalErrorCode = typeof SIGNAL_ERROR_CODES[number]
 
+const watchId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'id must be 8-64 url-safe characters')
+
+/** Why a source side ends (or refuses) a watch. */
+export const UNWATCH_CODES = ['unknown-source', 'source-failed', 'source-removed', 'no-room', 'not-supported', 'ended'] as const
+export type UnwatchCode = typeof UNWATCH_CODES[number]
+
+/**
+ * Media requests on a session's signal stream (the stream lives as long as the
+ * session): the viewer asks with `watch`, the source side answers `watching`
+ * with the track's parameters (both sides then add their half of the track and
+ * the session's offerer renegotiates), either side ends it with `unwatch`.
+ */
+export const mediaMessageSchemas = [
+  z.strictObject({
+    type: z.literal('watch'),
+    session: sessionId,
+    id: watchId,
+    source: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'source must be 1-64 letters, digits, . _ -')
+  }),
+  z.strictObject({
+    type: z.literal('watching'),
+    session: sessionId,
+    id: watchId,
+    kind: z.enum(['video', 'audio']),
+    codec: z.enum(['h264', 'vp8', 'vp9', 'av1', 'opus']),
+    payloadType: z.number().int().min(35).max(127),
+    ssrc: z.number().int().min(1).max(0xffffffff),
+    clockRate: z.number().int().min(1000).max(200_000)
+  }),
+  z.strictObject({
+    type: z.literal('unwatch'),
+    session: sessionId,
+    id: watchId,
+    code: z.enum(UNWATCH_CODES).optional(),
+    reason: z.string().max(256).optional()
+  })
+] as const
+
 export const signalMessageSchema = z.discriminatedUnion('type', [
+  ...mediaMessageSchemas,
   z.strictObject({
     type: z.literal('offer'),
     session: sessionId,
@@ -54,6 +93,8 @@ export const signalMessageSchema = z.discriminatedUnion('type', [
 ])
 
 export type SignalMessage = z.infer<typeof signalMessageSchema>
+export type MediaSignalMessage = Extract<SignalMessage, { type: 'watch' | 'watching' | 'unwatch' }>
+export const MEDIA_MESSAGE_TYPES: ReadonlySet<string> = new Set(['watch', 'watching', 'unwatch'])
 
 /** A peer's signalling message could not be accepted; `code` is what we answer with. */
 export class SignalRejectedError extends ProtocolError {

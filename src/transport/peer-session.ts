@@ -4,12 +4,14 @@ import { ConflictError, InvalidSignalError, SessionClosedError } from '../util/e
 import { TypedEmitter } from '../util/typed-emitter.ts'
 import { DEFAULT_CHANNEL_LIMITS, RtcChannel } from './channel.ts'
 import { decodeChannelProtocol, encodeChannelProtocol } from './channel-protocol.ts'
-import { fingerprintFromSdp, normaliseFingerprint } from './fingerprint.ts'
+import { fingerprintFromSdp, normaliseFingerprint, sameFingerprint } from './fingerprint.ts'
 import { profileSettings, type ProfileSettings } from './profiles.ts'
 import { rtcConfig } from './rtc-config.ts'
 import { takeCandidates } from './sdp-candidates.ts'
 import { selectedPair } from './selected-pair.ts'
-import { checkCandidate, checkSdp } from './signal-limits.ts'
+import { checkCandidate, checkSdp, MAX_MEDIA_SECTIONS } from './signal-limits.ts'
+import { RtcRecvTrack, RtcSendTrack, trackDescription } from './track.ts'
+import type { RecvTrack, SendTrack, TrackInit } from './track-types.ts'
 import type {
   Channel, ChannelLimits, ChannelOptions, Fingerprint, PeerSession, PeerSessionEvents, PeerSessionInit,
   SessionRole, SessionSignal, SessionState, SessionStats, StackProfile
@@ -74,6 +76,13 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
   #remoteCandidates = 0
   #remoteFingerprint: Fingerprint | null = null
   #finalBytes: { sent: number, received: number } | null = null
+  /** Tracks by mid; media sections stay in the SDP once added (closed ones as port 0). */
+  readonly #tracks = new Map<string, RtcSendTrack | RtcRecvTrack>()
+  #mediaSections = 0
+  /** Offerer: our offer awaits its answer. */
+  #offerPending = false
+  /** Offerer: tracks changed while an offer was out: offer again after the answer. */
+  #renegotiate = false
 
   constructor (init: PeerSessionInit) {
     super()
@@ -99,6 +108,14 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       })
     })
     this.#pc.onDataChannel(dc => { this.#guard('data-channel', () => { this.#remoteChannel(dc) }) })
+    // Both ends add a track's media section before the offer carrying it (see addSendTrack):
+    // a track libdatachannel creates from a remote offer is one nobody asked for.
+    this.#pc.onTrack(track => {
+      this.#guard('track', () => {
+        this.#log.warn({ mid: track.mid() }, 'closing a track the peer added unasked')
+        track.close()
+      })
+    })
 
     try {
       if (this.role === 'offerer') this.#openDeclaredChannels()
@@ -141,6 +158,29 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     if (wait) this.#deferred.push(channel)
     else this.#createNative(channel)
     return channel
+  }
+
+  addSendTrack (init: TrackInit): SendTrack {
+    const track = new RtcSendTrack(this.#addNativeTrack(init, 'SendOnly'), init, this.#log)
+    this.#keepTrack(track)
+    return track
+  }
+
+  addRecvTrack (init: TrackInit): RecvTrack {
+    const track = new RtcRecvTrack(this.#addNativeTrack(init, 'RecvOnly'), init, this.#log)
+    this.#keepTrack(track)
+    return track
+  }
+
+  negotiate (): void {
+    if (this.#closed) throw new SessionClosedError(`session with ${this.remotePeer} is closed`)
+    if (this.role !== 'offerer') throw new ConflictError('only the offerer of a session makes offers')
+    if (this.#offerPending || this.#remoteSdp === null) {
+      this.#renegotiate = true
+      return
+    }
+    this.#log.debug({ tracks: this.#tracks.size }, 'renegotiating')
+    this.#pc.setLocalDescription('offer')
   }
 
   channel (label: string): Channel | undefined {
@@ -195,6 +235,8 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     // Channels first (their 'close' events), then the connection, whose teardown
     // closes the open ones natively (see RtcChannel.closeWithConnection).
     for (const channel of [...this.#channels.values(), ...this.#deferred]) channel.closeWithConnection()
+    for (const track of this.#tracks.values()) track.closeWithConnection()
+    this.#tracks.clear()
     this.#sync?.closeWithConnection()
     this.#channels.clear()
     this.#deferred.length = 0
@@ -206,6 +248,26 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     this.#setState('closed')
     this.#log.debug('session closed')
     this.emit('close')
+  }
+
+  #addNativeTrack (init: TrackInit, direction: 'SendOnly' | 'RecvOnly'): ReturnType<PeerConnection['addTrack']> {
+    if (this.#closed) throw new SessionClosedError(`session with ${this.remotePeer} is closed`)
+    if (!this.#settings.mediaTransport) throw new ConflictError(`stack profile ${this.profile} has no media tracks`)
+    if (this.#tracks.has(init.mid)) throw new ConflictError(`a track with mid ${init.mid} already exists`)
+    // The data channel section counts too; the far end refuses SDP with more sections.
+    if (this.#mediaSections + 2 > MAX_MEDIA_SECTIONS) {
+      throw new ConflictError(`session with ${this.remotePeer} has used all ${MAX_MEDIA_SECTIONS - 1} media sections; reconnect it for more tracks`)
+    }
+    const native = this.#pc.addTrack(trackDescription(init, direction))
+    this.#mediaSections++
+    return native
+  }
+
+  #keepTrack (track: RtcSendTrack | RtcRecvTrack): void {
+    this.#tracks.set(track.init.mid, track)
+    track.onceClosed(() => {
+      if (this.#tracks.get(track.init.mid) === track) this.#tracks.delete(track.init.mid)
+    })
   }
 
   #openDeclaredChannels (): void {
@@ -271,6 +333,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       return
     }
     this.#log.debug({ type }, 'local description')
+    if (type === 'offer') this.#offerPending = true
     this.#send({ type, sdp: takeCandidates(sdp).sdp })
     this.#localDescriptionSent = true
     this.#flushLocalCandidates()
@@ -318,8 +381,12 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
   #remoteDescription (sdp: string, type: 'offer' | 'answer'): void {
     const expected = this.role === 'answerer' ? 'offer' : 'answer'
     if (type !== expected) throw new InvalidSignalError(`an ${this.role} does not take an ${type}`)
-    if (this.#remoteSdp !== null) throw new InvalidSignalError(`${type} already applied (renegotiation is not supported)`)
     if (type === 'answer' && !this.#localDescriptionSent) throw new InvalidSignalError('answer before our offer')
+    if (type === 'answer' && !this.#offerPending) throw new InvalidSignalError('answer with no offer of ours pending')
+    if (this.#remoteSdp !== null) {
+      this.#renegotiated(sdp, type)
+      return
+    }
     checkSdp(sdp, type, { dataChannels: this.#settings.dataChannels })
     // Candidates are added only once the description is in: libdatachannel 0.24 can
     // finish ICE while it is still applying a description that carries them, start
@@ -331,6 +398,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       throw new InvalidSignalError(`${type} rejected: ${(err as Error).message}`, { cause: err })
     }
     this.#remoteSdp = sdp
+    if (type === 'answer') this.#offerPending = false
     this.#log.debug({ type }, 'remote description applied')
     for (const { candidate, mid } of [...candidates, ...this.#earlyCandidates.splice(0)]) {
       try {
@@ -349,6 +417,34 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       this.#holdTimer = setTimeout(() => { this.#releaseOffererCandidates(`no ICE connection ${holdMs} ms after the answer`) }, holdMs)
     }
     this.#flushLocalCandidates()
+    this.#offerAgainIfAsked()
+  }
+
+  /**
+   * A later offer/answer (tracks added or removed): same transport, so the same
+   * DTLS fingerprint, and no new candidates (everything is bundled).
+   */
+  #renegotiated (sdp: string, type: 'offer' | 'answer'): void {
+    checkSdp(sdp, type, { dataChannels: this.#settings.dataChannels })
+    if (!sameFingerprint(fingerprintFromSdp(sdp), fingerprintFromSdp(this.#remoteSdp ?? ''))) {
+      throw new InvalidSignalError(`renegotiated ${type} changes the DTLS fingerprint`)
+    }
+    try {
+      this.#pc.setRemoteDescription(takeCandidates(sdp).sdp, type)
+    } catch (err) {
+      throw new InvalidSignalError(`${type} rejected: ${(err as Error).message}`, { cause: err })
+    }
+    this.#log.debug({ type }, 'renegotiated description applied')
+    if (type === 'answer') {
+      this.#offerPending = false
+      this.#offerAgainIfAsked()
+    }
+  }
+
+  #offerAgainIfAsked (): void {
+    if (!this.#renegotiate || this.#offerPending || this.#closed) return
+    this.#renegotiate = false
+    this.negotiate()
   }
 
   #remoteCandidate (candidate: string, mid: string): void {

@@ -1,5 +1,8 @@
 import type { Logger } from 'pino'
 import type { TypedEmitter } from '../util/typed-emitter.ts'
+import type { RecvTrack, SendTrack, TrackInit } from './track-types.ts'
+
+export type { RecvTrack, SendTrack, TrackInit }
 
 /** What travels over the signalling protocol for one session (transport's view). */
 export type SessionSignal =
@@ -162,6 +165,17 @@ export interface PeerSession extends TypedEmitter<PeerSessionEvents> {
   openChannel: (label: string, options?: ChannelOptions) => Channel
   channel: (label: string) => Channel | undefined
   channels: () => Channel[]
+  /**
+   * Add a media section that sends RTP (SSRC announced). Both ends add their
+   * side of a track (send here, addRecvTrack there, same mid) before the offer
+   * that carries it; then the offerer calls negotiate(). Throws ConflictError
+   * when the profile has no media, the mid is taken or the SDP is full.
+   */
+  addSendTrack: (init: TrackInit) => SendTrack
+  /** Add a media section that receives RTP (RTCP receiver reports and PLI from this end). */
+  addRecvTrack: (init: TrackInit) => RecvTrack
+  /** Offerer only: make a new offer for the tracks added or closed (queued while one is out). */
+  negotiate: () => void
   stats: () => SessionStats
   localFingerprint: () => Fingerprint | null
   /** The fingerprint of the certificate the remote end presented in DTLS (null before that). */

@@ -43,6 +43,11 @@ export class ForbiddenError extends EdgeError {
   override readonly status = 403
 }
 
+/** A web listener request without the right bearer token (web.token). */
+export class UnauthorizedError extends EdgeError {
+  override readonly status = 401
+}
+
 export class TimeoutError extends EdgeError {
   override readonly status = 504
 }
@@ -97,6 +102,15 @@ export class SwarmListenError extends EdgeError {
   constructor (addresses: string[], cause: unknown) {
     super(`cannot start libp2p listening on ${addresses.join(', ')}: ${(cause as Error)?.message ?? String(cause)}`, { cause })
     this.addresses = addresses
+  }
+}
+
+/** The web listener could not bind web.listen (taken, or not an address of this host). */
+export class WebListenError extends EdgeError {
+  readonly listen: string
+  constructor (listen: string, cause: unknown) {
+    super(`cannot start the web listener on ${listen}: ${(cause as Error)?.message ?? String(cause)}`, { cause })
+    this.listen = listen
   }
 }
 
@@ -191,4 +205,24 @@ export class InvalidSinkError extends EdgeError {
 /** The display sink was asked for where there is no display (no DISPLAY or WAYLAND_DISPLAY). */
 export class NoDisplayError extends EdgeError {
   override readonly status = 409
+}
+
+/** A file edgectl would write (such as a swarm key) exists already; --force replaces it. */
+export class FileExistsError extends EdgeError {
+  override readonly status = 409
+  readonly file: string
+  constructor (file: string) {
+    super(`${file} exists already; use --force to replace it`)
+    this.file = file
+  }
+}
+
+/** A peer's source could not start or stopped for good while being watched. */
+export class SourceFailedError extends EdgeError {
+  override readonly status = 502
+}
+
+/** The peer ended a watch (it is stopping, or it ended the session). */
+export class WatchEndedError extends EdgeError {
+  override readonly status = 410
 }

@@ -17,7 +17,7 @@ const channelQuery = z.strictObject({
   ordered: z.enum(['true', 'false']).optional(),
   maxRetransmits: z.coerce.number().int().min(0).optional(),
   maxPacketLifeTime: z.coerce.number().int().min(1).optional()
-})
+}).refine(q => q.maxRetransmits === undefined || q.maxPacketLifeTime === undefined, 'set maxRetransmits or maxPacketLifeTime, not both')
 
 /** How far a WebSocket may fall behind on writes before we stop reading from it. */
 const WS_PAUSE_BYTES = 1024 * 1024

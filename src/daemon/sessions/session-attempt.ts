@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { TypedEmitter } from '../../util/typed-emitter.ts'
-import type { SignalErrorCode, SignalMessage } from '../../signalling/signal-messages.ts'
+import type { MediaSignalMessage, SignalErrorCode, SignalMessage } from '../../signalling/signal-messages.ts'
 import type { SignalStream } from '../../signalling/signal-stream.ts'
 import { fingerprintFromSdp, sameFingerprint } from '../../transport/fingerprint.ts'
 import type { Channel, PeerSession, SessionRole, SessionSignal, SessionState, StackProfile } from '../../transport/types.ts'
@@ -15,6 +15,8 @@ export interface AttemptFailure {
 export interface SessionAttemptEvents {
   state: [SessionState]
   channel: [Channel]
+  /** A watch/watching/unwatch request for this session from the peer. */
+  media: [MediaSignalMessage]
   /** The attempt ended: `failure` is undefined after a clean, local close. */
   ended: [AttemptFailure | undefined]
 }
@@ -92,6 +94,14 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
     this.#end(undefined)
   }
 
+  /** Send a media request on this session's signal stream (fails once the stream is gone). */
+  async sendMedia (message: MediaSignalMessage): Promise<void> {
+    await this.#stream.send(message)
+  }
+
+  /** The session's signal stream is still open (media requests need it). */
+  get canSignal (): boolean { return !this.#ended && !this.#stream.closed }
+
   #sendSignal (signal: SessionSignal): void {
     const message: SignalMessage = signal.type === 'candidate'
       ? { type: 'candidate', session: this.id, candidate: signal.candidate, mid: signal.mid }
@@ -119,8 +129,14 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
       case 'candidate':
         this.#apply({ type: 'candidate', candidate: message.candidate, mid: message.mid })
         return
+      case 'watch':
+      case 'watching':
+      case 'unwatch':
+        this.emit('media', message)
+        return
       case 'answer':
-        if (this.role !== 'offerer' || this.#remoteSdp !== undefined) {
+        // Later answers (renegotiation) are checked by the PeerSession against its pending offer.
+        if (this.role !== 'offerer') {
           void this.#stream.reject('out-of-order', 'unexpected answer', this.id)
           return
         }
@@ -128,7 +144,7 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
           void this.#stream.reject('profile-mismatch', `answer is for profile ${message.profile}, the offer was ${this.profile}`, this.id)
           return
         }
-        this.#remoteSdp = message.sdp
+        this.#remoteSdp ??= message.sdp
         this.#apply({ type: 'answer', sdp: message.sdp })
         return
       case 'offer':
@@ -137,7 +153,7 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
           void this.#stream.reject('out-of-order', 'unexpected offer: this side is the offerer', this.id)
           return
         }
-        this.#remoteSdp = message.sdp
+        this.#remoteSdp ??= message.sdp
         this.#apply({ type: 'offer', sdp: message.sdp })
     }
   }

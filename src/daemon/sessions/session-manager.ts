@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import { ConflictError, NotFoundError } from '../../util/errors.ts'
 import { TypedEmitter } from '../../util/typed-emitter.ts'
 import type { Startable } from '../../util/startable.ts'
-import type { SignalMessage } from '../../signalling/signal-messages.ts'
+import type { MediaSignalMessage, SignalMessage } from '../../signalling/signal-messages.ts'
 import type { SignalService } from '../../signalling/signal-service.ts'
 import type { SignalStream } from '../../signalling/signal-stream.ts'
 import type { PeerInfo, Swarm } from '../../signalling/types.ts'
@@ -18,9 +18,14 @@ export const FIRST_MESSAGE_TIMEOUT_MS = 10_000
 /** How often wanted-but-missing sessions are looked at (besides events). */
 export const RECONCILE_INTERVAL_MS = 1_000
 
+/** A connected session as the media (watch) layer uses it: its PeerSession and its signal stream. */
+export type SessionLink = Pick<SessionAttempt, 'peer' | 'id' | 'session' | 'sendMedia' | 'canSignal'>
+
 export interface SessionManagerEvents {
   session: [SessionInfo]
   channel: [peer: string, channel: Channel]
+  /** A peer's watch/watching/unwatch request on one of its sessions. */
+  media: [peer: string, message: MediaSignalMessage, link: SessionLink]
 }
 
 export interface SessionManagerInit {
@@ -62,7 +67,11 @@ export interface SessionManager extends Startable, TypedEmitter<SessionManagerEv
   disconnect: (peer: string) => void
   /** The open session's PeerSession for a peer (for channels), if connected. */
   session: (peer: string) => PeerSession | undefined
+  /** The connected session with a peer, with its signal stream (for media requests). */
+  link: (peer: string) => SessionLink | undefined
   count: () => number
+  /** Replace swarm.allow live (config reload): sessions with peers no longer on it close. */
+  setAllow: (peers: string[]) => void
 }
 
 /**
@@ -123,6 +132,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
   /** Follow an attempt: connected retires the previous one; an end schedules a retry. */
   const adopt = (slot: Slot, attempt: SessionAttempt): void => {
     slot.attempts++
+    attempt.on('media', message => { manager.emit('media', slot.peer, message, attempt) })
     attempt.on('channel', channel => {
       manager.emit('channel', slot.peer, channel)
       // Programs wait for their channel: tell them when one opens or closes.
@@ -340,7 +350,23 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     const attempt = slot?.current?.state === 'connected' ? slot.current : slot?.previous
     return attempt?.state === 'connected' ? attempt.session : undefined
   }
+  manager.link = (peer) => {
+    const slot = slots.get(peer)
+    const attempt = slot?.current?.state === 'connected' ? slot.current : slot?.previous
+    return attempt?.state === 'connected' ? attempt : undefined
+  }
   manager.count = active
+  manager.setAllow = (peers) => {
+    allow.clear()
+    for (const peer of peers) allow.add(peer)
+    for (const slot of [...slots.values()]) {
+      if (isAllowed(slot.peer)) { reconcile(slot); continue }
+      slots.delete(slot.peer)
+      slot.explicit = false
+      slot.current?.close('peer removed from swarm.allow')
+      slot.previous?.close('peer removed from swarm.allow')
+    }
+  }
 
   return manager
 }

@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import type { DaemonApi } from '../daemon-api.ts'
+import type { WatchesResponse } from '../watch/watch-types.ts'
+import { parseBody } from './sessions.ts'
+
+const watchBody = z.strictObject({
+  peer: z.string().regex(/^(12D3Koo|Qm)[1-9A-HJ-NP-Za-km-z]{40,60}$/, 'must be a libp2p peer id'),
+  source: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'source names are 1-64 letters, digits, . _ -'),
+  sink: z.string().min(1).max(4096).default('count')
+})
+
+export function watchRoutes (app: FastifyInstance, api: DaemonApi): void {
+  app.get('/v1/watch', async (): Promise<WatchesResponse> => ({ watches: api.watch.watches.list() }))
+  app.get<{ Params: { id: string } }>('/v1/watch/:id', async (req) => api.watch.watches.get(req.params.id))
+  app.post('/v1/watch', async (req, reply) => {
+    const { peer, source, sink } = parseBody(watchBody, req.body)
+    return await reply.status(201).send(await api.watch.watches.create(peer, source, sink))
+  })
+  app.delete<{ Params: { id: string } }>('/v1/watch/:id', async (req, reply) => {
+    await api.watch.watches.delete(req.params.id)
+    return await reply.status(204).send()
+  })
+}

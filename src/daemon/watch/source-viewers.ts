@@ -1,0 +1,224 @@
+import type { Logger } from 'pino'
+import type { GstSource } from '../../media/gst-source.ts'
+import { KeyFrameThrottle } from '../../media/keyframe-throttle.ts'
+import type { MediaSources } from '../../media/media-sources.ts'
+import type { MediaSignalMessage, UnwatchCode } from '../../signalling/signal-messages.ts'
+import type { SendTrack } from '../../transport/types.ts'
+import type { SessionLink } from '../sessions/session-manager.ts'
+import type { ViewerInfo } from './watch-types.ts'
+
+/** Viewers this daemon serves at once, over all sources and peers. */
+export const MAX_VIEWERS = 64
+
+type WatchRequest = Extract<MediaSignalMessage, { type: 'watch' }>
+
+interface Viewer {
+  key: string
+  id: string
+  peer: string
+  source: string
+  link: SessionLink
+  track: SendTrack
+  since: Date
+  ended: boolean
+}
+
+/** One running source and everything feeding from it. */
+interface Feed {
+  name: string
+  gst: GstSource
+  viewers: Set<Viewer>
+  throttle: KeyFrameThrottle
+  onRtp: (packet: Buffer) => void
+  onFailed: (err: Error) => void
+}
+
+export interface SourceViewersInit {
+  media: Pick<MediaSources, 'acquire' | 'release' | 'list' | 'on' | 'off'>
+  logger: Logger
+}
+
+/**
+ * The source side of watching: one GstSource per source however many peers
+ * watch it (MediaSources counts the holds), each packet written into every
+ * viewer's track, viewers' PLI/FIR merged into at most one key-frame request
+ * per KEYFRAME_MIN_INTERVAL_MS.
+ */
+export class SourceViewers {
+  readonly #init: SourceViewersInit
+  readonly #log: Logger
+  readonly #viewers = new Map<string, Viewer>()
+  readonly #feeds = new Map<string, Feed>()
+  /** Requests being set up (source starting), by key. */
+  readonly #pending = new Set<string>()
+  #closed = false
+
+  constructor (init: SourceViewersInit) {
+    this.#init = init
+    this.#log = init.logger
+    init.media.on('restarted', this.#onRestarted)
+    init.media.on('removed', this.#onRemoved)
+  }
+
+  list (): ViewerInfo[] {
+    return [...this.#viewers.values()].map(v => {
+      const stats = v.track.stats()
+      return {
+        id: v.id,
+        peer: v.peer,
+        source: v.source,
+        open: v.track.isOpen,
+        since: v.since.toISOString(),
+        packetsSent: stats.packets,
+        bytesSent: stats.bytes,
+        dropped: stats.dropped,
+        keyFrameRequests: stats.keyFrameRequests
+      }
+    })
+  }
+
+  /** The peer wants one of our sources. */
+  async watch (peer: string, message: WatchRequest, link: SessionLink): Promise<void> {
+    const key = `${peer}/${message.id}`
+    const log = this.#log.child({ peer, source: message.source, watch: message.id })
+    if (this.#closed || this.#viewers.has(key) || this.#pending.has(key)) return
+    if (!this.#init.media.list().some(s => s.name === message.source)) {
+      await this.#refuse(link, message.id, 'unknown-source', `no source named ${message.source} on this peer`)
+      return
+    }
+    if (this.#viewers.size + this.#pending.size >= MAX_VIEWERS) {
+      await this.#refuse(link, message.id, 'no-room', `this peer serves at most ${MAX_VIEWERS} viewers`)
+      return
+    }
+    this.#pending.add(key)
+    let gst: GstSource
+    try {
+      gst = await this.#init.media.acquire(message.source)
+    } catch (err) {
+      this.#pending.delete(key)
+      log.warn({ err: (err as Error).message }, 'source for a viewer did not start')
+      await this.#refuse(link, message.id, 'source-failed', `${(err as Error).name}: ${(err as Error).message}`)
+      return
+    }
+    // The request may have been withdrawn, or the session lost, while the source started.
+    if (!this.#pending.delete(key) || this.#closed || link.session.state !== 'connected' || !link.canSignal) {
+      await this.#init.media.release(message.source)
+      return
+    }
+    let track: SendTrack
+    try {
+      track = link.session.addSendTrack({ mid: message.id, kind: gst.kind, codec: gst.codec, payloadType: gst.payloadType, ssrc: gst.ssrc, clockRate: gst.clockRate })
+    } catch (err) {
+      await this.#init.media.release(message.source)
+      await this.#refuse(link, message.id, 'no-room', (err as Error).message)
+      return
+    }
+    const viewer: Viewer = { key, id: message.id, peer, source: message.source, link, track, since: new Date(), ended: false }
+    this.#viewers.set(key, viewer)
+    const feed = this.#feed(message.source, gst)
+    feed.viewers.add(viewer)
+    // A new viewer needs a key frame to start decoding: ask as soon as its track opens.
+    track.on('open', () => { feed.throttle.request('pli') })
+    track.on('keyframe-request', kind => { this.#feeds.get(viewer.source)?.throttle.request(kind) })
+    track.on('close', () => { void this.#end(viewer) })
+    link.session.once('close', () => { void this.#end(viewer) })
+    try {
+      await link.sendMedia({ type: 'watching', session: link.id, id: message.id, kind: gst.kind, codec: gst.codec, payloadType: gst.payloadType, ssrc: gst.ssrc, clockRate: gst.clockRate })
+    } catch (err) {
+      log.debug({ err: (err as Error).message }, 'could not answer the watch request')
+      await this.#end(viewer)
+      return
+    }
+    // After `watching`, so the viewer has added its half of the track before our offer.
+    if (link.session.role === 'offerer') link.session.negotiate()
+    log.info({ viewers: feed.viewers.size }, 'peer watching')
+  }
+
+  /** The peer stopped watching (or is asking us to stop a request still starting). */
+  async unwatch (peer: string, id: string): Promise<void> {
+    const key = `${peer}/${id}`
+    if (this.#pending.delete(key)) return
+    const viewer = this.#viewers.get(key)
+    if (viewer !== undefined) await this.#end(viewer, undefined, true)
+  }
+
+  has (peer: string, id: string): boolean {
+    const key = `${peer}/${id}`
+    return this.#viewers.has(key) || this.#pending.has(key)
+  }
+
+  async close (): Promise<void> {
+    this.#closed = true
+    this.#pending.clear()
+    this.#init.media.off('restarted', this.#onRestarted)
+    this.#init.media.off('removed', this.#onRemoved)
+    await Promise.all([...this.#viewers.values()].map(async v => { await this.#end(v, { code: 'ended', reason: 'peer stopping' }) }))
+  }
+
+  #feed (name: string, gst: GstSource): Feed {
+    const existing = this.#feeds.get(name)
+    if (existing !== undefined && existing.gst === gst) return existing
+    if (existing !== undefined) this.#unhook(existing)
+    const feed: Feed = {
+      name,
+      gst,
+      viewers: existing?.viewers ?? new Set(),
+      throttle: new KeyFrameThrottle(kind => { this.#feeds.get(name)?.gst.requestKeyFrame(kind) }),
+      onRtp: packet => { for (const v of feed.viewers) v.track.sendRtp(packet) },
+      onFailed: err => {
+        for (const v of [...feed.viewers]) void this.#end(v, { code: 'source-failed', reason: `${err.name}: ${err.message}`.slice(0, 256) })
+      }
+    }
+    gst.on('rtp', feed.onRtp)
+    gst.on('failed', feed.onFailed)
+    this.#feeds.set(name, feed)
+    return feed
+  }
+
+  #unhook (feed: Feed): void {
+    feed.gst.off('rtp', feed.onRtp)
+    feed.gst.off('failed', feed.onFailed)
+    feed.throttle.close()
+  }
+
+  /** A config reload restarted a source (same SSRC): feed the viewers from the new one. */
+  readonly #onRestarted = (name: string, gst: GstSource): void => {
+    if (this.#feeds.has(name)) this.#feed(name, gst).throttle.request('pli')
+  }
+
+  readonly #onRemoved = (name: string): void => {
+    const feed = this.#feeds.get(name)
+    if (feed === undefined) return
+    for (const v of [...feed.viewers]) void this.#end(v, { code: 'source-removed', reason: `source ${name} was removed from the config` })
+  }
+
+  /** Stop feeding a viewer: tell the peer (unless it asked), close the track, drop the hold. */
+  async #end (viewer: Viewer, tell?: { code: UnwatchCode, reason: string }, asked = false): Promise<void> {
+    if (viewer.ended) return
+    viewer.ended = true
+    this.#viewers.delete(viewer.key)
+    const feed = this.#feeds.get(viewer.source)
+    feed?.viewers.delete(viewer)
+    if (feed !== undefined && feed.viewers.size === 0) {
+      this.#unhook(feed)
+      this.#feeds.delete(viewer.source)
+    }
+    const { link } = viewer
+    const live = link.session.state === 'connected'
+    if (tell !== undefined && !asked && live && link.canSignal) {
+      await link.sendMedia({ type: 'unwatch', session: link.id, id: viewer.id, code: tell.code, reason: tell.reason }).catch(() => {})
+    }
+    viewer.track.close()
+    if (live && link.session.role === 'offerer') {
+      try { link.session.negotiate() } catch {}
+    }
+    this.#log.info({ peer: viewer.peer, source: viewer.source, watch: viewer.id, code: tell?.code ?? (asked ? 'unwatched' : 'closed') }, 'peer stopped watching')
+    await this.#init.media.release(viewer.source)
+  }
+
+  async #refuse (link: SessionLink, id: string, code: UnwatchCode, reason: string): Promise<void> {
+    this.#log.info({ peer: link.peer, watch: id, code }, `watch refused: ${reason}`)
+    if (!link.canSignal) return
+    await link.sendMedia({ type: 'unwatch', session: link.id, id, code, reason: reason.slice(0, 256) }).catch(() => {})
+  }
+}

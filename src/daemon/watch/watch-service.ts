@@ -1,0 +1,60 @@
+import type { Logger } from 'pino'
+import type { MediaSources } from '../../media/media-sources.ts'
+import type { MediaSignalMessage } from '../../signalling/signal-messages.ts'
+import type { PeerInfo } from '../../signalling/types.ts'
+import type { Startable } from '../../util/startable.ts'
+import type { SessionLink, SessionManager } from '../sessions/session-manager.ts'
+import { SourceViewers } from './source-viewers.ts'
+import { Watches } from './watches.ts'
+
+export interface WatchServiceInit {
+  localPeer: string
+  sessions: Pick<SessionManager, 'link' | 'connect' | 'on' | 'off'>
+  peers: () => PeerInfo[]
+  media: MediaSources
+  logger: Logger
+}
+
+/** Both sides of watching: our watches of peers' sources, and peers' watches of ours. */
+export interface WatchService extends Startable {
+  readonly watches: Watches
+  readonly viewers: SourceViewers
+}
+
+export function createWatchService (init: WatchServiceInit): WatchService {
+  const log = init.logger
+  const watches = new Watches({ localPeer: init.localPeer, sessions: init.sessions, peers: init.peers, logger: log })
+  const viewers = new SourceViewers({ media: init.media, logger: log })
+  let running = false
+
+  const onMedia = (peer: string, message: MediaSignalMessage, link: SessionLink): void => {
+    switch (message.type) {
+      case 'watch':
+        void viewers.watch(peer, message, link).catch((err: unknown) => { log.error({ err, peer }, 'serving a watch failed') })
+        return
+      case 'watching':
+        watches.onMessage(peer, message, link)
+        return
+      case 'unwatch':
+        // The same id cannot be both (ids are random), but the viewer's side is checked first.
+        if (watches.has(peer, message.id)) watches.onMessage(peer, message, link)
+        else void viewers.unwatch(peer, message.id)
+    }
+  }
+
+  return {
+    watches,
+    viewers,
+    async start () {
+      running = true
+      init.sessions.on('media', onMedia)
+    },
+    async stop () {
+      if (!running) return
+      running = false
+      init.sessions.off('media', onMedia)
+      // Before the sessions close: the peers hear `unwatch`, and file sinks get their EOS.
+      await Promise.all([watches.close(), viewers.close()])
+    }
+  }
+}

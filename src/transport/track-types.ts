@@ -1,0 +1,67 @@
+import type { TypedEmitter } from '../util/typed-emitter.ts'
+import type { KeyFrameRequestKind } from './rtcp-parse.ts'
+
+export type { KeyFrameRequestKind }
+export type TrackKind = 'video' | 'audio'
+export type TrackCodec = 'h264' | 'vp8' | 'vp9' | 'av1' | 'opus'
+
+/** One m-line: what both ends of a track agree on (the sender's values, sent to the receiver out of band). */
+export interface TrackInit {
+  /** The media section id, unique within the session (1-64 printable characters). */
+  mid: string
+  kind: TrackKind
+  codec: TrackCodec
+  payloadType: number
+  /** The sender's SSRC (announced in the sender's description). */
+  ssrc: number
+  clockRate: number
+}
+
+export interface TrackStats {
+  mid: string
+  direction: 'send' | 'recv'
+  codec: TrackCodec
+  open: boolean
+  packets: number
+  bytes: number
+  /** Send: packets not sent (track not open yet, or the stack refused them). */
+  dropped: number
+  /** Send: PLI/FIR received from the remote end; recv: PLIs sent to it. */
+  keyFrameRequests: number
+}
+
+export interface SendTrackEvents {
+  open: []
+  /** The receiver asked for a key frame (RTCP PLI or FIR). */
+  'keyframe-request': [KeyFrameRequestKind]
+  close: []
+}
+
+/** The sending end of a track: write RTP packets in, SRTP goes out. */
+export interface SendTrack extends TypedEmitter<SendTrackEvents> {
+  readonly init: TrackInit
+  readonly isOpen: boolean
+  readonly isClosed: boolean
+  /** Send one RTP packet (payload type and SSRC rewritten to the track's if they differ); false when not sent. */
+  sendRtp: (packet: Uint8Array) => boolean
+  stats: () => TrackStats
+  close: () => void
+}
+
+export interface RecvTrackEvents {
+  open: []
+  /** One RTP packet from the remote sender (RTCP is handled by the stack). */
+  rtp: [packet: Buffer]
+  close: []
+}
+
+/** The receiving end of a track. */
+export interface RecvTrack extends TypedEmitter<RecvTrackEvents> {
+  readonly init: TrackInit
+  readonly isOpen: boolean
+  readonly isClosed: boolean
+  /** Send an RTCP PLI to the sender; false when the track is not open. */
+  requestKeyFrame: () => boolean
+  stats: () => TrackStats
+  close: () => void
+}

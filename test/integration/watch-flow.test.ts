@@ -1,0 +1,205 @@
+import { execFile } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
+import { isAlive } from '../helpers/media-processes.ts'
+import { unixRequest } from '../helpers/unix-http.ts'
+import { makeTempDir } from '../helpers/temp-dir.ts'
+
+const run = promisify(execFile)
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+const rtc = { bindAddress: '127.0.0.1' }
+const video = (codec: string, extra: Record<string, unknown> = {}): Record<string, unknown> =>
+  ({ kind: 'video', codec, pipeline: 'videotestsrc is-live=true pattern=ball', width: 320, height: 240, fps: 30, ...extra })
+const sources = {
+  h264: video('h264'),
+  vp8: video('vp8'),
+  // A key frame every 10 s: a viewer joining mid-stream needs one on request.
+  slowkey: video('h264', { keyframeInterval: 300 }),
+  tone: { kind: 'audio', codec: 'opus', pipeline: 'audiotestsrc is-live=true wave=sine' }
+}
+
+async function watch (d: EdgedProcess, peer: string, source: string, sink = 'count'): Promise<any> {
+  const res = await unixRequest(d.socket, 'POST', '/v1/watch', { peer, source, sink })
+  expect(res.status, JSON.stringify(res.body)).toBe(201)
+  return res.body
+}
+async function watchInfo (d: EdgedProcess, id: string): Promise<any> {
+  return (await unixRequest(d.socket, 'GET', `/v1/watch/${id}`)).body
+}
+async function unwatch (d: EdgedProcess, id: string): Promise<void> {
+  expect((await unixRequest(d.socket, 'DELETE', `/v1/watch/${id}`)).status).toBe(204)
+}
+async function localSource (d: EdgedProcess, name: string): Promise<any> {
+  return (await unixRequest(d.socket, 'GET', '/v1/sources')).body.local.find((s: any) => s.name === name)
+}
+
+/** Child processes of `pid` running gst-launch-1.0 (from /proc). */
+function gstChildren (pid: number): number[] {
+  const found: number[] = []
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid !== pid) continue
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('gst-launch-1.0')) found.push(Number(entry))
+    } catch {}
+  }
+  return found
+}
+
+/** Decoded frames over `ms` once decoding runs, against what the source sent meanwhile. */
+async function decodedShare (viewer: EdgedProcess, id: string, ms: number): Promise<{ decoded: number, expected: number }> {
+  await waitFor('first decoded frame', async () => (await watchInfo(viewer, id)).stats.framesDecoded > 0, 10_000, 50)
+  const start = await watchInfo(viewer, id)
+  const t0 = performance.now()
+  await sleep(ms)
+  const end = await watchInfo(viewer, id)
+  const elapsed = performance.now() - t0
+  return { decoded: end.stats.framesDecoded - start.stats.framesDecoded, expected: elapsed / 1000 * 30 }
+}
+
+describe('watching a peer\'s source over a WebRTC track', () => {
+  let a: EdgedProcess, b: EdgedProcess, c: EdgedProcess
+  let aPid: number
+
+  beforeAll(async () => {
+    a = await startEdged({ name: 'alpha', config: { rtc, media: { sources } } })
+    const status = (await unixRequest(a.socket, 'GET', '/v1/status')).body
+    aPid = status.pid
+    const config = { rtc, swarm: { bootstrap: [status.addresses[0]] } }
+    ;[b, c] = await Promise.all([startEdged({ name: 'bravo', config }), startEdged({ name: 'charlie', config })])
+    for (const d of [b, c]) {
+      await waitFor(`${d.name} sees alpha's sources`, async () =>
+        (await unixRequest(d.socket, 'GET', '/v1/peers')).body.peers.some((p: any) => p.peerId === a.peerId && p.sources.length === 4))
+    }
+  }, 60_000)
+  afterAll(async () => { await Promise.all([a, b, c].map(async d => { await d?.cleanup() })) })
+
+  for (const codec of ['h264', 'vp8']) {
+    it(`${codec}: at least 95 % of 5 s of 30 fps video decoded at the viewer`, async () => {
+      const w = await watch(b, a.peerId, codec)
+      expect(w).toMatchObject({ peer: a.peerId, source: codec, sink: 'count', state: 'active', codec })
+      const { decoded, expected } = await decodedShare(b, w.id, 5_000)
+      expect(decoded, `${decoded} of ${expected.toFixed(0)} frames`).toBeGreaterThanOrEqual(expected * 0.95)
+      const info = await watchInfo(b, w.id)
+      expect(info.stats.lost).toBe(0)
+      expect(info.stats.keyFrames).toBeGreaterThan(0)
+      expect(info.stats.bitrateKbps).toBeGreaterThan(0)
+      await unwatch(b, w.id)
+      await waitFor('source stopped after its last viewer', async () => (await localSource(a, codec)).running === false, 5_000)
+    }, 30_000)
+  }
+
+  it('Opus audio flows', async () => {
+    const w = await watch(b, a.peerId, 'tone')
+    expect(w).toMatchObject({ kind: 'audio', codec: 'opus', state: 'active' })
+    await sleep(2_000)
+    const info = await watchInfo(b, w.id)
+    // 20 ms Opus frames: about 50 a second
+    expect(info.stats.framesDecoded).toBeGreaterThan(50)
+    expect(info.stats.lost).toBe(0)
+    await unwatch(b, w.id)
+  }, 20_000)
+
+  it('a file: recording is playable and lasts as long as it was watched (± 10 %)', async () => {
+    const { dir, cleanup } = await makeTempDir('edge-watch-')
+    try {
+      const file = path.join(dir, 'rec.mkv')
+      const w = await watch(b, a.peerId, 'h264', `file:${file}`)
+      const t0 = performance.now()
+      await sleep(5_000)
+      await unwatch(b, w.id)
+      const watched = (performance.now() - t0) / 1000
+      const { stdout } = await run('gst-discoverer-1.0', [file], { timeout: 10_000 })
+      const m = /Duration: (\d+):(\d+):([\d.]+)/.exec(stdout)
+      expect(m, stdout).not.toBeNull()
+      const duration = Number(m![1]) * 3600 + Number(m![2]) * 60 + Number(m![3])
+      expect(Math.abs(duration - watched) / watched, `${duration} s in the file, watched ${watched} s`).toBeLessThanOrEqual(0.1)
+      const decode = await run('gst-launch-1.0', ['-q', 'filesrc', `location=${file}`, '!', 'decodebin', '!', 'fakesink'], { timeout: 20_000 })
+      expect(decode.stderr).not.toMatch(/ERROR/)
+    } finally {
+      await cleanup()
+    }
+  }, 30_000)
+
+  it('two viewers share one encoder; a viewer joining mid-stream gets a key frame on request', async () => {
+    const first = await watch(b, a.peerId, 'slowkey')
+    await waitFor('bravo decoding', async () => (await watchInfo(b, first.id)).stats.framesDecoded > 0, 10_000, 50)
+    await sleep(1_500) // well past the first key frame; the next is 10 s away
+    const t0 = performance.now()
+    const second = await watch(c, a.peerId, 'slowkey')
+    await waitFor('charlie decoding', async () => (await watchInfo(c, second.id)).stats.framesDecoded > 0, 3_000, 20)
+    const firstFrameMs = performance.now() - t0
+    console.log(`mid-stream viewer: first frame decoded ${firstFrameMs.toFixed(0)} ms after asking`)
+    expect(firstFrameMs).toBeLessThan(1_000)
+
+    expect(gstChildren(aPid)).toHaveLength(1)
+    const source = await localSource(a, 'slowkey')
+    expect(source).toMatchObject({ running: true, users: 2 })
+    const viewers = (await unixRequest(a.socket, 'GET', '/v1/sources')).body.viewers
+    expect(viewers.map((v: any) => v.peer).sort()).toEqual([b.peerId, c.peerId].sort())
+    expect(viewers.every((v: any) => v.source === 'slowkey' && v.open && v.packetsSent > 0)).toBe(true)
+
+    await unwatch(c, second.id)
+    await unwatch(b, first.id)
+    await waitFor('no encoder left', () => gstChildren(aPid).length === 0, 5_000)
+  }, 30_000)
+
+  it('both directions at once on one session (one side offers, the other asks it to)', async () => {
+    const there = await watch(b, a.peerId, 'h264')
+    const back = await watch(a, b.peerId, 'video') // bravo's built-in test pattern
+    for (const [d, w] of [[b, there], [a, back]] as const) {
+      await waitFor(`${d.name} decoding`, async () => (await watchInfo(d, w.id)).stats.framesDecoded > 10, 10_000, 50)
+    }
+    const sessions = (await unixRequest(a.socket, 'GET', '/v1/sessions')).body.sessions.filter((s: any) => s.peer === b.peerId)
+    expect(sessions).toHaveLength(1)
+    await unwatch(b, there.id)
+    await unwatch(a, back.id)
+  }, 30_000)
+
+  it('unknown peer or source is 404 naming it; a bad sink is 400', async () => {
+    const noSource = await unixRequest(b.socket, 'POST', '/v1/watch', { peer: a.peerId, source: 'nope', sink: 'count' })
+    expect(noSource.status).toBe(404)
+    expect(noSource.body.error.message).toContain('nope')
+    const stranger = '12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq'
+    const noPeer = await unixRequest(b.socket, 'POST', '/v1/watch', { peer: stranger, source: 'h264', sink: 'count' })
+    expect(noPeer.status).toBe(404)
+    expect(noPeer.body.error.message).toContain(stranger)
+    const badSink = await unixRequest(b.socket, 'POST', '/v1/watch', { peer: a.peerId, source: 'h264', sink: 'file:/tmp/x.avi' })
+    expect(badSink.status).toBe(400)
+    expect(badSink.body.error.name).toBe('InvalidSinkError')
+    expect((await unixRequest(b.socket, 'DELETE', '/v1/watch/AAAAAAAAAAAA')).status).toBe(404)
+    expect((await unixRequest(b.socket, 'GET', '/v1/watch')).body.watches).toEqual([])
+  })
+
+  it('a killed source pipeline is restarted and the viewer\'s frames grow again', async () => {
+    const w = await watch(b, a.peerId, 'h264')
+    await waitFor('decoding', async () => (await watchInfo(b, w.id)).stats.framesDecoded > 10, 10_000, 50)
+    const pid = (await localSource(a, 'h264')).stats.pid as number
+    process.kill(pid, 'SIGKILL')
+    await waitFor('a new source pipeline', async () => {
+      const s = await localSource(a, 'h264')
+      return s.stats?.pid !== pid && s.stats?.state === 'running'
+    }, 10_000)
+    const before = (await watchInfo(b, w.id)).stats.framesDecoded
+    await waitFor('frames decoded again', async () => (await watchInfo(b, w.id)).stats.framesDecoded > before + 30, 10_000)
+    expect((await watchInfo(b, w.id)).state).toBe('active')
+    await unwatch(b, w.id)
+  }, 30_000)
+
+  it('no gst process outlives kill -9 of its daemon', async () => {
+    await watch(b, a.peerId, 'h264')
+    await watch(c, a.peerId, 'tone', 'count')
+    const bPid = (await unixRequest(b.socket, 'GET', '/v1/status')).body.pid as number
+    const cPid = (await unixRequest(c.socket, 'GET', '/v1/status')).body.pid as number
+    const gst = [...gstChildren(aPid), ...gstChildren(bPid), ...gstChildren(cPid)]
+    expect(gst.length).toBe(4) // two sources at alpha, a sink each at bravo and charlie
+    for (const d of [a, b, c]) d.proc.kill('SIGKILL')
+    await Promise.all([a, b, c].map(async d => await d.exited))
+    await waitFor('gst processes gone', () => gst.every(pid => !isAlive(pid)), 5_000)
+  }, 30_000)
+})
