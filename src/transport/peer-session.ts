@@ -75,6 +75,8 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
   readonly #earlyCandidates: Array<{ candidate: string, mid: string }> = []
   #remoteCandidates = 0
   #remoteFingerprint: Fingerprint | null = null
+  /** The o= line of the last remote description applied: a description that repeats it is a replay. */
+  #remoteOrigin: string | null = null
   #finalBytes: { sent: number, received: number } | null = null
   /** Tracks by mid; media sections stay in the SDP once added (closed ones as port 0). */
   readonly #tracks = new Map<string, RtcSendTrack | RtcRecvTrack>()
@@ -398,6 +400,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       throw new InvalidSignalError(`${type} rejected: ${(err as Error).message}`, { cause: err })
     }
     this.#remoteSdp = sdp
+    this.#remoteOrigin = originLine(sdp)
     if (type === 'answer') this.#offerPending = false
     this.#log.debug({ type }, 'remote description applied')
     for (const { candidate, mid } of [...candidates, ...this.#earlyCandidates.splice(0)]) {
@@ -429,11 +432,15 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     if (!sameFingerprint(fingerprintFromSdp(sdp), fingerprintFromSdp(this.#remoteSdp ?? ''))) {
       throw new InvalidSignalError(`renegotiated ${type} changes the DTLS fingerprint`)
     }
+    // libdatachannel draws a new o= session id for every description it makes.
+    const origin = originLine(sdp)
+    if (origin === null || origin === this.#remoteOrigin) throw new InvalidSignalError(`renegotiated ${type} repeats the last one (replay)`)
     try {
       this.#pc.setRemoteDescription(takeCandidates(sdp).sdp, type)
     } catch (err) {
       throw new InvalidSignalError(`${type} rejected: ${(err as Error).message}`, { cause: err })
     }
+    this.#remoteOrigin = origin
     this.#log.debug({ type }, 'renegotiated description applied')
     if (type === 'answer') {
       this.#offerPending = false
@@ -517,4 +524,9 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       this.#log.error({ err, callback: what }, 'peer connection callback failed')
     }
   }
+}
+
+/** The SDP's o= line, which names one description. */
+function originLine (sdp: string): string | null {
+  return /^o=.*$/m.exec(sdp)?.[0].trimEnd() ?? null
 }

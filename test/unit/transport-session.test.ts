@@ -146,7 +146,7 @@ describe('PeerSession', () => {
     await Promise.all([openChannel(p.offerer, 'control'), openChannel(p.answerer, 'control')])
     expect(p.relayErrors).toEqual([])
 
-    // Once connected: a second offer or answer, and a bad candidate, change nothing.
+    // Once connected: a replayed offer, an answer to no offer, and a bad candidate change nothing.
     expect(nameOf(() => p.answerer.handleSignal({ type: 'offer', sdp: sdpOf(p.sent.offerer, 'offer') }))).toBe('InvalidSignalError')
     expect(nameOf(() => p.offerer.handleSignal({ type: 'answer', sdp: sdpOf(p.sent.answerer, 'answer') }))).toBe('InvalidSignalError')
     expect(nameOf(() => p.offerer.handleSignal({ type: 'candidate', candidate: 'candidate:1 1 UDP 1 127.0.0.1 99999 typ host', mid: '0' }))).toBe('InvalidSignalError')
