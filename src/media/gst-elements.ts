@@ -68,16 +68,43 @@ export function elementNames (description: string): string[] {
   return [...names]
 }
 
-/** Answers "is this element installed?" with `gst-inspect-1.0 --exists`, caching the answers. */
+/** `gst-inspect-1.0` with no argument lists every feature as `plugin:  name: description`. */
+const FEATURE_LINE = /^[\w.-]+: {2}([\w.-]+): /
+
+/** The element names in a full `gst-inspect-1.0` listing. */
+export function parseFeatureList (listing: string): Set<string> {
+  const names = new Set<string>()
+  for (const line of listing.split('\n')) {
+    const m = FEATURE_LINE.exec(line)
+    if (m !== null) names.add(m[1])
+  }
+  return names
+}
+
+/**
+ * Answers "is this element installed?". One `gst-inspect-1.0` listing of the
+ * whole registry (about 60 ms) answers every later question: asking
+ * `--exists` element by element costs a process each, which a sink's start
+ * (ten elements) felt as most of a second. If the listing cannot be had, each
+ * element is asked with `--exists`, cached.
+ */
 export class GstElements {
   readonly gstInspect: string
+  #registry: Promise<Set<string> | undefined> | undefined
   readonly #cache = new Map<string, Promise<boolean>>()
 
   constructor (gstInspect = GST_INSPECT) {
     this.gstInspect = gstInspect
   }
 
-  exists (element: string): Promise<boolean> {
+  /** Read the registry now (daemon start), so the first pipeline does not wait for it. */
+  async load (): Promise<void> {
+    await this.#list()
+  }
+
+  async exists (element: string): Promise<boolean> {
+    const registry = await this.#list()
+    if (registry !== undefined) return registry.has(element)
     let answer = this.#cache.get(element)
     if (answer === undefined) {
       answer = new Promise(resolve => {
@@ -85,7 +112,7 @@ export class GstElements {
       })
       this.#cache.set(element, answer)
     }
-    return answer
+    return await answer
   }
 
   /** Throws MissingElementError for the first element (in order) that is not installed. */
@@ -100,6 +127,17 @@ export class GstElements {
   async first (candidates: string[]): Promise<string | undefined> {
     const present = await Promise.all(candidates.map(async e => await this.exists(e)))
     return candidates.find((_, i) => present[i])
+  }
+
+  #list (): Promise<Set<string> | undefined> {
+    this.#registry ??= new Promise(resolve => {
+      execFile(this.gstInspect, [], { timeout: 20_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
+        const names = err === null ? parseFeatureList(stdout) : undefined
+        // An empty listing is no answer (a wrapper, a broken registry): ask element by element.
+        resolve(names !== undefined && names.size > 0 ? names : undefined)
+      })
+    })
+    return this.#registry
   }
 }
 

@@ -38,7 +38,7 @@ describe('element → Debian package', () => {
   })
 })
 
-describe('GstElements (gst-inspect-1.0 --exists)', () => {
+describe('GstElements (gst-inspect-1.0)', () => {
   it('answers from the real registry', async () => {
     const elements = new GstElements()
     expect(await elements.exists('videotestsrc')).toBe(true)
@@ -50,12 +50,27 @@ describe('GstElements (gst-inspect-1.0 --exists)', () => {
     expect(err?.element).toBe('rtpav1pay')
   })
 
-  it('asks gst-inspect once per element', async () => {
+  it('reads the whole registry with one gst-inspect call', async () => {
     const { dir, cleanup } = await makeTempDir('edge-media-')
     cleanups.push(cleanup)
     const log = path.join(dir, 'calls')
     const fake = path.join(dir, 'gst-inspect')
-    await fs.writeFile(fake, `#!/bin/sh\necho "$2" >> ${log}\n[ "$2" = present ]\n`, { mode: 0o755 })
+    await fs.writeFile(fake, `#!/bin/sh\necho "call $*" >> ${log}\n` +
+      'printf "udp:  udpsrc: UDP packet receiver\\nlibav:  avdec_h264: libav H.264 decoder\\n\\nTotal count: 2 plugins, 2 features\\n"\n', { mode: 0o755 })
+    const elements = new GstElements(fake)
+    await elements.load()
+    const answers = await Promise.all([elements.exists('udpsrc'), elements.exists('avdec_h264'), elements.exists('absent'), elements.exists('Total')])
+    expect(answers).toEqual([true, true, false, false])
+    expect(await elements.first(['absent', 'avdec_h264'])).toBe('avdec_h264')
+    expect((await fs.readFile(log, 'utf8')).split('\n').filter(Boolean)).toEqual(['call '])
+  })
+
+  it('falls back to --exists once per element when the listing fails', async () => {
+    const { dir, cleanup } = await makeTempDir('edge-media-')
+    cleanups.push(cleanup)
+    const log = path.join(dir, 'calls')
+    const fake = path.join(dir, 'gst-inspect')
+    await fs.writeFile(fake, `#!/bin/sh\n[ -z "$1" ] && exit 1\necho "$2" >> ${log}\n[ "$2" = present ]\n`, { mode: 0o755 })
     const elements = new GstElements(fake)
     const answers = await Promise.all([elements.exists('present'), elements.exists('present'), elements.exists('absent')])
     expect(answers).toEqual([true, true, false])
