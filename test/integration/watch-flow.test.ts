@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
 import { isAlive } from '../helpers/media-processes.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
@@ -51,15 +51,25 @@ function gstChildren (pid: number): number[] {
   return found
 }
 
-/** Decoded frames over `ms` once decoding runs, against what the source sent meanwhile. */
-async function decodedShare (viewer: EdgedProcess, id: string, ms: number): Promise<{ decoded: number, expected: number }> {
+/**
+ * Frames decoded at the viewer over `ms` once decoding runs, against the frames
+ * the source sent meanwhile (its encoder may fall behind 30 fps on a loaded
+ * machine: that is not the transport's loss). The viewer is read `LAG_MS`
+ * after the source at both ends of the window, so both count the same frames.
+ */
+const LAG_MS = 300
+async function decodedShare (source: EdgedProcess, name: string, viewer: EdgedProcess, id: string, ms: number): Promise<{ decoded: number, sent: number, nominal: number }> {
   await waitFor('first decoded frame', async () => (await watchInfo(viewer, id)).stats.framesDecoded > 0, 10_000, 50)
-  const start = await watchInfo(viewer, id)
+  const sent0 = await localSource(source, name)
   const t0 = performance.now()
-  await sleep(ms)
-  const end = await watchInfo(viewer, id)
+  await sleep(LAG_MS)
+  const start = await watchInfo(viewer, id)
+  await sleep(ms - (performance.now() - t0))
+  const sent1 = await localSource(source, name)
   const elapsed = performance.now() - t0
-  return { decoded: end.stats.framesDecoded - start.stats.framesDecoded, expected: elapsed / 1000 * 30 }
+  await sleep(LAG_MS - (performance.now() - t0 - elapsed))
+  const end = await watchInfo(viewer, id)
+  return { decoded: end.stats.framesDecoded - start.stats.framesDecoded, sent: sent1.stats.frames - sent0.stats.frames, nominal: elapsed / 1000 * 30 }
 }
 
 describe('watching a peer\'s source over a WebRTC track', () => {
@@ -78,13 +88,24 @@ describe('watching a peer\'s source over a WebRTC track', () => {
     }
   }, 60_000)
   afterAll(async () => { await Promise.all([a, b, c].map(async d => { await d?.cleanup() })) })
+  // A failed test must not leave its watches (and their encoders) to the next one.
+  afterEach(async () => {
+    for (const d of [a, b, c]) {
+      if (d === undefined || d.proc.exitCode !== null || d.proc.signalCode !== null) continue
+      const { body } = await unixRequest(d.socket, 'GET', '/v1/watch')
+      for (const w of body.watches ?? []) await unixRequest(d.socket, 'DELETE', `/v1/watch/${w.id}`)
+    }
+  })
 
   for (const codec of ['h264', 'vp8']) {
     it(`${codec}: at least 95 % of 5 s of 30 fps video decoded at the viewer`, async () => {
       const w = await watch(b, a.peerId, codec)
       expect(w).toMatchObject({ peer: a.peerId, source: codec, sink: 'count', state: 'active', codec })
-      const { decoded, expected } = await decodedShare(b, w.id, 5_000)
-      expect(decoded, `${decoded} of ${expected.toFixed(0)} frames`).toBeGreaterThanOrEqual(expected * 0.95)
+      const { decoded, sent, nominal } = await decodedShare(a, codec, b, w.id, 5_000)
+      console.log(`${codec}: ${decoded} frames decoded of ${sent} sent (${nominal.toFixed(0)} at a steady 30 fps)`)
+      expect(decoded, `${decoded} of ${sent} frames`).toBeGreaterThanOrEqual(sent * 0.95)
+      // The source itself kept close to its frame rate.
+      expect(sent, `${sent} frames sent in 5 s`).toBeGreaterThanOrEqual(nominal * 0.8)
       const info = await watchInfo(b, w.id)
       expect(info.stats.lost).toBe(0)
       expect(info.stats.keyFrames).toBeGreaterThan(0)
