@@ -3,6 +3,8 @@ import type { ConnectionGater, PeerId } from '@libp2p/interface'
 /** Which peers may talk to this node: everyone when the list is empty. Changes live on config reload. */
 export class AllowList {
   #allowed: Set<string>
+  /** Peers shut out for a while (graylisted for flooding), with the time their ban ends. */
+  readonly #banned = new Map<string, number>()
 
   constructor (peerIds: string[]) {
     this.#allowed = new Set(peerIds)
@@ -13,7 +15,21 @@ export class AllowList {
   }
 
   allows (peerId: PeerId | string): boolean {
-    return this.#allowed.size === 0 || this.#allowed.has(peerId.toString())
+    const id = peerId.toString()
+    return (this.#allowed.size === 0 || this.#allowed.has(id)) && !this.banned(id)
+  }
+
+  /** Refuse `peerId` for `ms` even if listed (it misbehaved); the gater applies it at once. */
+  ban (peerId: string, ms: number): void {
+    this.#banned.set(peerId, Date.now() + ms)
+  }
+
+  banned (peerId: string): boolean {
+    const until = this.#banned.get(peerId)
+    if (until === undefined) return false
+    if (Date.now() < until) return true
+    this.#banned.delete(peerId)
+    return false
   }
 
   /** Replace the list (config reload); the gater and every check read it live. */

@@ -12,7 +12,8 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
-import { kadProtocol, mdnsServiceTag } from './swarm-scope.ts'
+import { presenceScoring } from './presence-scoring.ts'
+import { kadProtocol, mdnsServiceTag, presenceTopic } from './swarm-scope.ts'
 
 /** Presence envelopes are ≤ 16 KiB; anything much larger is not ours. */
 const MAX_PUBSUB_DATA_BYTES = 64 * 1024
@@ -63,7 +64,10 @@ export function libp2pOptions (init: NodeInit): Libp2pOptions<SwarmServices> {
     pubsub: gossipsub({
       allowPublishToZeroTopicPeers: true,
       emitSelf: false,
-      maxInboundDataLength: MAX_PUBSUB_DATA_BYTES
+      // Every presence record must be signed by its author (the default, said out loud).
+      globalSignaturePolicy: 'StrictSign',
+      maxInboundDataLength: MAX_PUBSUB_DATA_BYTES,
+      ...presenceScoring(presenceTopic(init.swarmName))
     })
   }
   if (init.relay) {

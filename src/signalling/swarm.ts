@@ -10,7 +10,9 @@ import { createSwarmNode, type SwarmNode } from './libp2p-node.ts'
 import { PeerDialer } from './peer-dialer.ts'
 import { PeerExpiry } from './peer-expiry.ts'
 import { decodePresence, encodePresence, MAX_PRESENCE_BYTES } from './presence-codec.ts'
+import { GRAYLIST_THRESHOLD } from './presence-scoring.ts'
 import { PresenceTable } from './presence-table.ts'
+import { PublishRateLimit } from './publish-rate-limit.ts'
 import { Rendezvous } from './rendezvous.ts'
 import { readSwarmKey } from './swarm-key.ts'
 import { presenceTopic, rendezvousCid } from './swarm-scope.ts'
@@ -24,6 +26,9 @@ const LEAVING_FLUSH_MS = 100
 const MIN_RENDEZVOUS_INTERVAL_MS = 1_000
 const MAX_RENDEZVOUS_INTERVAL_MS = 30_000
 const RENDEZVOUS_QUERY_TIMEOUT_MS = 10_000
+/** How often peers' gossipsub scores are looked at, and how long a graylisted one stays shut out. */
+const GRAYLIST_CHECK_MS = 1_000
+export const GRAYLIST_BAN_MS = 60_000
 
 export function createSwarm (init: SwarmInit): Swarm {
   return new SwarmService(init)
@@ -54,6 +59,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
   readonly #topic: string
   /** Records that passed the topic validator, waiting for gossipsub's 'message'. */
   readonly #validated = new WeakMap<Message, PresenceRecord>()
+  readonly #rate = new PublishRateLimit()
   #running: Running | undefined
   #starting: Promise<void> | undefined
   #stopping: Promise<void> | undefined
@@ -205,6 +211,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     }
     expiry.start()
     const bootstrap = bootstrapPeers(s.bootstrap, log)
+    running.timers.push(setInterval(() => { this.#shutOutGraylisted(node) }, GRAYLIST_CHECK_MS))
     running.timers.push(setInterval(() => {
       void this.#publish(false)
       // @libp2p/bootstrap dials once at start; keep coming back to a bootstrap peer that restarted.
@@ -235,6 +242,25 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     this.#soon = undefined
     this.#table.clear()
     this.#log.info('swarm stopped')
+  }
+
+  /**
+   * gossipsub already ignores a graylisted peer; hang up on it too, and refuse
+   * it for a while, so a flooding peer costs nothing more than the gater's check.
+   */
+  #shutOutGraylisted (node: SwarmNode): void {
+    // The GossipSub interface does not declare getScore; the router (gossipsub.js) has it.
+    const scores = node.services.pubsub as unknown as { getScore?: (peer: string) => number }
+    if (typeof scores.getScore !== 'function') return
+    for (const peer of node.getPeers()) {
+      const id = peer.toString()
+      const score = scores.getScore(id)
+      if (score >= GRAYLIST_THRESHOLD) continue
+      this.#log.warn({ peer: id, score: Math.round(score), banMs: GRAYLIST_BAN_MS }, 'peer flooded the swarm with invalid messages: hanging up and refusing it for a while')
+      this.#allow.ban(id, GRAYLIST_BAN_MS)
+      this.#table.remove(id)
+      void node.hangUp(peer).catch((err: unknown) => { this.#log.debug({ peer: id, err: (err as Error).message }, 'hang up failed') })
+    }
   }
 
   #publishSoon (): void {
@@ -282,6 +308,11 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     if (!this.#allow.allows(from)) {
       this.#log.debug({ peer: from }, 'presence from a peer not on the allow list ignored')
       return TopicValidatorResult.Ignore
+    }
+    // Before any decoding or signature work: a flood costs us a map lookup each.
+    if (!this.#rate.take(from)) {
+      this.#log.debug({ peer: from }, 'presence over the publish rate rejected')
+      return TopicValidatorResult.Reject
     }
     const result = await decodePresence(msg.data, { from, swarm: this.#init.swarm.name, lastSeq: this.#table.lastSeq(from) })
     if (!result.ok) {
