@@ -54,6 +54,8 @@ export interface SourceStats extends RtpStatsSnapshot {
   pid: number | null
   restarts: number
   keyFrameRequests: number
+  /** The daemon's socket the pipeline sends its RTP to (benchmarks inject timed packets there). */
+  rtpPort: number | null
 }
 
 /**
@@ -183,7 +185,8 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
       state: this.#process?.state ?? 'stopped',
       pid: this.#process?.pid ?? null,
       restarts: this.#restarts,
-      keyFrameRequests: this.#keyFrameRequests
+      keyFrameRequests: this.#keyFrameRequests,
+      rtpPort: this.rtpPort ?? null
     }
   }
 

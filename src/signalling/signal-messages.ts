@@ -11,6 +11,26 @@ export const MAX_CANDIDATE_BYTES = 1024
 const sessionId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'session must be 8-64 url-safe characters')
 const profile = z.enum(['webrtc', 'media', 'data', 'trusted'])
 
+const params = z.record(z.string().max(64), z.union([z.string().max(256), z.number()]))
+  .refine(p => Object.keys(p).length <= 16, 'params has more than 16 entries')
+
+/**
+ * An offer or answer: an SDP for the PeerConnection profiles; for `trusted`
+ * (no PeerConnection) no SDP, only `params` (its UDP address and port).
+ */
+function description<T extends 'offer' | 'answer'> (type: T) {
+  return z.strictObject({
+    type: z.literal(type),
+    session: sessionId,
+    profile,
+    sdp: z.string().min(1).max(MAX_SDP_BYTES, `sdp over ${MAX_SDP_BYTES} bytes`).optional(),
+    /** Extra, profile-specific parameters (the trusted profile's UDP address and port). */
+    params: params.optional()
+  }).refine(m => m.profile === 'trusted' ? m.sdp === undefined && m.params !== undefined : m.sdp !== undefined, {
+    message: `an ${type} carries an sdp (profiles webrtc, media, data) or params and no sdp (profile trusted)`
+  })
+}
+
 /** Error codes a peer may answer with; each names why nothing was connected. */
 export const SIGNAL_ERROR_CODES = [
   'malformed', 'too-large', 'out-of-order', 'timeout', 'not-allowed', 'busy',
@@ -58,21 +78,8 @@ export const mediaMessageSchemas = [
 
 export const signalMessageSchema = z.discriminatedUnion('type', [
   ...mediaMessageSchemas,
-  z.strictObject({
-    type: z.literal('offer'),
-    session: sessionId,
-    profile,
-    sdp: z.string().min(1).max(MAX_SDP_BYTES, `sdp over ${MAX_SDP_BYTES} bytes`),
-    /** Extra, profile-specific parameters (e.g. the trusted profile's UDP ports). */
-    params: z.record(z.string().max(64), z.union([z.string().max(256), z.number()])).optional()
-  }),
-  z.strictObject({
-    type: z.literal('answer'),
-    session: sessionId,
-    profile,
-    sdp: z.string().min(1).max(MAX_SDP_BYTES, `sdp over ${MAX_SDP_BYTES} bytes`),
-    params: z.record(z.string().max(64), z.union([z.string().max(256), z.number()])).optional()
-  }),
+  description('offer'),
+  description('answer'),
   z.strictObject({
     type: z.literal('candidate'),
     session: sessionId,

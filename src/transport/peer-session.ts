@@ -5,9 +5,11 @@ import { TypedEmitter } from '../util/typed-emitter.ts'
 import { DEFAULT_CHANNEL_LIMITS, RtcChannel } from './channel.ts'
 import { decodeChannelProtocol, encodeChannelProtocol } from './channel-protocol.ts'
 import { fingerprintFromSdp, normaliseFingerprint, sameFingerprint } from './fingerprint.ts'
+import { MEDIA_ANCHOR_MID, mediaAnchor } from './media-anchor.ts'
 import { profileSettings, type ProfileSettings } from './profiles.ts'
 import { rtcConfig } from './rtc-config.ts'
 import { takeCandidates } from './sdp-candidates.ts'
+import { sdpSections } from './sdp-sections.ts'
 import { selectedPair } from './selected-pair.ts'
 import { checkCandidate, checkSdp, MAX_MEDIA_SECTIONS } from './signal-limits.ts'
 import { RtcRecvTrack, RtcSendTrack, trackDescription } from './track.ts'
@@ -61,6 +63,8 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
   /** Channels waiting to be created (see openChannel). */
   readonly #deferred: RtcChannel[] = []
   #sync: RtcChannel | null = null
+  /** The `media` profile's inactive section (see media-anchor.ts). */
+  #anchor: ReturnType<PeerConnection['addTrack']> | null = null
   #state: SessionState = 'connecting'
   #closed = false
   readonly #createdAt = new Date()
@@ -121,6 +125,12 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
 
     try {
       if (this.role === 'offerer') this.#openDeclaredChannels()
+      if (!this.#settings.dataChannels) {
+        // No SCTP: both ends add the anchor section; the offerer offers it (tracks do not auto-negotiate).
+        this.#anchor = this.#pc.addTrack(mediaAnchor())
+        this.#mediaSections++
+        if (this.role === 'offerer') this.#pc.setLocalDescription('offer')
+      }
     } catch (err) {
       this.close()
       throw err
@@ -140,8 +150,8 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       return
     }
     switch (signal?.type) {
-      case 'offer': this.#remoteDescription(signal.sdp, 'offer'); break
-      case 'answer': this.#remoteDescription(signal.sdp, 'answer'); break
+      case 'offer': this.#remoteDescription(signal.sdp ?? '', 'offer'); break
+      case 'answer': this.#remoteDescription(signal.sdp ?? '', 'answer'); break
       case 'candidate': this.#remoteCandidate(signal.candidate, signal.mid); break
       default: throw new InvalidSignalError(`unknown signal type ${JSON.stringify((signal as { type?: unknown })?.type)}`)
     }
@@ -209,6 +219,12 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       bytesSent: bytes.sent,
       bytesReceived: bytes.received,
       channels: this.channels().map(c => c.stats()),
+      sections: this.#closed
+        ? { local: [], remote: [] }
+        : {
+            local: sdpSections(this.#native(() => this.#pc.localDescription()?.sdp, undefined)),
+            remote: sdpSections(this.#native(() => this.#pc.remoteDescription()?.sdp, undefined))
+          },
       createdAt: this.#createdAt.toISOString(),
       connectedAt: this.#connectedAt?.toISOString() ?? null
     }
@@ -255,7 +271,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
   #addNativeTrack (init: TrackInit, direction: 'SendOnly' | 'RecvOnly'): ReturnType<PeerConnection['addTrack']> {
     if (this.#closed) throw new SessionClosedError(`session with ${this.remotePeer} is closed`)
     if (!this.#settings.mediaTransport) throw new ConflictError(`stack profile ${this.profile} has no media tracks`)
-    if (this.#tracks.has(init.mid)) throw new ConflictError(`a track with mid ${init.mid} already exists`)
+    if (this.#tracks.has(init.mid) || init.mid === MEDIA_ANCHOR_MID) throw new ConflictError(`a track with mid ${init.mid} already exists`)
     // The data channel section counts too; the far end refuses SDP with more sections.
     if (this.#mediaSections + 2 > MAX_MEDIA_SECTIONS) {
       throw new ConflictError(`session with ${this.remotePeer} has used all ${MAX_MEDIA_SECTIONS - 1} media sections; reconnect it for more tracks`)
@@ -389,7 +405,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       this.#renegotiated(sdp, type)
       return
     }
-    checkSdp(sdp, type, { dataChannels: this.#settings.dataChannels })
+    checkSdp(sdp, type, { dataChannels: this.#settings.dataChannels, media: this.#settings.mediaTransport })
     // Candidates are added only once the description is in: libdatachannel 0.24 can
     // finish ICE while it is still applying a description that carries them, start
     // DTLS before it has the remote fingerprint, and fail the handshake.
@@ -428,7 +444,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
    * DTLS fingerprint, and no new candidates (everything is bundled).
    */
   #renegotiated (sdp: string, type: 'offer' | 'answer'): void {
-    checkSdp(sdp, type, { dataChannels: this.#settings.dataChannels })
+    checkSdp(sdp, type, { dataChannels: this.#settings.dataChannels, media: this.#settings.mediaTransport })
     if (!sameFingerprint(fingerprintFromSdp(sdp), fingerprintFromSdp(this.#remoteSdp ?? ''))) {
       throw new InvalidSignalError(`renegotiated ${type} changes the DTLS fingerprint`)
     }

@@ -9,14 +9,18 @@ export interface ProfileSettings {
   mediaTransport: boolean
 }
 
+/**
+ * The PeerConnection profiles. `trusted` has no PeerConnection at all (plain
+ * RTP/UDP and libp2p streams, see trusted-session.ts).
+ */
 const PROFILES: Partial<Record<StackProfile, ProfileSettings>> = {
   webrtc: { dataChannels: true, mediaTransport: true },
+  media: { dataChannels: false, mediaTransport: true },
   data: { dataChannels: true, mediaTransport: false }
-  // media (SRTP only) arrives with tracks; trusted (plain RTP/UDP) needs no PeerConnection.
 }
 
 export function profileSettings (profile: StackProfile): ProfileSettings {
   const settings = PROFILES[profile]
-  if (settings === undefined) throw new UnsupportedProfileError(`stack profile ${profile} is not supported by the transport layer yet`)
+  if (settings === undefined) throw new UnsupportedProfileError(`stack profile ${profile} has no PeerConnection (see createTrustedSession)`)
   return settings
 }

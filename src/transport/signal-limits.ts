@@ -23,6 +23,8 @@ function reject (message: string): never {
 export interface SdpRequirements {
   /** The description must carry an SCTP application section (data channels). */
   dataChannels: boolean
+  /** Audio/video sections are allowed (false: the `data` profile refuses them; true without dataChannels: the `media` profile refuses m=application). */
+  media?: boolean
 }
 
 /** Throws InvalidSignalError unless `sdp` is a sane, bounded WebRTC description. */
@@ -36,6 +38,7 @@ export function checkSdp (sdp: unknown, what: string, needs: SdpRequirements): s
   if (lines[0] !== 'v=0') reject(`${what}: sdp must start with v=0`)
   let media = 0
   let application = false
+  let audioVideo = false
   let ufrag = false
   let pwd = false
   for (const line of lines) {
@@ -45,6 +48,8 @@ export function checkSdp (sdp: unknown, what: string, needs: SdpRequirements): s
       media++
       if (media > MAX_MEDIA_SECTIONS) reject(`${what}: sdp has more than ${MAX_MEDIA_SECTIONS} media sections`)
       if (/^m=application \d+ (?:UDP\/)?DTLS\/SCTP webrtc-datachannel$/.test(line)) application = true
+      if (/^m=(?:audio|video) /.test(line)) audioVideo = true
+      if (needs.media === true && !needs.dataChannels && line.startsWith('m=application')) reject(`${what}: sdp has an m=application section, but this profile has no data channels (stack profile media)`)
     }
     if (line.startsWith('a=ice-ufrag:')) ufrag = true
     if (line.startsWith('a=ice-pwd:')) pwd = true
@@ -54,6 +59,7 @@ export function checkSdp (sdp: unknown, what: string, needs: SdpRequirements): s
   if (media === 0) reject(`${what}: sdp has no media section`)
   if (!ufrag || !pwd) reject(`${what}: sdp lacks ICE credentials (a=ice-ufrag, a=ice-pwd)`)
   if (fingerprintFromSdp(sdp) === null) reject(`${what}: sdp lacks a DTLS fingerprint`)
+  if (needs.media === false && audioVideo) reject(`${what}: sdp has audio/video sections, but this profile has no media (stack profile data)`)
   if (needs.dataChannels && !application) reject(`${what}: sdp has no data channel (m=application ... webrtc-datachannel) section`)
   return sdp
 }

@@ -6,9 +6,13 @@ export type { RecvTrack, SendTrack, TrackInit }
 
 /** What travels over the signalling protocol for one session (transport's view). */
 export type SessionSignal =
-  | { type: 'offer', sdp: string }
-  | { type: 'answer', sdp: string }
+  /** `sdp` for the PeerConnection profiles; `params` (UDP address, no SDP) for trusted (see trusted-params.ts). */
+  | { type: 'offer', sdp?: string, params?: SignalParams }
+  | { type: 'answer', sdp?: string, params?: SignalParams }
   | { type: 'candidate', candidate: string, mid: string }
+
+/** Profile-specific parameters of an offer or answer (trusted: host and port). */
+export type SignalParams = Record<string, string | number>
 
 export type SessionState = 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed'
 
@@ -41,6 +45,8 @@ export interface SessionStats {
   bytesSent: number
   bytesReceived: number
   channels: ChannelStats[]
+  /** The m= sections of the local and remote descriptions ("audio", "video", "application"); empty for `trusted`. */
+  sections: { local: string[], remote: string[] }
   createdAt: string
   connectedAt: string | null
 }

@@ -226,3 +226,18 @@ export class SourceFailedError extends EdgeError {
 export class WatchEndedError extends EdgeError {
   override readonly status = 410
 }
+
+/** A WHEP/WHIP offer that is not usable SDP, or offers nothing this daemon can send or receive. */
+export class BadSdpError extends EdgeError {
+  override readonly status = 400
+}
+
+/** A WHEP/WHIP request whose body is not application/sdp. */
+export class UnsupportedMediaTypeError extends EdgeError {
+  override readonly status = 415
+}
+
+/** The web listener serves as many browser sessions as it may (WHEP/WHIP). */
+export class TooManySessionsError extends EdgeError {
+  override readonly status = 503
+}

@@ -6,10 +6,13 @@ const RUNS = 2_000
 const encoder = new TextEncoder()
 
 const sessionId = fc.stringMatching(/^[A-Za-z0-9_-]{8,64}$/)
-const profile = fc.constantFrom('webrtc', 'media', 'data', 'trusted')
+const profile = fc.constantFrom('webrtc', 'media', 'data')
+const trustedParams = fc.record({ udpHost: fc.ipV4(), udpPort: fc.integer({ min: 1, max: 65535 }) })
 const validMessage: fc.Arbitrary<SignalMessage> = fc.oneof(
   fc.record({ type: fc.constant('offer' as const), session: sessionId, profile, sdp: fc.string({ minLength: 1, maxLength: 200 }) }),
   fc.record({ type: fc.constant('answer' as const), session: sessionId, profile, sdp: fc.string({ minLength: 1, maxLength: 200 }) }),
+  // trusted: params (the UDP address), no sdp
+  fc.record({ type: fc.constantFrom('offer' as const, 'answer' as const), session: sessionId, profile: fc.constant('trusted' as const), params: trustedParams }),
   fc.record({ type: fc.constant('candidate' as const), session: sessionId, candidate: fc.string({ maxLength: 100 }), mid: fc.string({ maxLength: 64 }) }),
   fc.record({ type: fc.constant('bye' as const), session: sessionId }, { requiredKeys: ['type', 'session'] }),
   fc.record({ type: fc.constant('error' as const), code: fc.constantFrom(...SIGNAL_ERROR_CODES), message: fc.string({ maxLength: 100 }) })

@@ -51,7 +51,7 @@ describe('profiles', () => {
   it('runs webrtc and data, and says media and trusted are not there yet', () => {
     expect(profileSettings('data')).toEqual({ dataChannels: true, mediaTransport: false })
     expect(profileSettings('webrtc').dataChannels).toBe(true)
-    expect(() => profileSettings('media')).toThrow(expect.objectContaining({ name: 'UnsupportedProfileError' }))
+    expect(profileSettings('media')).toEqual({ dataChannels: false, mediaTransport: true })
     expect(() => profileSettings('trusted')).toThrow(expect.objectContaining({ name: 'UnsupportedProfileError' }))
   })
 })

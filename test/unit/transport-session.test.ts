@@ -29,7 +29,7 @@ function nameOf (fn: () => unknown): string {
 function sdpOf (signals: SessionSignal[], type: 'offer' | 'answer'): string {
   const signal = signals.find(s => s.type === type)
   if (signal === undefined || signal.type === 'candidate') throw new Error(`no ${type} sent`)
-  return signal.sdp
+  return signal.sdp ?? ''
 }
 
 function whenOpen (channel: Channel): Promise<unknown> {
@@ -209,9 +209,40 @@ describe('PeerSession', () => {
     expect(states).toEqual(['failed', 'closed'])
   })
 
-  it('refuses a profile it cannot run yet', () => {
+  it('refuses trusted, which has no PeerConnection', () => {
     const init = { remotePeer: 'x', role: 'offerer' as const, bindAddress: '127.0.0.1', sendSignal: () => {}, logger: testLogger }
-    expect(nameOf(() => createPeerSession({ ...init, profile: 'media' }))).toBe('UnsupportedProfileError')
     expect(nameOf(() => createPeerSession({ ...init, profile: 'trusted' }))).toBe('UnsupportedProfileError')
+  })
+
+  it('media: connects with no SCTP association (an inactive anchor section only), refuses channels, carries tracks', async () => {
+    const p = pair({ profile: 'media', channels: { control: { ordered: true } } })
+    await Promise.all([waitForState(p.offerer, 'connected'), waitForState(p.answerer, 'connected')])
+    for (const s of [p.offerer, p.answerer]) {
+      const { sections, channels } = s.stats()
+      expect(sections.local).toEqual(['audio'])
+      expect(sections.remote).toEqual(['audio'])
+      expect(channels).toEqual([])
+      expect(nameOf(() => s.openChannel('control'))).toBe('ConflictError')
+    }
+    const init = { mid: 'v1', kind: 'video' as const, codec: 'h264' as const, payloadType: 96, ssrc: 1234, clockRate: 90000 }
+    const recv = p.answerer.addRecvTrack(init)
+    const send = p.offerer.addSendTrack(init)
+    p.offerer.negotiate()
+    await Promise.all([waitFor(send, 'open'), waitFor(recv, 'open')])
+    const got = waitFor<[Buffer]>(recv, 'rtp')
+    const packet = Buffer.alloc(20)
+    packet[0] = 0x80; packet[1] = 96; packet.writeUInt32BE(1234, 8)
+    const timer = setInterval(() => { send.sendRtp(packet) }, 20)
+    await got
+    clearInterval(timer)
+    expect(p.offerer.stats().sections.local).toEqual(['audio', 'video'])
+    expect(p.relayErrors).toEqual([])
+  })
+
+  it('data: the description has only the m=application section', async () => {
+    const p = pair({ profile: 'data', channels: { control: { ordered: true } } })
+    await Promise.all([waitForState(p.offerer, 'connected'), waitForState(p.answerer, 'connected')])
+    for (const s of [p.offerer, p.answerer]) expect(s.stats().sections).toEqual({ local: ['application'], remote: ['application'] })
+    expect(nameOf(() => p.offerer.addSendTrack({ mid: 'v', kind: 'video', codec: 'h264', payloadType: 96, ssrc: 1, clockRate: 90000 }))).toBe('ConflictError')
   })
 })

@@ -84,7 +84,7 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
   /** Answerer: apply the offer that opened the stream (validated by the manager). */
   acceptOffer (offer: Extract<SignalMessage, { type: 'offer' }>): void {
     this.#remoteSdp = offer.sdp
-    this.#apply({ type: 'offer', sdp: offer.sdp })
+    this.#apply({ type: 'offer', sdp: offer.sdp, params: offer.params })
   }
 
   /** Close locally: says bye to the peer, closes the PeerConnection. Idempotent. */
@@ -105,7 +105,13 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
   #sendSignal (signal: SessionSignal): void {
     const message: SignalMessage = signal.type === 'candidate'
       ? { type: 'candidate', session: this.id, candidate: signal.candidate, mid: signal.mid }
-      : { type: signal.type, session: this.id, profile: this.profile, sdp: signal.sdp }
+      : {
+          type: signal.type,
+          session: this.id,
+          profile: this.profile,
+          ...(signal.sdp !== undefined ? { sdp: signal.sdp } : {}),
+          ...(signal.params !== undefined ? { params: signal.params } : {})
+        }
     this.#stream.send(message).catch((err: unknown) => {
       this.#log.debug({ err: (err as Error).message }, 'could not send signal')
     })
@@ -145,7 +151,7 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
           return
         }
         this.#remoteSdp ??= message.sdp
-        this.#apply({ type: 'answer', sdp: message.sdp })
+        this.#apply({ type: 'answer', sdp: message.sdp, params: message.params })
         return
       case 'offer':
         // Renegotiation (tracks added later) is offered by the same side on the same stream.
@@ -154,7 +160,7 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
           return
         }
         this.#remoteSdp ??= message.sdp
-        this.#apply({ type: 'offer', sdp: message.sdp })
+        this.#apply({ type: 'offer', sdp: message.sdp, params: message.params })
     }
   }
 
@@ -172,11 +178,13 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
   #onState (state: SessionState): void {
     if (state === 'connected' && !this.#verifyFingerprint()) return
     this.emit('state', state)
-    if (state === 'failed') this.#fail({ code: 'connection-failed', message: 'ICE/DTLS connection failed', permanent: false })
+    if (state === 'failed') this.#fail({ code: 'connection-failed', message: this.profile === 'trusted' ? 'trusted session failed' : 'ICE/DTLS connection failed', permanent: false })
     if (state === 'closed') this.#end({ code: 'closed', message: 'the PeerConnection closed', permanent: false })
   }
 
   #verifyFingerprint (): boolean {
+    // No DTLS in trusted: the peer is who the Noise-authenticated signal stream says.
+    if (this.profile === 'trusted') return true
     const expected = this.#remoteSdp === undefined ? null : fingerprintFromSdp(this.#remoteSdp)
     const seen = this.session.remoteFingerprint()
     if (expected !== null && sameFingerprint(expected, seen)) return true

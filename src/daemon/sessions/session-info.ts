@@ -21,6 +21,8 @@ export interface SessionInfo {
     localDropped?: number
     consumers?: number
   }>
+  /** The m= sections of the local and remote descriptions: what the stack profile negotiated (none for `trusted`). */
+  sections: { local: string[], remote: string[] }
   connectedAt: string | null
   /** PeerConnections made for this peer so far (reconnects add one each). */
   attempts: number

@@ -1,0 +1,100 @@
+import { randomInt } from 'node:crypto'
+import type { Logger } from 'pino'
+import { TypedEmitter, type EventMap } from '../util/typed-emitter.ts'
+import { keyFrameRequests } from './rtcp-parse.ts'
+import { buildPli } from './trusted-wire.ts'
+import type { RecvTrack, RecvTrackEvents, SendTrack, SendTrackEvents, TrackInit, TrackStats } from './track-types.ts'
+
+/** Hands one datagram to the trusted session's UDP socket (false: not sent). */
+export type SendDatagram = (datagram: Uint8Array) => boolean
+
+abstract class UdpTrack<E extends EventMap<E> & { open: [], close: [] }> extends TypedEmitter<E> {
+  readonly init: TrackInit
+  protected readonly send: SendDatagram
+  protected readonly log: Logger
+  protected packets = 0
+  protected bytes = 0
+  protected keyFrameCount = 0
+  #closed = false
+
+  constructor (init: TrackInit, send: SendDatagram, log: Logger) {
+    super()
+    this.init = init
+    this.send = send
+    this.log = log.child({ mid: init.mid })
+    this.onListenerError = (event, err) => { this.log.error({ err, event }, 'track listener threw') }
+    // No negotiation: open as soon as whoever added the track has attached its listeners.
+    setImmediate(() => { if (!this.#closed) this.#lifecycle('open') })
+  }
+
+  get isOpen (): boolean { return !this.#closed }
+  get isClosed (): boolean { return this.#closed }
+
+  close (): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#lifecycle('close')
+  }
+
+  protected baseStats (direction: 'send' | 'recv', dropped: number): TrackStats {
+    return { mid: this.init.mid, direction, codec: this.init.codec, open: this.isOpen, packets: this.packets, bytes: this.bytes, dropped, keyFrameRequests: this.keyFrameCount }
+  }
+
+  #lifecycle (event: 'open' | 'close'): void {
+    (this as unknown as TypedEmitter<{ open: [], close: [] }>).emit(event)
+  }
+}
+
+/** Sends the source's RTP, unencrypted, to the peer's trusted UDP socket. */
+export class UdpSendTrack extends UdpTrack<SendTrackEvents> implements SendTrack {
+  #dropped = 0
+
+  sendRtp (packet: Uint8Array): boolean {
+    if (this.isClosed || packet.length < 12) { this.#dropped++; return false }
+    const out = rewrite(packet, this.init)
+    if (!this.send(out)) { this.#dropped++; return false }
+    this.packets++
+    this.bytes += out.length
+    return true
+  }
+
+  /** RTCP feedback (PLI/FIR) from the viewer for this track's SSRC. */
+  receiveRtcp (packet: Buffer): void {
+    for (const kind of keyFrameRequests(packet)) {
+      this.keyFrameCount++
+      this.emit('keyframe-request', kind)
+    }
+  }
+
+  stats (): TrackStats { return this.baseStats('send', this.#dropped) }
+}
+
+/** Takes the RTP for one SSRC off the trusted UDP socket; key frames are asked for with a plain RTCP PLI. */
+export class UdpRecvTrack extends UdpTrack<RecvTrackEvents> implements RecvTrack {
+  readonly #ssrc = randomInt(1, 0xffffffff)
+
+  receiveRtp (packet: Buffer): void {
+    if (this.isClosed) return
+    this.packets++
+    this.bytes += packet.length
+    this.emit('rtp', packet)
+  }
+
+  requestKeyFrame (): boolean {
+    if (this.isClosed || !this.send(buildPli(this.#ssrc, this.init.ssrc))) return false
+    this.keyFrameCount++
+    return true
+  }
+
+  stats (): TrackStats { return this.baseStats('recv', 0) }
+}
+
+/** One source feeds many tracks: rewrite only when this track's payload type or SSRC differs. */
+function rewrite (packet: Uint8Array, init: TrackInit): Buffer {
+  const buffer = Buffer.isBuffer(packet) ? packet : Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength)
+  if ((buffer[1] & 0x7f) === init.payloadType && buffer.readUInt32BE(8) === init.ssrc) return buffer
+  const copy = Buffer.from(buffer)
+  copy[1] = (copy[1] & 0x80) | init.payloadType
+  copy.writeUInt32BE(init.ssrc >>> 0, 8)
+  return copy
+}

@@ -1,0 +1,84 @@
+/**
+ * What travels on a trusted session's UDP socket, unencrypted:
+ *
+ *   RTP and RTCP as they are (first byte 0b10xxxxxx, RFC 3550), so the wire
+ *   carries plain RTP any RTP tool can read;
+ *   0x01 <label length> <label> <0 text | 1 binary> <payload>: a lossy message;
+ *   0x02 <8 bytes> / 0x03 <8 bytes>: ping and its echo (RTT).
+ */
+export const MESSAGE_DATAGRAM = 0x01
+export const PING_DATAGRAM = 0x02
+export const PONG_DATAGRAM = 0x03
+/** A lossy message fits one UDP datagram (IP fragments beyond the MTU). */
+export const MAX_LOSSY_MESSAGE_BYTES = 60_000
+
+export type DatagramKind = 'rtp' | 'rtcp' | 'message' | 'ping' | 'pong' | 'unknown'
+
+export function datagramKind (packet: Uint8Array): DatagramKind {
+  if (packet.length === 0) return 'unknown'
+  if ((packet[0] >> 6) === 2 && packet.length >= 8) return packet[1] >= 192 && packet[1] <= 223 ? 'rtcp' : (packet.length >= 12 ? 'rtp' : 'unknown')
+  switch (packet[0]) {
+    case MESSAGE_DATAGRAM: return 'message'
+    case PING_DATAGRAM: return packet.length === 9 ? 'ping' : 'unknown'
+    case PONG_DATAGRAM: return packet.length === 9 ? 'pong' : 'unknown'
+    default: return 'unknown'
+  }
+}
+
+export function encodeMessageDatagram (label: string, data: string | Uint8Array): Buffer {
+  const labelBytes = Buffer.from(label, 'utf8')
+  const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+  const out = Buffer.allocUnsafe(3 + labelBytes.length + payload.byteLength)
+  out[0] = MESSAGE_DATAGRAM
+  out[1] = labelBytes.length
+  labelBytes.copy(out, 2)
+  out[2 + labelBytes.length] = typeof data === 'string' ? 0 : 1
+  out.set(payload, 3 + labelBytes.length)
+  return out
+}
+
+export function decodeMessageDatagram (packet: Buffer): { label: string, data: string | Buffer } | undefined {
+  const length = packet[1]
+  if (packet.length < 3 + length || length === 0) return undefined
+  const label = packet.subarray(2, 2 + length).toString('utf8')
+  const kind = packet[2 + length]
+  const payload = packet.subarray(3 + length)
+  if (kind === 0) return { label, data: payload.toString('utf8') }
+  if (kind === 1) return { label, data: Buffer.from(payload) }
+  return undefined
+}
+
+export function rtpSsrc (packet: Uint8Array): number {
+  return ((packet[8] << 24) | (packet[9] << 16) | (packet[10] << 8) | packet[11]) >>> 0
+}
+
+const PSFB = 206
+/** Media SSRCs of the PLI/FIR feedback in a (compound) RTCP packet. */
+export function feedbackMediaSsrcs (packet: Uint8Array): number[] {
+  const found: number[] = []
+  let offset = 0
+  while (offset + 4 <= packet.length) {
+    if ((packet[offset] >> 6) !== 2) break
+    const length = (((packet[offset + 2] << 8) | packet[offset + 3]) + 1) * 4
+    if (offset + length > packet.length) break
+    if (packet[offset + 1] === PSFB && length >= 12) {
+      const fmt = packet[offset] & 0x1f
+      // PLI: media SSRC in the common header; FIR: in its FCI entry.
+      const at = fmt === 4 && length >= 20 ? offset + 12 : offset + 8
+      found.push(rtpSsrc(packet.subarray(at - 8)))
+    }
+    offset += length
+  }
+  return found
+}
+
+/** RTCP PLI (RFC 4585 6.3.1). */
+export function buildPli (senderSsrc: number, mediaSsrc: number): Buffer {
+  const out = Buffer.alloc(12)
+  out[0] = 0x81
+  out[1] = PSFB
+  out.writeUInt16BE(2, 2)
+  out.writeUInt32BE(senderSsrc >>> 0, 4)
+  out.writeUInt32BE(mediaSsrc >>> 0, 8)
+  return out
+}
