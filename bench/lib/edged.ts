@@ -22,7 +22,13 @@ export interface EdgedOptions {
   /** Extra keys merged into `swarm` (bootstrap, autoconnect, …). */
   swarm?: Record<string, unknown>
   rtc?: Record<string, unknown>
+  /** The `media` section (sources, encoders); edged's defaults when absent. */
+  media?: Record<string, unknown>
   log?: Record<string, unknown>
+  /** The `web` section; the web listener is off when absent. */
+  web?: Record<string, unknown>
+  /** Use this (context) directory instead of a new one: an identity can be put into `<dir>/state` first. */
+  dir?: string
 }
 
 /** bin/edged, or $EDGED_BIN (an executable, or a .ts file run by this Node) to measure another build. */
@@ -37,7 +43,7 @@ export function edgedCommand (repoRoot: string, configFile: string): [string, st
  * Both are cleaned up with the context.
  */
 export async function startEdged (ctx: BenchContext, options: EdgedOptions): Promise<EdgedDaemon> {
-  const dir = await ctx.tempDir(`${options.name}-`)
+  const dir = options.dir ?? await ctx.tempDir(`${options.name}-`)
   const socket = path.join(dir, 'control.sock')
   const configFile = path.join(dir, 'edged.yaml')
   await fs.writeFile(configFile, stringify({
@@ -52,7 +58,8 @@ export async function startEdged (ctx: BenchContext, options: EdgedOptions): Pro
       ...options.swarm
     },
     rtc: options.rtc ?? {},
-    web: { enabled: false },
+    ...(options.media === undefined ? {} : { media: options.media }),
+    web: options.web ?? { enabled: false },
     log: options.log ?? { level: 'info' }
   }))
   const [cmd, args] = edgedCommand(ctx.repoRoot, configFile)

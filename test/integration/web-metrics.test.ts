@@ -46,7 +46,9 @@ describe('web listener and /metrics', () => {
     expect(Number(web.split(':')[1])).toBeGreaterThan(0)
     expect((await unixRequest(b.socket, 'GET', '/v1/status')).body.web).toBeNull()
     const root = await get(`http://${web}/`)
-    expect(root.status).toBe(404)
+    expect(root.status).toBe(200)
+    expect(root.headers.get('content-type')).toMatch(/^text\/html/)
+    expect((await get(`http://${web}/nosuch`)).status).toBe(404)
   })
 
   it('serves Prometheus text with swarm, session, channel, media and event-loop series', async () => {

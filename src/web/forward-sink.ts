@@ -1,0 +1,61 @@
+import type { Codec, MediaKind } from '../media/codecs.ts'
+import { CODECS } from '../media/codecs.ts'
+import type { GstSinkEvents, SinkStats } from '../media/gst-sink.ts'
+import { RtpStats } from '../media/rtp-stats.ts'
+import { TypedEmitter } from '../util/typed-emitter.ts'
+import type { TrackFanout } from './track-fanout.ts'
+
+/**
+ * A watch's sink that decodes nothing: the remote track's RTP goes straight
+ * into the browsers' tracks (no re-encoding), counted on the way.
+ */
+export class ForwardSink extends TypedEmitter<GstSinkEvents> {
+  readonly codec: Codec
+  readonly kind: MediaKind
+  readonly payloadType: number
+  readonly #fanout: TrackFanout
+  readonly #stats: RtpStats
+  #stopped = false
+
+  constructor (init: { codec: Codec, payloadType: number, fanout: TrackFanout }) {
+    super()
+    this.codec = init.codec
+    this.kind = CODECS[init.codec].kind
+    this.payloadType = init.payloadType
+    this.#fanout = init.fanout
+    this.#stats = new RtpStats(init.codec)
+  }
+
+  async start (): Promise<void> {}
+
+  async stop (): Promise<void> {
+    this.#stopped = true
+  }
+
+  write (packet: Uint8Array): void {
+    if (this.#stopped) return
+    this.#stats.add(packet)
+    this.#fanout.write(Buffer.isBuffer(packet) ? packet : Buffer.from(packet))
+  }
+
+  /** Ask the remote sender for a key frame (a browser joined, or asked). */
+  requestKeyFrame (): void {
+    this.emit('keyframe-needed')
+  }
+
+  stats (): SinkStats {
+    return {
+      ...this.#stats.snapshot(),
+      sink: 'forward',
+      kind: this.kind,
+      codec: this.codec,
+      state: this.#stopped ? 'stopped' : 'running',
+      pid: null,
+      framesDecoded: 0,
+      fps: 0,
+      forwarded: this.#fanout.packets,
+      discarded: 0,
+      restarts: 0
+    } as SinkStats
+  }
+}

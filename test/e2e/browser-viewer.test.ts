@@ -1,0 +1,89 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchBrowser, type TestBrowser } from '../helpers/browser.ts'
+import { collect, openChannelSocket } from '../helpers/channel-client.ts'
+import { ROOT, startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
+import { unixRequest } from '../helpers/unix-http.ts'
+
+/** Test artifacts (gitignored): screenshots of the viewer. */
+const ARTIFACTS = path.join(ROOT, 'test-artifacts')
+const rtc = { bindAddress: '127.0.0.1' }
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+async function webOf (d: EdgedProcess): Promise<string> {
+  return await waitFor(`${d.name} web address`, async () => (await unixRequest(d.socket, 'GET', '/v1/status')).body.web as string | null)
+}
+
+const decoded = async (page: Page): Promise<number> => await page.evaluate(() => (globalThis as any).edgeViewer.decodedFrames() as number)
+
+describe('the viewer in Chromium plays a remote daemon\'s source', () => {
+  let alpha: EdgedProcess, bravo: EdgedProcess
+  let browser: TestBrowser
+  let page: Page
+
+  beforeAll(async () => {
+    alpha = await startEdged({
+      name: 'alpha',
+      config: { rtc, media: { sources: { cam: { kind: 'video', codec: 'h264', pipeline: 'videotestsrc is-live=true pattern=ball', width: 640, height: 480, fps: 30 } } } }
+    })
+    const status = (await unixRequest(alpha.socket, 'GET', '/v1/status')).body
+    bravo = await startEdged({ name: 'bravo', config: { rtc, web: { enabled: true, listen: '127.0.0.1:0' }, swarm: { bootstrap: [status.addresses[0]] } } })
+    await waitFor('bravo–alpha session', async () =>
+      (await unixRequest(bravo.socket, 'GET', '/v1/sessions')).body.sessions.some((s: any) => s.peer === alpha.peerId && s.state === 'connected'), 20_000)
+    browser = await launchBrowser()
+    page = await browser.page(`http://${await webOf(bravo)}/`)
+  }, 60_000)
+  afterAll(async () => {
+    await browser?.close()
+    await Promise.all([alpha, bravo].map(async d => { await d?.cleanup() }))
+  })
+
+  it('lists the swarm\'s peers and their sources', async () => {
+    await page.waitForSelector(`button[data-peer="${alpha.peerId}"][data-source="cam"]`, { timeout: 15_000 })
+    const own = await page.locator('button[data-peer=""]').allTextContents()
+    expect(own.some(t => t.includes('video'))).toBe(true)
+  })
+
+  it('plays alpha\'s source through bravo: ≥ 60 frames decoded in 3 s; data channels round-trip', async () => {
+    await page.click(`button[data-peer="${alpha.peerId}"][data-source="cam"]`)
+    await waitFor('first decoded frame', async () => await decoded(page) > 0, 15_000, 100)
+    const before = await decoded(page)
+    await sleep(3_000)
+    const after = await decoded(page)
+    console.log(`remote source in Chromium: ${after - before} frames decoded in 3 s`)
+    expect(after - before).toBeGreaterThanOrEqual(60)
+
+    // bravo forwards alpha's packets (no decoder of its own) to the browser.
+    const { body } = await fetch(`http://${await webOf(bravo)}/api/browsers`).then(async r => ({ body: await r.json() as any }))
+    expect(body.sessions).toHaveLength(1)
+    expect(body.sessions[0]).toMatchObject({ kind: 'whep', peer: alpha.peerId, source: 'cam', state: 'connected' })
+    expect(body.forwards[0]).toMatchObject({ peer: alpha.peerId, source: 'cam', sink: 'count', state: 'active' })
+
+    // echo: answered by bravo itself.
+    await page.evaluate(() => { (globalThis as any).edgeViewer.send('echo', 'ping-echo') })
+    await waitFor('echo', async () => await page.evaluate(() => (globalThis as any).edgeViewer.received.some((m: any) => m.label === 'echo' && m.text === 'ping-echo')), 5_000)
+
+    // control: a program on alpha hears the browser (via bravo's session with alpha) and answers it.
+    const ws = await openChannelSocket(alpha.socket, bravo.peerId, 'control')
+    const heard = collect(ws, 1, 10_000)
+    await page.evaluate(() => { (globalThis as any).edgeViewer.send('control', 'hello alpha') })
+    expect(await heard).toEqual(['hello alpha'])
+    ws.send('hello browser')
+    await waitFor('reply in the browser', async () => await page.evaluate(() => (globalThis as any).edgeViewer.received.some((m: any) => m.label === 'control' && m.text === 'hello browser')), 10_000)
+    ws.close()
+
+    await fs.mkdir(ARTIFACTS, { recursive: true })
+    await page.screenshot({ path: path.join(ARTIFACTS, 'browser-viewer.png') })
+  }, 60_000)
+
+  it('ends the forward when the browser stops', async () => {
+    await page.evaluate(async () => { await (globalThis as any).edgeViewer.stop() })
+    const web = await webOf(bravo)
+    await waitFor('no browser sessions, no forwards', async () => {
+      const body = await (await fetch(`http://${web}/api/browsers`)).json() as any
+      return body.sessions.length === 0 && body.forwards.length === 0
+    }, 10_000)
+  })
+})

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest'
+import { offeredSections, pickCodec, receivingSection } from '../../src/web/offer-sdp.ts'
+
+const OFFER = [
+  'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1',
+  'm=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103 106 107',
+  'a=mid:0', 'a=recvonly',
+  'a=rtpmap:96 VP8/90000', 'a=rtpmap:97 rtx/90000', 'a=fmtp:97 apt=96',
+  'a=rtpmap:102 H264/90000', 'a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f',
+  'a=rtpmap:103 H264/90000', 'a=fmtp:103 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f',
+  'a=rtpmap:106 H264/90000', 'a=fmtp:106 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+  'a=rtpmap:107 H264/90000', 'a=fmtp:107 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640032',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:1', 'a=sendonly', 'a=rtpmap:111 opus/48000/2', ''
+].join('\r\n')
+
+describe('browser offers', () => {
+  it('picks constrained baseline H.264 with packetization-mode=1, VP8 and Opus by payload type', () => {
+    const sections = offeredSections(OFFER)
+    expect(sections.map(s => [s.kind, s.mid, s.direction])).toEqual([['video', '0', 'recvonly'], ['audio', '1', 'sendonly']])
+    const video = receivingSection(sections, 'video')
+    expect(pickCodec(video, 'h264')?.payloadType).toBe(106)
+    expect(pickCodec(video, 'vp8')?.payloadType).toBe(96)
+    expect(pickCodec(video, 'av1')).toBeUndefined()
+    expect(pickCodec(sections[1], 'opus')?.payloadType).toBe(111)
+  })
+
+  it('takes plain baseline when no constrained baseline is offered, never mode 0 or high profile', () => {
+    const only = OFFER.replace('a=fmtp:106 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f', 'a=fmtp:106 packetization-mode=0;profile-level-id=42e01f')
+    expect(pickCodec(offeredSections(only)[0], 'h264')?.payloadType).toBe(103)
+    const none = only.replace('profile-level-id=42001f', 'profile-level-id=4d001f')
+    expect(pickCodec(offeredSections(none)[0], 'h264')).toBeUndefined()
+  })
+
+  it('refuses an offer with no receiving section of the kind (BadSdpError)', () => {
+    expect(() => receivingSection(offeredSections(OFFER), 'audio')).toThrow(expect.objectContaining({ name: 'BadSdpError' }))
+  })
+})
