@@ -17,6 +17,8 @@ import { bindLoopback, closeSocket, LOOPBACK } from './udp-socket.ts'
 export const KEYFRAME_REQUEST_INTERVAL_MS = 500
 /** A stream's first key frame usually follows its first packets closely: wait this long before asking. */
 export const FIRST_KEYFRAME_GRACE_MS = 200
+/** Lost packets get this long to come back (NACK) before the decoder is given up on and a key frame asked for. */
+export const LOSS_REPAIR_WINDOW_MS = 60
 const FPS_WINDOW_MS = 1_000
 
 export interface GstSinkInit {
@@ -81,6 +83,7 @@ export class GstSink extends TypedEmitter<GstSinkEvents> implements Startable {
   #discarded = 0
   #restarts = 0
   #needKeyFrame = true
+  #lossAt: number | undefined
   #lastKeyFrameRequest = 0
   #lostSeen = 0
   #firstPacketAt: number | undefined
@@ -227,11 +230,18 @@ export class GstSink extends TypedEmitter<GstSinkEvents> implements Startable {
       return
     }
     const lost = this.#stats.lost
-    if (lost > this.#lostSeen) {
-      this.#lostSeen = lost
-      this.#needKeyFrame = true
-    }
     const now = Date.now()
+    // A gap may still be repaired (NACK): ask for a key frame only if it outlasts the repair window.
+    if (lost > this.#lostSeen) {
+      this.#lossAt ??= now
+      if (now - this.#lossAt >= LOSS_REPAIR_WINDOW_MS) {
+        this.#lostSeen = lost
+        this.#lossAt = undefined
+        this.#needKeyFrame = true
+      }
+    } else {
+      this.#lossAt = undefined
+    }
     this.#firstPacketAt ??= now
     if (now - this.#firstPacketAt < FIRST_KEYFRAME_GRACE_MS && lost === 0) return
     if (this.#needKeyFrame && now - this.#lastKeyFrameRequest >= KEYFRAME_REQUEST_INTERVAL_MS) {

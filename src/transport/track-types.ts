@@ -15,6 +15,12 @@ export interface TrackInit {
   /** The sender's SSRC (announced in the sender's description). */
   ssrc: number
   clockRate: number
+  /**
+   * Receiving end: ask for lost packets with RTCP NACK (the sender resends from
+   * its history). The receiving half is then sendrecv in the SDP, as
+   * libdatachannel sends no RTCP of ours from a recvonly track.
+   */
+  nack?: boolean
 }
 
 export interface TrackStats {
@@ -28,6 +34,8 @@ export interface TrackStats {
   dropped: number
   /** Send: PLI/FIR received from the remote end; recv: PLIs sent to it. */
   keyFrameRequests: number
+  /** Recv with NACK: packets asked for again, and those that came back. */
+  nacks?: { requested: number, recovered: number }
 }
 
 export interface SendTrackEvents {

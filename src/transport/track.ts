@@ -1,10 +1,14 @@
-import { Audio, RtcpReceivingSession, Video, type Direction, type Track } from 'node-datachannel'
+import { randomInt } from 'node:crypto'
+import { Audio, RtcpNackResponder, RtcpReceivingSession, Video, type Direction, type Track } from 'node-datachannel'
 import type { Logger } from 'pino'
 import { TypedEmitter, type EventMap } from '../util/typed-emitter.ts'
+import { NACK_RETRY_MS, NackGenerator } from './nack-generator.ts'
 import { keyFrameRequests } from './rtcp-parse.ts'
 import type { RecvTrack, RecvTrackEvents, SendTrack, SendTrackEvents, TrackInit, TrackStats } from './track-types.ts'
 
 const CNAME = 'edge-stack'
+/** Packets a send track keeps for retransmission: about 1.5 s of 720p30 video. */
+export const NACK_HISTORY = 1024
 
 /** The media description of one track for pc.addTrack (the sender announces its SSRC). */
 export function trackDescription (init: TrackInit, direction: Direction): Video | Audio {
@@ -14,7 +18,8 @@ export function trackDescription (init: TrackInit, direction: Direction): Video 
     if (direction === 'SendOnly') audio.addSSRC(init.ssrc, CNAME, CNAME, init.mid)
     return audio
   }
-  const video = new Video(init.mid, direction)
+  // A receiver that sends NACKs needs a direction that lets it send (see TrackInit.nack).
+  const video = new Video(init.mid, direction === 'RecvOnly' && init.nack === true ? 'SendRecv' : direction)
   switch (init.codec) {
     case 'h264': video.addH264Codec(init.payloadType); break
     case 'vp8': video.addVP8Codec(init.payloadType); break
@@ -124,6 +129,12 @@ abstract class NativeTrack<E extends EventMap<E> & { open: [], close: [] }> exte
 export class RtcSendTrack extends NativeTrack<SendTrackEvents> implements SendTrack {
   #dropped = 0
 
+  constructor (native: Track, init: TrackInit, log: Logger) {
+    super(native, init, log)
+    // Answers the receiver's NACKs (ours, or a browser's) from the packets sent last.
+    if (init.kind === 'video') native.setMediaHandler(new RtcpNackResponder(NACK_HISTORY))
+  }
+
   sendRtp (packet: Uint8Array): boolean {
     if (!this.isOpen || packet.length < 12) {
       this.#dropped++
@@ -170,10 +181,17 @@ export class RtcSendTrack extends NativeTrack<SendTrackEvents> implements SendTr
 }
 
 export class RtcRecvTrack extends NativeTrack<RecvTrackEvents> implements RecvTrack {
+  readonly #nack: NackGenerator | undefined
+  #nackTimer: NodeJS.Timeout | undefined
+
   constructor (native: Track, init: TrackInit, log: Logger) {
     super(native, init, log)
     // Receiver reports and PLI; must be in place before the first packet arrives.
     native.setMediaHandler(new RtcpReceivingSession())
+    if (init.nack === true) {
+      this.#nack = new NackGenerator(randomInt(1, 0xffffffff), init.ssrc)
+      this.onceClosed(() => { clearInterval(this.#nackTimer) })
+    }
   }
 
   requestKeyFrame (): boolean {
@@ -189,13 +207,44 @@ export class RtcRecvTrack extends NativeTrack<RecvTrackEvents> implements RecvTr
   }
 
   stats (): TrackStats {
-    return this.baseStats('recv', 0)
+    const stats = this.baseStats('recv', 0)
+    if (this.#nack !== undefined) stats.nacks = { requested: this.#nack.requested, recovered: this.#nack.recovered }
+    return stats
   }
 
   protected onPacket (packet: Buffer): void {
     if (isRtcpPacket(packet)) return
     this.packets++
     this.bytes += packet.length
+    if (this.#nack !== undefined && packet.length >= 12) {
+      this.#nack.received(packet.readUInt16BE(2))
+      this.#sendNacks()
+    }
     this.emit('rtp', packet)
+  }
+
+  /** Ask for what is missing now; while anything is, look again every retry interval. */
+  #sendNacks (): void {
+    const nack = this.#nack
+    if (nack === undefined || this.isClosed) return
+    const packet = nack.due(performance.now())
+    if (packet !== undefined) {
+      try {
+        this.native.sendMessageBinary(packet)
+      } catch (err) {
+        this.log.debug({ err }, 'sending a NACK failed')
+      }
+    }
+    if (nack.pending > 0 && this.#nackTimer === undefined) {
+      this.#nackTimer = setInterval(() => {
+        this.guard('nack', () => {
+          this.#sendNacks()
+          if (nack.pending === 0) {
+            clearInterval(this.#nackTimer)
+            this.#nackTimer = undefined
+          }
+        })
+      }, NACK_RETRY_MS)
+    }
   }
 }

@@ -30,6 +30,9 @@ export interface WatchStats {
   /** Packets that came while the sink pipeline was not ready. */
   discarded: number
   sinkRestarts: number
+  /** Lost packets asked for again with NACK (repeats count), and those that came back (this track only). */
+  nacksSent: number
+  retransmitsReceived: number
 }
 
 export interface WatchInfo {

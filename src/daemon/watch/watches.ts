@@ -30,7 +30,7 @@ interface Watch {
   link?: SessionLink
   params?: Watching
   track?: RecvTrack
-  sink?: GstSink
+  sink?: WatchSink
   sinkReady: boolean
   /** Packets that arrived before the sink was ready. */
   early: Buffer[]
@@ -43,10 +43,17 @@ export interface WatchesInit {
   localPeer: string
   sessions: Pick<SessionManager, 'link' | 'connect' | 'on' | 'off'>
   peers: () => PeerInfo[]
-  /** Builds the sink for a track (tests may swap it). */
-  createSink?: (init: { spec: SinkSpec, codec: Watching['codec'], payloadType: number, logger: Logger }) => GstSink
+  /** Builds the sink for a track (tests may swap it; the web listener forwards into browsers' tracks). */
+  createSink?: (init: { id: string, spec: SinkSpec, codec: Watching['codec'], payloadType: number, logger: Logger }) => WatchSink
   logger: Logger
 }
+
+/** What a watch needs of its sink: GstSink, or another consumer of the track's packets. */
+export interface WatchSink extends Pick<GstSink, 'codec' | 'kind' | 'payloadType' | 'start' | 'stop' | 'write' | 'stats'> {
+  on: ((event: 'keyframe-needed', listener: () => void) => unknown) & ((event: 'failed', listener: (err: Error) => void) => unknown)
+}
+
+const noMedia = (peer: string): string => `the session with ${peer} uses stack profile data: it has no media tracks (use webrtc, media or trusted)`
 
 const UNWATCH_ERRORS: Record<UnwatchCode, new (message: string) => Error> = {
   'unknown-source': NotFoundError,
@@ -96,6 +103,8 @@ export class Watches {
     if (info !== undefined && !info.sources.some(s => s.name === source)) {
       throw new NotFoundError(`peer ${peer} has no source named ${source}`)
     }
+    const profile = this.#init.sessions.link(peer)?.session.profile
+    if (profile === 'data') throw new ConflictError(noMedia(peer))
     const watch: Watch = {
       id: randomBytes(12).toString('base64url'),
       peer,
@@ -160,6 +169,10 @@ export class Watches {
       }
       return
     }
+    if (link.session.profile === 'data') {
+      this.#fail(watch, new ConflictError(noMedia(watch.peer)))
+      return
+    }
     watch.link = link
     watch.params = undefined
     if (watch.state !== 'reconnecting') this.#setState(watch, 'negotiating')
@@ -176,7 +189,7 @@ export class Watches {
     if (link === undefined || watch.track !== undefined) return
     let track: RecvTrack
     try {
-      track = link.session.addRecvTrack({ mid: watch.id, kind: message.kind, codec: message.codec, payloadType: message.payloadType, ssrc: message.ssrc, clockRate: message.clockRate })
+      track = link.session.addRecvTrack({ mid: watch.id, kind: message.kind, codec: message.codec, payloadType: message.payloadType, ssrc: message.ssrc, clockRate: message.clockRate, nack: message.kind === 'video' })
     } catch (err) {
       this.#fail(watch, err as Error)
       return
@@ -214,7 +227,7 @@ export class Watches {
     const old = watch.sink
     watch.sinkReady = false
     const logger = this.#log.child({ watch: watch.id })
-    const sink = this.#init.createSink?.({ spec: watch.spec, codec: params.codec, payloadType: params.payloadType, logger }) ??
+    const sink = this.#init.createSink?.({ id: watch.id, spec: watch.spec, codec: params.codec, payloadType: params.payloadType, logger }) ??
       new GstSink({ sink: watch.spec, codec: params.codec, payloadType: params.payloadType, logger })
     watch.sink = sink
     await old?.stop()
@@ -325,7 +338,9 @@ export class Watches {
       fps: sink?.fps ?? 0,
       keyFrameRequests: watch.keyFrameRequests + (track?.keyFrameRequests ?? 0),
       discarded: sink?.discarded ?? 0,
-      sinkRestarts: sink?.restarts ?? 0
+      sinkRestarts: sink?.restarts ?? 0,
+      nacksSent: track?.nacks?.requested ?? 0,
+      retransmitsReceived: track?.nacks?.recovered ?? 0
     }
     return {
       id: watch.id,
