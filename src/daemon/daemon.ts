@@ -6,10 +6,12 @@ import { TypedEmitter } from '../util/typed-emitter.ts'
 import { startAll, stopAll, type Startable } from '../util/startable.ts'
 import { createSwarm } from '../signalling/swarm.ts'
 import { createSignalService } from '../signalling/signal-service.ts'
-import { createPeerSession } from '../transport/peer-session.ts'
+import { createTrustedChannelService } from '../signalling/trusted-channel-service.ts'
 import type { StackProfile } from '../transport/types.ts'
 import { createSessionManager, type SessionManager } from './sessions/session-manager.ts'
 import { ChannelHub, EDGE_CHANNEL } from './sessions/channel-hub.ts'
+import { createSessionFactory, routeTrustedStreams } from './sessions/session-factory.ts'
+import { trustedRefusal } from './sessions/trusted-policy.ts'
 import { iceServersFromConfig } from './ice-config.ts'
 import { MediaSources } from '../media/media-sources.ts'
 import { createWatchService } from './watch/watch-service.ts'
@@ -20,6 +22,9 @@ import { applyLiveKeys, diffConfig } from './config-diff.ts'
 import { DEFAULTS_SOURCE, loadConfigFile, parseConfig } from './config-load.ts'
 import { createMetrics, metricsRoutes } from './metrics.ts'
 import { createWebServer, type WebRoutes, type WebServer } from '../web/web-server.ts'
+import { BrowserService } from '../web/browser-service.ts'
+import { viewerRoutes } from '../web/viewer-routes.ts'
+import { whepRoutes } from '../web/whep-routes.ts'
 import { createControlServer } from './control-server.ts'
 import { claimSocketPath } from './control-socket.ts'
 import { loadOrCreateIdentity } from './identity.ts'
@@ -145,6 +150,12 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
       })
       const transportLog = componentLogger(root, 'transport', config.log.levels)
       const localPeer = swarmService.peerId
+      const trusted = createTrustedChannelService({
+        host: swarmService,
+        isAllowed: peer => trustedRefusal(config, peer) === undefined,
+        logger: componentLogger(root, 'signalling', config.log.levels)
+      })
+      const createSession = createSessionFactory(trusted)
       const sessionManager = sessions = createSessionManager({
         localPeer,
         swarm: swarmService,
@@ -153,8 +164,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         maxSessions: config.swarm.maxSessions,
         allow: config.swarm.allow,
         profileFor: (peer): StackProfile => config.rtc.peers[peer]?.stack ?? config.rtc.stack,
-        createSession: (s) => createPeerSession({
-          ...s,
+        trustedRefusal: peer => trustedRefusal(config, peer),
+        createSession: (s) => createSession(s, {
           iceServers: iceServersFromConfig(config.rtc.iceServers, localPeer),
           portRange: config.rtc.portRange,
           bindAddress: config.rtc.bindAddress,
@@ -164,10 +175,19 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         }),
         logger: componentLogger(root, 'sessions', config.log.levels)
       })
+      routeTrustedStreams(trusted, sessionManager, transportLog)
       sessionManager.on('session', info => { events.emit('session:state', info) })
       const watch = createWatchService({ localPeer, sessions: sessionManager, peers, media, logger: componentLogger(root, 'watch', config.log.levels) })
       sessionManager.on('channel', (peer, channel) => { channels.attach(peer, channel) })
-      swarmService.on('peer:lost', peer => { channels.dropPeer(peer.peerId) })
+      // A peer lost from presence may keep its session through a partition (see
+      // session-manager onLost): its programs' channels go only with the session.
+      const inPresence = (peer: string): boolean => swarmService.peers().some(p => p.peerId === peer)
+      swarmService.on('peer:lost', peer => {
+        if (sessionManager.session(peer.peerId) === undefined) channels.dropPeer(peer.peerId)
+      })
+      sessionManager.on('session', info => {
+        if ((info.state === 'idle' || info.state === 'closed') && !inPresence(info.peer)) channels.dropPeer(info.peer)
+      })
 
       const controlServer = createControlServer({
         socket: config.control.socket,
@@ -185,12 +205,27 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
           info: () => ({ version: VERSION, peerId: swarmService.peerId, swarm: config.swarm.name, stack: config.rtc.stack })
         })))
       }
+      // Browsers (viewer, WHEP, WHIP): sessions of their own, closed before the web listener and the peers' sessions.
+      const browsers = config.web.enabled
+        ? new BrowserService({
+          localPeer,
+          media,
+          sessions: sessionManager,
+          channels,
+          peers,
+          rtc: () => ({ iceServers: iceServersFromConfig(config.rtc.iceServers, localPeer), bindAddress: config.rtc.bindAddress, portRange: config.rtc.portRange, mtu: config.rtc.mtu }),
+          logger: componentLogger(root, 'web', config.log.levels)
+        })
+        : undefined
+      if (browsers !== undefined) {
+        webRoutes.push(viewerRoutes({ self: () => ({ peerId: localPeer, name: config.swarm.nodeName }), sources: () => media.list(), peers, browsers }), whepRoutes(browsers))
+      }
       web = config.web.enabled
         ? createWebServer({ listen: config.web.listen, token: config.web.token, routes: webRoutes, logger: componentLogger(root, 'web', config.log.levels) })
         : undefined
 
       // The web listener before the control socket: a socket that answers means everything is up (status shows `web`).
-      const services = [media, swarmService, signal, sessionManager, watch, ...(web === undefined ? [] : [web]), controlServer]
+      const services = [media, swarmService, signal, trusted, sessionManager, watch, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), controlServer]
       await startAll(services)
       started = services
       log.info({ peerId: swarmService.peerId, swarm: config.swarm.name, addresses: swarmService.addresses() }, 'edged started')

@@ -63,6 +63,12 @@ export class PeerDialer {
     }
   }
 
+  /** Dial now, past any back-off (a connection we know was just lost for a local reason). */
+  dialNow (peerId: PeerId, via: string): void {
+    this.#backoff.delete(peerId.toString())
+    this.dial(peerId, [], via)
+  }
+
   /** Abort dials in flight; later calls do nothing. */
   stop (): void {
     this.#abort.abort()

@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import { SwarmListenError } from '../util/errors.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
 import { AllowList } from './allow-list.ts'
+import { ConnectionCheck } from './connection-check.ts'
 import { createSwarmNode, type SwarmNode } from './libp2p-node.ts'
 import { PeerDialer } from './peer-dialer.ts'
 import { PeerExpiry } from './peer-expiry.ts'
@@ -29,6 +30,8 @@ const RENDEZVOUS_QUERY_TIMEOUT_MS = 10_000
 /** How often peers' gossipsub scores are looked at, and how long a graylisted one stays shut out. */
 const GRAYLIST_CHECK_MS = 1_000
 export const GRAYLIST_BAN_MS = 60_000
+/** How often our own addresses are compared with the last look (see ConnectionCheck). */
+const ADDRESS_CHECK_MS = 1_000
 
 export function createSwarm (init: SwarmInit): Swarm {
   return new SwarmService(init)
@@ -39,6 +42,7 @@ interface Running {
   node: SwarmNode
   dialer: PeerDialer
   expiry: PeerExpiry
+  check: ConnectionCheck
   rendezvous?: Rendezvous
   timers: NodeJS.Timeout[]
   detach: Array<() => void>
@@ -165,7 +169,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     const log = this.#log
     const dialer = new PeerDialer({ libp2p: node, allow: this.#allow, log })
     const expiry = new PeerExpiry({ libp2p: node, table: this.#table, expiryMs: s.peerExpiryMs, log })
-    const running: Running = { node, dialer, expiry, timers: [], detach: [] }
+    const check = new ConnectionCheck({ libp2p: node, redial: peer => { dialer.dialNow(peer, 'address change') }, log })
+    const running: Running = { node, dialer, expiry, check, timers: [], detach: [] }
     const pubsub = node.services.pubsub
     pubsub.topicValidators.set(this.#topic, async (_source, msg) => await this.#validate(msg))
     const onMessage = (evt: CustomEvent<Message>): void => { this.#onMessage(evt.detail) }
@@ -212,6 +217,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     expiry.start()
     const bootstrap = bootstrapPeers(s.bootstrap, log)
     running.timers.push(setInterval(() => { this.#shutOutGraylisted(node) }, GRAYLIST_CHECK_MS))
+    check.look()
+    running.timers.push(setInterval(() => { check.look() }, ADDRESS_CHECK_MS))
     running.timers.push(setInterval(() => {
       void this.#publish(false)
       // @libp2p/bootstrap dials once at start; keep coming back to a bootstrap peer that restarted.
@@ -227,6 +234,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     clearTimeout(this.#soon)
     for (const timer of running.timers) clearInterval(timer)
     running.expiry.stop()
+    running.check.stop()
     running.dialer.stop()
     await running.rendezvous?.stop()
     await withTimeout(this.#publish(true), LEAVING_PUBLISH_TIMEOUT_MS)

@@ -30,14 +30,16 @@ export interface SessionManagerEvents {
 
 export interface SessionManagerInit {
   localPeer: string
-  swarm: Pick<Swarm, 'peers' | 'on' | 'off'>
+  swarm: Pick<Swarm, 'peers' | 'addresses' | 'on' | 'off'>
   signal: SignalService
   autoconnect: boolean
   maxSessions: number
   allow: string[]
   profileFor: (peer: string) => StackProfile
+  /** Why the trusted profile may not be used with this peer (undefined: it may: rtc.trusted and on swarm.allow). */
+  trustedRefusal?: (peer: string) => string | undefined
   /** Builds a PeerSession with the daemon's rtc config. */
-  createSession: (init: { remotePeer: string, role: SessionRole, profile: StackProfile, sendSignal: (s: SessionSignal) => void }) => PeerSession
+  createSession: (init: { remotePeer: string, role: SessionRole, profile: StackProfile, sendSignal: (s: SessionSignal) => void, id: string }) => PeerSession
   logger: Logger
 }
 
@@ -67,6 +69,8 @@ export interface SessionManager extends Startable, TypedEmitter<SessionManagerEv
   disconnect: (peer: string) => void
   /** The open session's PeerSession for a peer (for channels), if connected. */
   session: (peer: string) => PeerSession | undefined
+  /** The session (connecting or connected) of negotiation `id` with a peer (trusted channel streams name it). */
+  sessionById: (peer: string, id: string) => PeerSession | undefined
   /** The connected session with a peer, with its signal stream (for media requests). */
   link: (peer: string) => SessionLink | undefined
   count: () => number
@@ -118,6 +122,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       bytesSent: stats?.bytesSent ?? 0,
       bytesReceived: stats?.bytesReceived ?? 0,
       channels: stats?.channels.filter(c => c.label !== EDGE_CHANNEL) ?? [],
+      sections: stats?.sections ?? { local: [], remote: [] },
       connectedAt: stats?.connectedAt ?? null,
       attempts: slot.attempts,
       lastError: slot.lastError === null ? null : { code: slot.lastError.code, message: slot.lastError.message }
@@ -161,6 +166,11 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
         }
       }
       publish(slot)
+      // A peer lost from presence kept its slot while its session held; now that it ended, forget the peer.
+      if (slot.current === undefined && !slot.explicit && known(slot.peer) === undefined) {
+        slots.delete(slot.peer)
+        return
+      }
       reconcile(slot)
     })
     publish(slot)
@@ -173,12 +183,24 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       role,
       profile,
       stream,
-      createSession: (r, sendSignal) => init.createSession({ remotePeer: slot.peer, role: r, profile, sendSignal }),
+      createSession: (r, sendSignal) => init.createSession({ remotePeer: slot.peer, role: r, profile, sendSignal, id }),
       logger: log
     })
 
+  const trustedRefused = (peer: string, profile: StackProfile): string | undefined =>
+    profile === 'trusted' ? init.trustedRefusal?.(peer) : undefined
+
   const offer = async (slot: Slot): Promise<void> => {
     const id = randomBytes(12).toString('base64url')
+    const refusal = trustedRefused(slot.peer, init.profileFor(slot.peer))
+    if (refusal !== undefined) {
+      log.warn({ peer: slot.peer }, `not connecting: trusted profile refused (${refusal})`)
+      slot.failures++
+      slot.lastError = { code: 'not-allowed', message: `trusted profile refused: ${refusal}`, permanent: true }
+      slot.retryAt = Date.now() + sessionBackoffMs(slot.failures, true)
+      publish(slot)
+      return
+    }
     // Reserve the slot while dialling so reconcile does not start a second offer.
     const placeholder = slot.retryAt
     slot.retryAt = Number.POSITIVE_INFINITY
@@ -240,6 +262,12 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       void stream.reject('profile-mismatch', `this peer uses stack profile ${profile} towards you, you offered ${message.profile}`, message.session)
       return
     }
+    const refusal = trustedRefused(peer, profile)
+    if (refusal !== undefined) {
+      log.warn({ peer }, `trusted offer refused: ${refusal}`)
+      void stream.reject('not-allowed', `this peer refuses the trusted profile with you: ${refusal}`, message.session)
+      return
+    }
     if (slot.manualOff) {
       void stream.reject('busy', 'sessions with you were disconnected by the operator', message.session)
       return
@@ -268,24 +296,58 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     const restarted = slot.instance !== undefined && slot.instance !== peer.instance
     slot.instance = peer.instance
     const addresses = peer.addresses.join(' ')
-    if (slot.addresses !== undefined && slot.addresses !== addresses && slot.current === undefined) {
-      slot.retryAt = 0
-    }
+    const moved = slot.addresses !== undefined && slot.addresses !== addresses
+    if (moved && slot.current === undefined) slot.retryAt = 0
     slot.addresses = addresses
     if (restarted && slot.current !== undefined && weOffer(peer.peerId) && wanted(slot)) {
       // The peer restarted: its end of our PeerConnection is gone; make a new one now
       // instead of waiting for ICE to notice (the old one stays until the new one connects).
       log.info({ peer: peer.peerId }, 'peer restarted: renegotiating with a new PeerConnection')
-      slot.failures = 0
-      slot.retryAt = 0
-      void offer(slot)
+      remake(slot, true)
+      return
+    }
+    if (moved && slot.current !== undefined) {
+      log.info({ peer: peer.peerId }, 'peer\'s addresses changed: renegotiating with a new PeerConnection')
+      remake(slot)
       return
     }
     reconcile(slot)
   }
+  /**
+   * Make-before-break for a session whose path may be gone (peer restarted or
+   * moved): the offerer signals a new PeerConnection (libdatachannel has no ICE
+   * restart) while the old one carries on until the new one connects.
+   */
+  const remake = (slot: Slot, restarted = false): void => {
+    if (!running || slot.current === undefined || !weOffer(slot.peer) || !wanted(slot)) return
+    // A negotiation under way towards a path that still works needs no second one; one towards a restarted peer is dead.
+    if (!restarted && slot.current.state !== 'connected') return
+    slot.failures = 0
+    slot.retryAt = 0
+    void offer(slot)
+  }
+
+  /** Our own addresses changed (an interface went away or was renumbered): our sessions' paths may be gone. */
+  let ownAddresses: string | undefined
+  const checkOwnAddresses = (): void => {
+    const now = init.swarm.addresses().join(' ')
+    const moved = ownAddresses !== undefined && ownAddresses !== now
+    ownAddresses = now
+    if (!moved) return
+    log.info({ addresses: init.swarm.addresses() }, 'our addresses changed: renegotiating the sessions we offer')
+    for (const slot of slots.values()) remake(slot)
+  }
+
   const onLost = (peer: PeerInfo): void => {
     const slot = slots.get(peer.peerId)
     if (slot === undefined || slot.explicit) return
+    // Presence also expires during a partition. A connected PeerConnection rides
+    // out up to ~45 s of silence and SCTP resends what was queued, so it stays;
+    // if the peer is really gone, the transport fails and ends it.
+    if (slot.current?.state === 'connected') {
+      log.info({ peer: peer.peerId }, 'peer lost from presence: keeping its connected session while the transport holds')
+      return
+    }
     slot.current?.close('peer left the swarm')
     slot.previous?.close('peer left the swarm')
     slots.delete(peer.peerId)
@@ -298,7 +360,11 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     init.swarm.on('peer:updated', onPeer)
     init.swarm.on('peer:lost', onLost)
     for (const peer of init.swarm.peers()) onPeer(peer)
-    timer = setInterval(() => { for (const slot of slots.values()) reconcile(slot) }, RECONCILE_INTERVAL_MS)
+    ownAddresses = init.swarm.addresses().join(' ')
+    timer = setInterval(() => {
+      checkOwnAddresses()
+      for (const slot of slots.values()) reconcile(slot)
+    }, RECONCILE_INTERVAL_MS)
   }
 
   manager.stop = async () => {
@@ -349,6 +415,11 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     const slot = slots.get(peer)
     const attempt = slot?.current?.state === 'connected' ? slot.current : slot?.previous
     return attempt?.state === 'connected' ? attempt.session : undefined
+  }
+  manager.sessionById = (peer, id) => {
+    const slot = slots.get(peer)
+    const attempt = [slot?.current, slot?.previous].find(a => a?.id === id)
+    return attempt?.session
   }
   manager.link = (peer) => {
     const slot = slots.get(peer)
