@@ -69,6 +69,15 @@ describe.skipIf(skip !== undefined)(`NAT traversal (netns)${skip !== undefined ?
     await Promise.all(robots.splice(0).map(async d => { await d.cleanup() }))
   }
 
+  /** A failure with the end of coturn's log: allocations, permissions and why a session closed. */
+  async function withTurnLog<T> (step: Promise<T>): Promise<T> {
+    try {
+      return await step
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\ncoturn's log ends with:\n${turn.output().split('\n').slice(-60).join('\n')}`)
+    }
+  }
+
   it('without STUN or TURN the robots cannot connect (the NATs are real)', async () => {
     const [r1, r2] = await startRobots('bare', [])
     await waitFor('robots see each other', async () => {
@@ -99,8 +108,8 @@ describe.skipIf(skip !== undefined)(`NAT traversal (netns)${skip !== undefined ?
     try {
       const ice = [`stun:${lab.pubAddr}:3478`, { urls: `turn:${lab.pubAddr}:3478?transport=udp`, secret: SECRET, ttlSeconds: 600 }]
       const [r1, r2] = await startRobots('turn', ice)
-      const pair = await connectedPair(r1, r2.peerId, 40_000)
-      const back = await connectedPair(r2, r1.peerId)
+      const pair = await withTurnLog(connectedPair(r1, r2.peerId, 40_000))
+      const back = await withTurnLog(connectedPair(r2, r1.peerId))
       expect([pair.local.type, pair.remote.type, back.local.type, back.remote.type]).toContain('relay')
       expect([pair.local.address, pair.remote.address]).toContain(lab.pubAddr)
       await exchange(r1, r2)

@@ -71,7 +71,8 @@ export class NetnsSet {
 /**
  * pub (the "internet": 10.99.0.1 on its loopback, routes to both NATs)
  *   ├─ 10.99.1.0/24 ─ nat1 (MASQUERADE) ─ 10.98.1.0/24 ─ robot1
- *   └─ 10.99.2.0/24 ─ nat2 (MASQUERADE) ─ 10.98.2.0/24 ─ robot2
+ *   ├─ 10.99.2.0/24 ─ nat2 (MASQUERADE) ─ 10.98.2.0/24 ─ robot2
+ *   └─ default ─ rest (drops whatever reaches it: the rest of the internet)
  * The robots' own addresses are unreachable from anywhere but their router.
  */
 export interface NatLab {
@@ -89,6 +90,7 @@ export interface NatLab {
 }
 
 export const PUB_ADDR = '10.99.0.1'
+const REST_GW = { pub: '10.99.255.1', rest: '10.99.255.2' }
 
 export function createNatLab (tag: string): NatLab {
   const p = labPrefix(tag)
@@ -97,6 +99,20 @@ export function createNatLab (tag: string): NatLab {
     const pub = set.add(`${p}-pub`)
     ipIn(pub, ['addr', 'add', `${PUB_ADDR}/32`, 'dev', 'lo'])
     set.forwarding(pub)
+    // The rest of the internet, where pub's default route leads: UDP to an
+    // address nobody routes (a robot's private host candidate) vanishes
+    // silently, as it does upstream of a real server. With no route at all,
+    // sendto() fails with ENETUNREACH, and coturn closes any allocation whose
+    // relay socket fails to send (a relayed check towards a host candidate).
+    // Everything else is refused at once (ICMP net unreachable), so libp2p's
+    // dials of private addresses still fail fast. `rest` forwards nothing.
+    const rest = set.add(`${p}-rest`)
+    set.link(pub, 'rest', `${REST_GW.pub}/30`, rest, 'wan', `${REST_GW.rest}/30`)
+    ipIn(pub, ['route', 'add', 'default', 'via', REST_GW.rest])
+    set.forwarding(rest)
+    ipIn(rest, ['route', 'add', 'default', 'via', REST_GW.pub])
+    iptablesIn(rest, ['-A', 'FORWARD', '-p', 'udp', '-j', 'DROP'])
+    iptablesIn(rest, ['-A', 'FORWARD', '-j', 'REJECT', '--reject-with', 'icmp-net-unreachable'])
     const nats: string[] = []
     const robots: string[] = []
     for (const i of [1, 2]) {
