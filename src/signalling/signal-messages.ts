@@ -33,7 +33,7 @@ function description<T extends 'offer' | 'answer'> (type: T) {
 
 /** Error codes a peer may answer with; each names why nothing was connected. */
 export const SIGNAL_ERROR_CODES = [
-  'malformed', 'too-large', 'out-of-order', 'timeout', 'not-allowed', 'busy',
+  'malformed', 'too-large', 'out-of-order', 'timeout', 'not-allowed', 'busy', 'full',
   'profile-mismatch', 'fingerprint-mismatch', 'unknown-session', 'internal'
 ] as const
 export type SignalErrorCode = typeof SIGNAL_ERROR_CODES[number]

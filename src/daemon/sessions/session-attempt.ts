@@ -32,7 +32,12 @@ export interface SessionAttemptInit {
   logger: Logger
 }
 
-const PERMANENT_CODES = new Set<string>(['not-allowed', 'profile-mismatch', 'fingerprint-mismatch'])
+/**
+ * Refusals not worth retrying soon (the rare retry: BACKOFF_PERMANENT_MS). `full`
+ * is a peer at its session limit: asking it every few seconds would only cost
+ * both sides a PeerConnection each time, and in a large swarm most peers are full.
+ */
+const PERMANENT_CODES = new Set<string>(['not-allowed', 'profile-mismatch', 'fingerprint-mismatch', 'full'])
 
 /**
  * One negotiation and the PeerConnection it produced: the offer/answer and

@@ -281,7 +281,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       }
       current.close('glare: taking your offer')
     } else if (current === undefined && active() >= init.maxSessions) {
-      void stream.reject('busy', `session limit of ${init.maxSessions} reached`, message.session)
+      void stream.reject('full', `session limit of ${init.maxSessions} reached`, message.session)
       return
     }
     const attempt = createAttempt(slot, 'answerer', message.session, profile, stream)
