@@ -1,13 +1,29 @@
 import { defineConfig } from 'vitest/config'
 
+/**
+ * Files that measure time (frame rates, key-frame and recovery deadlines) or
+ * load the machine (network namespaces, a browser, twenty daemons): they run
+ * one at a time, after the rest (see scripts/run-tests.ts).
+ */
+const SERIAL = [
+  'test/e2e/**/*.test.ts',
+  'test/integration/watch-flow.test.ts',
+  'test/integration/media-flow.test.ts',
+  'test/integration/media-keyframe.test.ts',
+  'test/integration/media-record.test.ts'
+]
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Integration tests start real daemons; two cores do not take many at once.
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default'],
-    pool: 'forks'
+    pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'parallel', include: ['test/**/*.test.ts'], exclude: SERIAL } },
+      { extends: true, test: { name: 'serial', include: SERIAL, fileParallelism: false } }
+    ]
   }
 })
