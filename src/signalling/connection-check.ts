@@ -1,6 +1,7 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Logger } from 'pino'
+import { lostHost } from './address-hosts.ts'
 
 /** A connection that does not answer a ping within this after our addresses changed is taken for dead. */
 export const CHECK_PING_TIMEOUT_MS = 1_500
@@ -13,7 +14,7 @@ export interface ConnectionCheckInit {
 }
 
 /**
- * Our addresses changed (an interface was renumbered, went down, or came up):
+ * We lost an address (an interface was renumbered or went down):
  * TCP connections bound to an address we no longer have are dead, but TCP
  * would take minutes to say so. Ping each connected peer once; hang up on
  * those that do not answer and dial them again at once, so signalling (and
@@ -22,7 +23,7 @@ export interface ConnectionCheckInit {
 export class ConnectionCheck {
   readonly #init: ConnectionCheckInit
   readonly #abort = new AbortController()
-  #addresses: string | undefined
+  #addresses: Set<string> | undefined
   #checking = false
 
   constructor (init: ConnectionCheckInit) {
@@ -31,10 +32,11 @@ export class ConnectionCheck {
 
   /** Compare our addresses with the last look; on a change, check every connection. */
   look (): void {
-    const now = this.#init.libp2p.getMultiaddrs().map(a => a.toString()).sort().join(' ')
-    const changed = this.#addresses !== undefined && this.#addresses !== now
-    this.#addresses = now
-    if (changed && !this.#checking) void this.#checkAll()
+    const now = this.#init.libp2p.getMultiaddrs().map(a => a.toString())
+    // Only an address that went away can leave a connection dead; a new one (identify, an interface up) cannot.
+    const lost = this.#addresses !== undefined && lostHost(this.#addresses, now)
+    this.#addresses = new Set(now)
+    if (lost && !this.#checking) void this.#checkAll()
   }
 
   stop (): void {
@@ -44,7 +46,7 @@ export class ConnectionCheck {
   async #checkAll (): Promise<void> {
     this.#checking = true
     const { libp2p, log } = this.#init
-    log.info({ addresses: this.#addresses?.split(' ') }, 'our addresses changed: checking every connection')
+    log.info({ addresses: [...this.#addresses ?? []] }, 'we lost an address: checking every connection')
     try {
       await Promise.all(libp2p.getPeers().map(async peer => { await this.#check(peer) }))
     } finally {

@@ -32,7 +32,7 @@ export function watchCommand (program: Command, cli: CliContext): void {
     .description('view a peer\'s source: decode and count it, record it, or re-expose it as RTP; prints the watch id')
     .argument('<peer>', 'peer id (see edgectl peers)')
     .argument('<source>', 'the peer\'s source name (see edgectl sources)')
-    .option('--sink <spec>', 'count | file:PATH (.mkv, .webm, .mp4) | rtp://HOST:PORT', 'count')
+    .option('--sink <spec>', 'count | file:PATH (.mkv, .webm, .mp4) | rtp://HOST:PORT | display', 'count')
     .option('--follow', 'print stats every second until Ctrl-C, then stop watching')
     .action(async (peer: string, source: string, opts: WatchOptions, cmd: Command) => {
       const client = cli.client(cmd)

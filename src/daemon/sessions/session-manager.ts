@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError } from '../../util/errors.ts'
 import { TypedEmitter } from '../../util/typed-emitter.ts'
 import type { Startable } from '../../util/startable.ts'
 import type { MediaSignalMessage, SignalMessage } from '../../signalling/signal-messages.ts'
+import { lostHost } from '../../signalling/address-hosts.ts'
 import type { SignalService } from '../../signalling/signal-service.ts'
 import type { SignalStream } from '../../signalling/signal-stream.ts'
 import type { PeerInfo, Swarm } from '../../signalling/types.ts'
@@ -59,6 +60,8 @@ interface Slot {
   instance?: string
   /** The peer's announced addresses, as last seen: new ones are worth a retry at once. */
   addresses?: string
+  /** We lost an address: offer a new PeerConnection (whichever side offered the old one) until one is under way. */
+  remake?: boolean
   lastError: AttemptFailure | null
 }
 
@@ -220,6 +223,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     const attempt = createAttempt(slot, 'offerer', id, init.profileFor(slot.peer), stream)
     if (slot.current !== undefined) slot.previous = slot.current
     slot.current = attempt
+    slot.remake = false
     adopt(slot, attempt)
   }
 
@@ -296,8 +300,10 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     const restarted = slot.instance !== undefined && slot.instance !== peer.instance
     slot.instance = peer.instance
     const addresses = peer.addresses.join(' ')
-    const moved = slot.addresses !== undefined && slot.addresses !== addresses
-    if (moved && slot.current === undefined) slot.retryAt = 0
+    const changed = slot.addresses !== undefined && slot.addresses !== addresses
+    // Only an address that went away can have taken the session's path with it; new ones add paths.
+    const moved = changed && lostHost((slot.addresses ?? '').split(' '), peer.addresses)
+    if (changed && slot.current === undefined) slot.retryAt = 0
     slot.addresses = addresses
     if (restarted && slot.current !== undefined && weOffer(peer.peerId) && wanted(slot)) {
       // The peer restarted: its end of our PeerConnection is gone; make a new one now
@@ -307,7 +313,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       return
     }
     if (moved && slot.current !== undefined) {
-      log.info({ peer: peer.peerId }, 'peer\'s addresses changed: renegotiating with a new PeerConnection')
+      log.info({ peer: peer.peerId }, 'peer lost an address: renegotiating with a new PeerConnection')
       remake(slot)
       return
     }
@@ -327,15 +333,36 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     void offer(slot)
   }
 
-  /** Our own addresses changed (an interface went away or was renumbered): our sessions' paths may be gone. */
+  /**
+   * We lost an address (an interface went away or was renumbered): our
+   * sessions' paths may be gone, and only we know. We offer, whichever side
+   * offered the old session (the peer takes an offer beside a connected
+   * session, see onStream); until the libp2p connection is back (see the
+   * swarm's ConnectionCheck) the offer fails and is tried again each tick.
+   */
   let ownAddresses: string | undefined
   const checkOwnAddresses = (): void => {
     const now = init.swarm.addresses().join(' ')
-    const moved = ownAddresses !== undefined && ownAddresses !== now
+    const moved = ownAddresses !== undefined && lostHost(ownAddresses.split(' '), init.swarm.addresses())
     ownAddresses = now
     if (!moved) return
-    log.info({ addresses: init.swarm.addresses() }, 'our addresses changed: renegotiating the sessions we offer')
-    for (const slot of slots.values()) remake(slot)
+    log.info({ addresses: init.swarm.addresses() }, 'we lost an address: renegotiating our sessions')
+    for (const slot of slots.values()) {
+      if (slot.current?.state !== 'connected' || slot.manualOff || !isAllowed(slot.peer)) continue
+      slot.remake = true
+      slot.failures = 0
+      slot.retryAt = 0
+    }
+  }
+  const remakeIfWanted = (slot: Slot): void => {
+    if (slot.remake !== true) return
+    // Once a negotiation is under way (ours or the peer's), or the old session is gone, the job is done.
+    if (slot.current?.state !== 'connected' || slot.previous !== undefined) {
+      slot.remake = false
+      return
+    }
+    if (Date.now() < slot.retryAt) return
+    void offer(slot)
   }
 
   const onLost = (peer: PeerInfo): void => {
@@ -363,7 +390,10 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     ownAddresses = init.swarm.addresses().join(' ')
     timer = setInterval(() => {
       checkOwnAddresses()
-      for (const slot of slots.values()) reconcile(slot)
+      for (const slot of slots.values()) {
+        remakeIfWanted(slot)
+        reconcile(slot)
+      }
     }, RECONCILE_INTERVAL_MS)
   }
 
@@ -441,3 +471,4 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
 
   return manager
 }
+
