@@ -60,6 +60,8 @@ interface Slot {
   instance?: string
   /** The peer's announced addresses, as last seen: new ones are worth a retry at once. */
   addresses?: string
+  /** An offer of ours is opening its signal stream (no attempt yet). */
+  offering?: boolean
   /** We lost an address: offer a new PeerConnection (whichever side offered the old one) until one is under way. */
   remake?: boolean
   lastError: AttemptFailure | null
@@ -99,7 +101,8 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
   const isAllowed = (peer: string): boolean => allow.size === 0 || allow.has(peer)
   const weOffer = (peer: string): boolean => init.localPeer < peer
   const known = (peer: string): PeerInfo | undefined => init.swarm.peers().find(p => p.peerId === peer)
-  const active = (): number => [...slots.values()].filter(s => s.current !== undefined).length
+  // An offer waiting for its signal stream counts too: several slots reconciled in one tick must not overshoot the limit.
+  const active = (): number => [...slots.values()].filter(s => s.current !== undefined || s.offering === true).length
 
   const slotOf = (peer: string): Slot => {
     let slot = slots.get(peer)
@@ -208,9 +211,11 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     const placeholder = slot.retryAt
     slot.retryAt = Number.POSITIVE_INFINITY
     let stream: SignalStream
+    slot.offering = true
     try {
       stream = await init.signal.open(slot.peer)
     } catch (err) {
+      slot.offering = false
       slot.failures++
       slot.lastError = { code: 'closed', message: `cannot open a signal stream: ${(err as Error).message}`, permanent: false }
       slot.retryAt = Date.now() + sessionBackoffMs(slot.failures)
@@ -218,6 +223,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       publish(slot)
       return
     }
+    slot.offering = false
     slot.retryAt = placeholder
     if (!running || slot.manualOff) { stream.close(); return }
     const attempt = createAttempt(slot, 'offerer', id, init.profileFor(slot.peer), stream)
