@@ -91,6 +91,10 @@ export function libp2pOptions (init: NodeInit): Libp2pOptions<SwarmServices> {
     privateKey: init.privateKey,
     addresses: {
       listen: init.relay ? [...init.listen, '/p2p-circuit'] : init.listen,
+      // What peers say they saw us as: with TCP that is the connection's ephemeral
+      // source port, which nobody can dial; kept, it changes with every new
+      // connection, and each change is an identify push to every peer.
+      maxObservedAddresses: 0,
       // Announce addresses replace the listening ones, but relay (circuit) addresses stay.
       ...(init.announce.length > 0 ? { announceFilter: announceInstead(init.announce) } : {})
     },
