@@ -29,6 +29,8 @@ export interface EdgedOptions {
   web?: Record<string, unknown>
   /** Use this (context) directory instead of a new one: an identity can be put into `<dir>/state` first. */
   dir?: string
+  /** Run inside this network namespace (`ip netns exec`). */
+  netns?: string
 }
 
 /** bin/edged, or $EDGED_BIN (an executable, or a .ts file run by this Node) to measure another build. */
@@ -62,7 +64,8 @@ export async function startEdged (ctx: BenchContext, options: EdgedOptions): Pro
     web: options.web ?? { enabled: false },
     log: options.log ?? { level: 'info' }
   }))
-  const [cmd, args] = edgedCommand(ctx.repoRoot, configFile)
+  const [bin, binArgs] = edgedCommand(ctx.repoRoot, configFile)
+  const [cmd, args] = options.netns === undefined ? [bin, binArgs] : ['ip', ['netns', 'exec', options.netns, bin, ...binArgs]]
   const child = ctx.spawn(cmd, args, { cwd: ctx.repoRoot })
   const deadline = performance.now() + START_TIMEOUT_MS
   for (;;) {
