@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import type { WebSocket } from 'ws'
 import { openChannelSocket } from './lib/channel-socket.ts'
-import { sessionWith, startEdged, type EdgedDaemon } from './lib/edged.ts'
+import { isReady, sessionWith, startEdged, type EdgedDaemon } from './lib/edged.ts'
 import { sleep } from './lib/sleep.ts'
 import { median, round } from './lib/stats.ts'
 import { unixJson } from './lib/unix-json.ts'
@@ -37,10 +37,11 @@ function nextArrival (ws: WebSocket, timeoutMs: number): Promise<number> {
   })
 }
 
-async function connected (a: EdgedDaemon, peer: string): Promise<void> {
+/** Both ends connected, with the control channel open. */
+async function ready (a: EdgedDaemon, b: EdgedDaemon): Promise<void> {
   const deadline = performance.now() + TRY_TIMEOUT_MS
-  while ((await sessionWith(a, peer))?.state !== 'connected') {
-    if (performance.now() > deadline) throw new Error(`${a.name}: no session with ${peer}`)
+  while (!isReady(await sessionWith(a, b.peerId), 'control') || !isReady(await sessionWith(b, a.peerId), 'control')) {
+    if (performance.now() > deadline) throw new Error(`no session between ${a.name} and ${b.name} with its control channel open`)
     await sleep(50)
   }
 }
@@ -69,18 +70,21 @@ export const benchmark: Benchmark = {
       const a = await startEdged(ctx, { name: 'robot-a', netns: ns[0], swarm: { listen } })
       const port = a.addresses.map(x => /\/ip4\/10\.96\.0\.1\/tcp\/(\d+)/.exec(x)?.[1]).find(Boolean)
       const b = await startEdged(ctx, { name: 'robot-b', netns: ns[1], swarm: { listen, bootstrap: [`/ip4/${ADDR[0]}/tcp/${port as string}/p2p/${a.peerId}`] } })
-      await connected(a, b.peerId)
+      await ready(a, b)
 
       const heal: number[] = []
       const fresh: number[] = []
       for (let i = 0; i < runs; i++) {
         // After a partition: the same session, SCTP resending what queued up.
         {
+          await ready(a, b)
           const send = await openChannelSocket(a.socket, b.peerId, 'control')
           const recv = await openChannelSocket(b.socket, a.peerId, 'control')
           const sender = setInterval(() => { send.send('tick') }, SEND_EVERY_MS)
           try {
-            await nextArrival(recv, TRY_TIMEOUT_MS)
+            await nextArrival(recv, 5_000).catch(async (err: Error) => {
+              throw new Error(`${err.message} before the partition; A: ${JSON.stringify(await sessionWith(a, b.peerId))} B: ${JSON.stringify(await sessionWith(b, a.peerId))}`)
+            })
             drop('-I'); partitioned = true
             await sleep(PARTITION_MS)
             drop('-D'); partitioned = false
