@@ -21,6 +21,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     reporters: ['default'],
     pool: 'forks',
+    setupFiles: ['test/helpers/kill-leftover-daemons.ts'],
     projects: [
       { extends: true, test: { name: 'parallel', include: ['test/**/*.test.ts'], exclude: SERIAL } },
       { extends: true, test: { name: 'serial', include: SERIAL, fileParallelism: false } }

@@ -9,6 +9,21 @@ export const ROOT = path.resolve(import.meta.dirname, '..', '..')
 export const EDGED = path.join(ROOT, 'bin', 'edged')
 export const EDGECTL = path.join(ROOT, 'bin', 'edgectl')
 
+/**
+ * Daemons still running. A test that times out is abandoned without its
+ * `finally`: whatever it started is killed after its file (see
+ * kill-leftover-daemons.ts, a setup file of every project).
+ */
+const live = new Set<ChildProcess>()
+
+/** SIGKILL every daemon this worker started that is still running; how many there were. */
+export function killLeftoverDaemons (): number {
+  const left = [...live]
+  for (const proc of left) proc.kill('SIGKILL')
+  live.clear()
+  return left.length
+}
+
 export interface EdgedOptions {
   name: string
   /** Merged over the test defaults (loopback listen, no mDNS, no web, quick presence). */
@@ -70,6 +85,8 @@ export async function startEdged (opts: EdgedOptions): Promise<EdgedProcess> {
     ? [EDGED, ['--config', configFile]]
     : ['ip', ['netns', 'exec', opts.netns, EDGED, '--config', configFile]]
   const proc = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  live.add(proc)
+  proc.once('exit', () => { live.delete(proc) })
   let out = ''
   proc.stdout?.on('data', (c: Buffer) => { out = (out + c.toString()).slice(-200_000) })
   proc.stderr?.on('data', (c: Buffer) => { out = (out + c.toString()).slice(-200_000) })
