@@ -21,6 +21,8 @@ import type { PeerInfo, PresenceRecord, Swarm, SwarmEvents, SwarmInit } from './
 
 /** Coalesce bursts of "publish now" (new connections, new subscribers). */
 const ANNOUNCE_SOON_MS = 50
+/** After a new subscriber, presence goes out again this much later (see onSubscription). */
+const ANNOUNCE_AGAIN_MS = 1_000
 /** The leaving record gets this long to go out before libp2p closes its connections. */
 const LEAVING_PUBLISH_TIMEOUT_MS = 1_000
 const LEAVING_FLUSH_MS = 100
@@ -69,6 +71,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
   #stopping: Promise<void> | undefined
   #seq = 0
   #soon: NodeJS.Timeout | undefined
+  #again: NodeJS.Timeout | undefined
 
   constructor (init: SwarmInit) {
     super()
@@ -175,7 +178,12 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     pubsub.topicValidators.set(this.#topic, async (_source, msg) => await this.#validate(msg))
     const onMessage = (evt: CustomEvent<Message>): void => { this.#onMessage(evt.detail) }
     const onSubscription = (evt: CustomEvent<SubscriptionChangeData>): void => {
-      if (evt.detail.subscriptions.some(sub => sub.topic === this.#topic && sub.subscribe)) this.#publishSoon()
+      if (!evt.detail.subscriptions.some(sub => sub.topic === this.#topic && sub.subscribe)) return
+      this.#publishSoon()
+      // The first record can go out before gossipsub may send to the new subscriber
+      // (its stream still opening): once more a moment later, or it waits a whole interval.
+      clearTimeout(this.#again)
+      this.#again = setTimeout(() => { this.#publishSoon() }, ANNOUNCE_AGAIN_MS)
     }
     pubsub.addEventListener('message', onMessage)
     pubsub.addEventListener('subscription-change', onSubscription)
@@ -248,6 +256,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     }
     clearTimeout(this.#soon)
     this.#soon = undefined
+    clearTimeout(this.#again)
+    this.#again = undefined
     this.#table.clear()
     this.#log.info('swarm stopped')
   }
