@@ -60,8 +60,6 @@ interface Slot {
   instance?: string
   /** The peer's announced addresses, as last seen: new ones are worth a retry at once. */
   addresses?: string
-  /** An offer of ours is opening its signal stream (no attempt yet). */
-  offering?: boolean
   /** We lost an address: offer a new PeerConnection (whichever side offered the old one) until one is under way. */
   remake?: boolean
   lastError: AttemptFailure | null
@@ -101,8 +99,10 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
   const isAllowed = (peer: string): boolean => allow.size === 0 || allow.has(peer)
   const weOffer = (peer: string): boolean => init.localPeer < peer
   const known = (peer: string): PeerInfo | undefined => init.swarm.peers().find(p => p.peerId === peer)
-  // An offer waiting for its signal stream counts too: several slots reconciled in one tick must not overshoot the limit.
-  const active = (): number => [...slots.values()].filter(s => s.current !== undefined || s.offering === true).length
+  /** An offer of ours is opening its signal stream: offer() reserves the slot until then (retryAt = +∞). */
+  const dialling = (s: Slot): boolean => s.retryAt === Number.POSITIVE_INFINITY
+  // A dialling offer counts too: several slots reconciled in one tick must not overshoot the limit.
+  const active = (): number => [...slots.values()].filter(s => s.current !== undefined || dialling(s)).length
 
   const slotOf = (peer: string): Slot => {
     let slot = slots.get(peer)
@@ -211,11 +211,9 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     const placeholder = slot.retryAt
     slot.retryAt = Number.POSITIVE_INFINITY
     let stream: SignalStream
-    slot.offering = true
     try {
       stream = await init.signal.open(slot.peer)
     } catch (err) {
-      slot.offering = false
       slot.failures++
       slot.lastError = { code: 'closed', message: `cannot open a signal stream: ${(err as Error).message}`, permanent: false }
       slot.retryAt = Date.now() + sessionBackoffMs(slot.failures)
@@ -223,7 +221,6 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       publish(slot)
       return
     }
-    slot.offering = false
     slot.retryAt = placeholder
     if (!running || slot.manualOff) { stream.close(); return }
     const attempt = createAttempt(slot, 'offerer', id, init.profileFor(slot.peer), stream)
@@ -346,13 +343,13 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
    * session, see onStream); until the libp2p connection is back (see the
    * swarm's ConnectionCheck) the offer fails and is tried again each tick.
    */
-  let ownAddresses: string | undefined
+  let ownAddresses: string[] | undefined
   const checkOwnAddresses = (): void => {
-    const now = init.swarm.addresses().join(' ')
-    const moved = ownAddresses !== undefined && lostHost(ownAddresses.split(' '), init.swarm.addresses())
+    const now = init.swarm.addresses()
+    const moved = ownAddresses !== undefined && lostHost(ownAddresses, now)
     ownAddresses = now
     if (!moved) return
-    log.info({ addresses: init.swarm.addresses() }, 'we lost an address: renegotiating our sessions')
+    log.info({ addresses: now }, 'we lost an address: renegotiating our sessions')
     for (const slot of slots.values()) {
       if (slot.current?.state !== 'connected' || slot.manualOff || !isAllowed(slot.peer)) continue
       slot.remake = true
@@ -393,7 +390,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     init.swarm.on('peer:updated', onPeer)
     init.swarm.on('peer:lost', onLost)
     for (const peer of init.swarm.peers()) onPeer(peer)
-    ownAddresses = init.swarm.addresses().join(' ')
+    ownAddresses = init.swarm.addresses()
     timer = setInterval(() => {
       checkOwnAddresses()
       for (const slot of slots.values()) {
