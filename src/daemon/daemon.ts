@@ -89,10 +89,11 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
     name: config.swarm.nodeName,
     version: VERSION,
     stack: config.rtc.stack,
-    sources: Object.entries(config.media.sources).map(([name, s]) => ({
-      name, kind: s.kind, codec: s.codec ?? (s.kind === 'video' ? 'h264' : 'opus')
-    }))
+    // The config's sources and those WHIP clients publish now.
+    sources: media.list().map(({ name, kind, codec }) => ({ name, kind, codec }))
   })
+  // A publisher came or went: say so now, not at the next announce interval.
+  media.on('changed', () => { void swarm?.announce() })
 
   const applyReload = async (): Promise<ReloadResponse> => {
     const next = config.source === DEFAULTS_SOURCE ? parseConfig({}) : loadConfigFile(config.source)

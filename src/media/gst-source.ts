@@ -11,6 +11,7 @@ import { DEFAULT_START_TIMEOUT_MS, GstProcess, type GstProcessInit, type GstProc
 import { buildPli, buildFir } from './rtcp-feedback.ts'
 import { isRtcp, parseRtpHeader } from './rtp-packet.ts'
 import { RtpStats, type RtpStatsSnapshot } from './rtp-stats.ts'
+import type { RunningSource } from './running-source.ts'
 import { buildSourcePipeline, RTCP_IN, sourceSettings, type SourceConfig, type SourcePipelineOptions } from './source-pipeline.ts'
 import { bindLoopback, closeSocket, LOOPBACK } from './udp-socket.ts'
 
@@ -64,7 +65,7 @@ export interface SourceStats extends RtpStatsSnapshot {
  * continuous sequence survive pipeline restarts, so viewers see one stream.
  * requestKeyFrame() sends an RTCP PLI to the pipeline's rtpbin.
  */
-export class GstSource extends TypedEmitter<GstSourceEvents> implements Startable {
+export class GstSource extends TypedEmitter<GstSourceEvents> implements Startable, RunningSource {
   readonly name: string
   readonly kind: MediaKind
   readonly codec: Codec

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { Logger } from '../daemon/logger.ts'
-import { NotFoundError } from '../util/errors.ts'
+import { ConflictError, NotFoundError } from '../util/errors.ts'
 import type { Startable } from '../util/startable.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
 import type { Codec, MediaKind } from './codecs.ts'
@@ -8,7 +8,11 @@ import { chooseEncoder, probeEncoders, type EncoderChoice, type EncoderTable, ty
 import { gstElements, type GstElements } from './gst-elements.ts'
 import type { GstProcessInit } from './gst-process.ts'
 import { GstSource, type SourceStats } from './gst-source.ts'
+import type { RunningSource } from './running-source.ts'
 import { sourceSettings, type SourceConfig } from './source-pipeline.ts'
+
+/** Sources a daemon can announce (presence-codec.ts caps its list at this). */
+export const MAX_SOURCES = 64
 
 export interface MediaSourcesInit {
   /** media.sources */
@@ -32,6 +36,8 @@ export interface SourceInfo {
   encoder: string | null
   hardware: boolean
   alwaysOn: boolean
+  /** Published by a WHIP client (not in the config): there while it publishes. */
+  published: boolean
   running: boolean
   /** Holders of acquire() that have not released. */
   users: number
@@ -42,13 +48,24 @@ export interface SourceInfo {
 
 export interface MediaSourcesEvents {
   /** A config reload changed a running source: holders should follow the new GstSource (same SSRC). */
-  restarted: [name: string, source: GstSource]
-  /** A config reload removed a source: holders should drop it (release() is then a no-op). */
-  removed: [name: string]
+  restarted: [name: string, source: RunningSource]
+  /** A source went away (a config reload, its publisher left): holders should drop it (release() is then a no-op). */
+  removed: [name: string, reason: string]
+  /** The list of sources changed (a publisher came or went): presence should say so. */
+  changed: []
+}
+
+/** A stream published into MediaSources (WHIP): it runs while its publisher does. */
+export interface Publication {
+  source: RunningSource
+  /** Called when MediaSources drops it (a config source of the same name came, stop()). */
+  onRemoved: (reason: string) => void
 }
 
 interface Entry {
-  config: SourceConfig
+  /** Undefined for a published source. */
+  config?: SourceConfig
+  published?: Publication
   users: number
   source?: GstSource
   starting?: Promise<GstSource>
@@ -76,12 +93,13 @@ export class MediaSources extends TypedEmitter<MediaSourcesEvents> implements St
   async start (): Promise<void> {
     this.#table = await probeEncoders({ overrides: this.#init.encoders, elements: this.#init.elements, verifyHardware: this.#init.verifyHardware })
     this.#init.logger?.info({ encoders: Object.values(this.#table).map(c => `${c.codec}=${c.encoder ?? 'none'}`) }, 'encoders probed')
-    await Promise.all([...this.#entries].filter(([, e]) => e.config.alwaysOn === true).map(async ([name]) => {
+    await Promise.all([...this.#entries].filter(([, e]) => e.config?.alwaysOn === true).map(async ([name]) => {
       await this.#ensure(name).catch(() => {}) // reported by #ensure
     }))
   }
 
   async stop (): Promise<void> {
+    for (const [name, entry] of [...this.#entries]) if (entry.published !== undefined) this.#unpublish(name, entry, 'this daemon is stopping')
     await Promise.all([...this.#entries.values()].map(async entry => {
       const source = entry.source ?? await entry.starting?.catch(() => undefined)
       entry.source = undefined
@@ -98,6 +116,7 @@ export class MediaSources extends TypedEmitter<MediaSourcesEvents> implements St
 
   list (): SourceInfo[] {
     return [...this.#entries].map(([name, entry]) => {
+      if (entry.config === undefined) return this.#publishedInfo(name, entry)
       const settings = sourceSettings(entry.config)
       const choice = this.#table?.[settings.codec]
       const own = entry.config.encoder
@@ -108,6 +127,7 @@ export class MediaSources extends TypedEmitter<MediaSourcesEvents> implements St
         encoder: entry.source?.encoder ?? own ?? choice?.encoder ?? null,
         hardware: own === undefined && (choice?.hardware ?? false),
         alwaysOn: entry.config.alwaysOn === true,
+        published: false,
         running: entry.source !== undefined,
         users: entry.users,
         error: entry.error === undefined ? null : { name: entry.error.name, message: entry.error.message },
@@ -116,9 +136,56 @@ export class MediaSources extends TypedEmitter<MediaSourcesEvents> implements St
     })
   }
 
+  /**
+   * Add a source that something other than the config runs (a WHIP publisher):
+   * viewers and presence see it until unpublish(). A ConflictError when a
+   * source of that name exists.
+   */
+  publish (name: string, publication: Publication): void {
+    if (this.#entries.size >= MAX_SOURCES) throw new ConflictError(`this daemon has ${MAX_SOURCES} sources, as many as presence can carry: publish after one has gone`)
+    if (this.#entries.has(name)) throw new ConflictError(`a source named ${name} exists on this daemon: publish under another name`)
+    this.#entries.set(name, { published: publication, users: 0 })
+    this.emit('changed')
+  }
+
+  /** The publisher of `name` left: holders drop it. A no-op when it is not that publication. */
+  unpublish (name: string, source: RunningSource, reason: string): void {
+    const entry = this.#entries.get(name)
+    if (entry?.published?.source !== source) return
+    this.#unpublish(name, entry, reason, false)
+  }
+
+  #unpublish (name: string, entry: Entry, reason: string, tellPublisher = true): void {
+    this.#entries.delete(name)
+    this.emit('removed', name, reason)
+    this.emit('changed')
+    if (tellPublisher) entry.published?.onRemoved(reason)
+  }
+
+  #publishedInfo (name: string, entry: Entry): SourceInfo {
+    const source = (entry.published as Publication).source
+    return {
+      name,
+      kind: source.kind,
+      codec: source.codec,
+      encoder: source.encoder,
+      hardware: false,
+      alwaysOn: false,
+      published: true,
+      running: true,
+      users: entry.users,
+      error: null,
+      stats: source.stats()
+    }
+  }
+
   /** The running source `name`, started if needed; pair with release(). */
-  async acquire (name: string): Promise<GstSource> {
+  async acquire (name: string): Promise<RunningSource> {
     const entry = this.#entry(name)
+    if (entry.published !== undefined) {
+      entry.users++
+      return entry.published.source
+    }
     entry.users++
     try {
       return await this.#ensure(name)
@@ -133,6 +200,7 @@ export class MediaSources extends TypedEmitter<MediaSourcesEvents> implements St
     const entry = this.#entries.get(name)
     if (entry === undefined || entry.users === 0) return // removed by a reload
     entry.users--
+    if (entry.config === undefined) return // published: it runs while its publisher does
     await entry.starting?.catch(() => {})
     if (entry.users > 0 || entry.config.alwaysOn === true || entry.source === undefined) return
     const source = entry.source
@@ -147,10 +215,15 @@ export class MediaSources extends TypedEmitter<MediaSourcesEvents> implements St
    */
   async reconfigure (sources: Record<string, SourceConfig>): Promise<void> {
     const work: Array<Promise<void>> = []
-    for (const [name, entry] of this.#entries) {
+    for (const [name, entry] of [...this.#entries]) {
+      if (entry.published !== undefined) {
+        // The config takes a name back from a publisher.
+        if (Object.hasOwn(sources, name)) this.#unpublish(name, entry, `the config now has a source named ${name}`)
+        continue
+      }
       if (Object.hasOwn(sources, name)) continue
       this.#entries.delete(name)
-      work.push(this.#halt(entry).then(() => { this.emit('removed', name) }))
+      work.push(this.#halt(entry).then(() => { this.emit('removed', name, `source ${name} was removed from the config`) }))
     }
     for (const [name, config] of Object.entries(sources)) {
       const entry = this.#entries.get(name)
@@ -198,11 +271,12 @@ export class MediaSources extends TypedEmitter<MediaSourcesEvents> implements St
 
   async #startSource (name: string, entry: Entry): Promise<GstSource> {
     const logger = this.#init.logger?.child({ source: name })
+    const config = entry.config as SourceConfig
     try {
       this.#table ??= await probeEncoders({ overrides: this.#init.encoders, elements: this.#init.elements, verifyHardware: this.#init.verifyHardware })
-      const codec = sourceSettings(entry.config).codec
-      const encoder = await chooseEncoder(this.#table, codec, entry.config.encoder, this.#init.elements ?? gstElements)
-      const source = new GstSource({ name, source: entry.config, ssrc: entry.ssrc, encoder, mtu: this.#init.mtu, process: this.#init.process, elements: this.#init.elements, logger })
+      const codec = sourceSettings(config).codec
+      const encoder = await chooseEncoder(this.#table, codec, config.encoder, this.#init.elements ?? gstElements)
+      const source = new GstSource({ name, source: config, ssrc: entry.ssrc, encoder, mtu: this.#init.mtu, process: this.#init.process, elements: this.#init.elements, logger })
       source.on('failed', err => {
         entry.error = err
         if (entry.source === source) entry.source = undefined

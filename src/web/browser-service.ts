@@ -5,16 +5,21 @@ import type { SessionManager } from '../daemon/sessions/session-manager.ts'
 import type { MediaSources } from '../media/media-sources.ts'
 import type { PeerInfo } from '../signalling/types.ts'
 import type { TrackInit } from '../transport/track-types.ts'
-import { BadSdpError, NotFoundError, TooManySessionsError } from '../util/errors.ts'
+import { BadRequestError, BadSdpError, ConflictError, NotFoundError, TooManySessionsError } from '../util/errors.ts'
 import type { Startable } from '../util/startable.ts'
 import { attachBrowserChannel } from './browser-channels.ts'
 import { BrowserSession, type BrowserRtcConfig } from './browser-session.ts'
 import { LocalFeeds } from './local-feeds.ts'
-import { offeredSections, pickCodec, receivingSection } from './offer-sdp.ts'
+import { offeredSections, pickCodec, receivingSection, sendingSections, type OfferedCodec, type OfferedSection } from './offer-sdp.ts'
+import { PublishedSource } from './published-source.ts'
 import { RemoteFeeds } from './remote-feeds.ts'
 
 /** Browser sessions (WHEP players and WHIP publishers) at once. */
 export const MAX_BROWSER_SESSIONS = 32
+/** As media.sources names (config-schema.ts). */
+const SOURCE_NAME = /^[A-Za-z0-9._-]{1,64}$/
+/** What a WHIP client may publish, in order of preference. */
+const PUBLISHED_VIDEO: TrackInit['codec'][] = ['h264', 'vp8', 'vp9', 'av1']
 
 export interface BrowserSessionInfo {
   id: string
@@ -34,6 +39,7 @@ interface Entry {
   session: BrowserSession
   kind: 'whep' | 'whip'
   peer: string | null
+  /** WHEP: the source played; WHIP: the sources published, comma-separated. */
   source: string
 }
 
@@ -134,6 +140,60 @@ export class BrowserService implements Startable {
     return { id, answer: answered.value }
   }
 
+  /**
+   * WHIP: publish the client's tracks as sources of this daemon: its video as
+   * `name`, its audio as `name` too when it sends nothing else, else as
+   * `name.audio`. They are in MediaSources (so in presence, for peers to
+   * watch, and for WHEP) until the session ends. Resolves to the resource id,
+   * our answer and the names.
+   */
+  async publish (offer: string, name: string, publisher: string): Promise<{ id: string, answer: string, sources: string[] }> {
+    this.#checkRoom()
+    const sections = sendingSections(offeredSections(offer))
+    const video = sections.find(s => s.kind === 'video')
+    const audio = sections.find(s => s.kind === 'audio')
+    if (video === undefined && audio === undefined) throw new BadSdpError('the offer has no audio or video section that sends (a=sendonly or a=sendrecv): nothing to publish')
+    const wanted: Array<{ name: string, section: OfferedSection, codec: TrackInit['codec'], offered: OfferedCodec }> = []
+    if (video !== undefined) wanted.push({ name, section: video, ...publishedCodec(video, PUBLISHED_VIDEO) })
+    if (audio !== undefined) wanted.push({ name: video === undefined ? name : `${name}.audio`, section: audio, ...publishedCodec(audio, ['opus']) })
+    const existing = new Set(this.#init.media.list().map(s => s.name))
+    for (const w of wanted) {
+      if (!SOURCE_NAME.test(w.name)) throw new BadRequestError(`source names are 1-64 letters, digits, . _ - (${JSON.stringify(w.name.slice(0, 80))} is not)`)
+      if (existing.has(w.name)) throw new ConflictError(`this daemon has a source named ${w.name} already: publish under another name`)
+    }
+    const id = randomBytes(12).toString('base64url')
+    const recv: TrackInit[] = wanted.map(w => ({
+      mid: w.section.mid,
+      kind: w.section.kind as TrackInit['kind'],
+      codec: w.codec,
+      payloadType: w.offered.payloadType,
+      ssrc: w.section.ssrc ?? randomInt(1, 0xffffffff),
+      clockRate: w.offered.clockRate
+    }))
+    const session = new BrowserSession({ id, offer, recv, rtc: this.#init.rtc(), logger: this.#log })
+    const entry: Entry = { session, kind: 'whip', peer: null, source: wanted.map(w => w.name).join(',') }
+    this.#keep(id, entry)
+    const answer = await session.answer()
+    const published: PublishedSource[] = []
+    try {
+      for (const [i, w] of wanted.entries()) {
+        const source = new PublishedSource({ name: w.name, track: session.recvTracks[i], publisher: `whip ${publisher}` })
+        this.#init.media.publish(w.name, { source, onRemoved: reason => { this.#log.info({ browser: id, source: w.name, reason }, 'published source taken away'); session.close() } })
+        published.push(source)
+      }
+    } catch (err) {
+      // Another publisher took a name while we answered.
+      for (const source of published) this.#init.media.unpublish(source.name, source, 'its publisher failed to start')
+      session.close()
+      throw err
+    }
+    session.once('close', () => {
+      for (const source of published) this.#init.media.unpublish(source.name, source, `its publisher left (WHIP session ${id} ended)`)
+    })
+    this.#log.info({ browser: id, sources: entry.source, codecs: wanted.map(w => w.codec) }, 'browser publishing')
+    return { id, answer, sources: wanted.map(w => w.name) }
+  }
+
   /** DELETE on a resource. */
   end (id: string): void {
     const entry = this.#entries.get(id)
@@ -153,4 +213,14 @@ export class BrowserService implements Startable {
       this.#log.info({ browser: id, kind: entry.kind, source: entry.source }, 'browser session ended')
     })
   }
+}
+
+/** The first acceptable codec of a WHIP client's section, or a BadSdpError naming what it offered. */
+function publishedCodec (section: OfferedSection, accepted: Array<TrackInit['codec']>): { codec: TrackInit['codec'], offered: OfferedCodec } {
+  for (const codec of accepted) {
+    const offered = pickCodec(section, codec)
+    if (offered !== undefined) return { codec, offered }
+  }
+  const names = [...new Set(section.codecs.map(c => c.name).filter(n => n !== ''))].join(', ')
+  throw new BadSdpError(`the offer's ${section.kind} section (mid ${section.mid}) sends ${names === '' ? 'no codec' : names}; this daemon takes ${accepted.join(', ')}${accepted.includes('h264') ? ' (H.264 with packetization-mode=1, baseline)' : ''}`)
 }

@@ -87,6 +87,8 @@ export class BrowserSession extends TypedEmitter<BrowserSessionEvents> {
       this.close()
       throw err
     }
+    // A player whose every track has ended (its source went away) has nothing left to play.
+    for (const t of this.sendTracks) t.onceClosed(() => { if (this.sendTracks.every(x => x.isClosed)) this.close() })
     const timeoutMs = init.connectTimeoutMs ?? BROWSER_CONNECT_TIMEOUT_MS
     this.#timer = setTimeout(() => {
       this.#log.info({ timeoutMs }, 'browser did not connect in time')

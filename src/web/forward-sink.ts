@@ -17,19 +17,25 @@ export class ForwardSink extends TypedEmitter<GstSinkEvents> {
   readonly #stats: RtpStats
   #stopped = false
 
-  constructor (init: { codec: Codec, payloadType: number, fanout: TrackFanout }) {
+  readonly #onStop: (() => void) | undefined
+
+  /** onStop: the watch stopped its sink (it ended, failed, or was replaced by one for another codec). */
+  constructor (init: { codec: Codec, payloadType: number, fanout: TrackFanout, onStop?: () => void }) {
     super()
     this.codec = init.codec
     this.kind = CODECS[init.codec].kind
     this.payloadType = init.payloadType
     this.#fanout = init.fanout
     this.#stats = new RtpStats(init.codec)
+    this.#onStop = init.onStop
   }
 
   async start (): Promise<void> {}
 
   async stop (): Promise<void> {
+    if (this.#stopped) return
     this.#stopped = true
+    this.#onStop?.()
   }
 
   write (packet: Uint8Array): void {

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino'
-import type { GstSource } from '../media/gst-source.ts'
+import type { RunningSource } from '../media/running-source.ts'
 import type { MediaSources } from '../media/media-sources.ts'
 import type { SendTrack } from '../transport/track-types.ts'
 import { NotFoundError } from '../util/errors.ts'
 import { TrackFanout } from './track-fanout.ts'
 
 interface Feed {
-  gst: GstSource
+  gst: RunningSource
   fanout: TrackFanout
   onRtp: (packet: Buffer) => void
 }
@@ -28,6 +28,7 @@ export class LocalFeeds {
   constructor (init: LocalFeedsInit) {
     this.#init = init
     init.media.on('restarted', this.#onRestarted)
+    init.media.on('removed', this.#onRemoved)
   }
 
   /** Kind and codec of a local source; NotFoundError when there is none of that name. */
@@ -38,7 +39,7 @@ export class LocalFeeds {
   }
 
   /** Start the source if needed (a failure throws); pair with feed() or release(). */
-  async acquire (name: string): Promise<GstSource> {
+  async acquire (name: string): Promise<RunningSource> {
     return await this.#init.media.acquire(name)
   }
 
@@ -47,7 +48,7 @@ export class LocalFeeds {
   }
 
   /** After acquire(): write the source's RTP into `track` until it closes, then release the hold. */
-  feed (name: string, gst: GstSource, track: SendTrack): void {
+  feed (name: string, gst: RunningSource, track: SendTrack): void {
     if (track.isClosed) {
       void this.#init.media.release(name)
       return
@@ -58,11 +59,12 @@ export class LocalFeeds {
 
   close (): void {
     this.#init.media.off('restarted', this.#onRestarted)
+    this.#init.media.off('removed', this.#onRemoved)
     for (const feed of this.#feeds.values()) this.#unhook(feed)
     this.#feeds.clear()
   }
 
-  #feed (name: string, gst: GstSource): Feed {
+  #feed (name: string, gst: RunningSource): Feed {
     const existing = this.#feeds.get(name)
     if (existing !== undefined && existing.gst === gst) return existing
     if (existing !== undefined) this.#unhook(existing)
@@ -87,8 +89,17 @@ export class LocalFeeds {
     await this.#init.media.release(name)
   }
 
+  /** The source went away (its publisher left, a reload removed it): its browsers' tracks close, and their sessions. */
+  readonly #onRemoved = (name: string): void => {
+    const feed = this.#feeds.get(name)
+    if (feed === undefined) return
+    this.#unhook(feed)
+    this.#feeds.delete(name)
+    feed.fanout.end()
+  }
+
   /** A config reload restarted a source (same SSRC): feed the browsers from the new one. */
-  readonly #onRestarted = (name: string, gst: GstSource): void => {
+  readonly #onRestarted = (name: string, gst: RunningSource): void => {
     if (this.#feeds.has(name)) this.#feed(name, gst).fanout.requestKeyFrame()
   }
 }

@@ -19,6 +19,8 @@ export interface OfferedSection {
   /** m= port 0: the section is rejected or stopped. */
   rejected: boolean
   codecs: OfferedCodec[]
+  /** The media SSRC the client announces it sends with (a=ssrc, the first of an FID group), if any. */
+  ssrc?: number
 }
 
 const DIRECTIONS = new Set<string>(['sendrecv', 'sendonly', 'recvonly', 'inactive'])
@@ -48,6 +50,10 @@ export function offeredSections (sdp: string): OfferedSection[] {
     }
     if (current === undefined) continue
     if (attr.startsWith('mid:')) current.mid = attr.slice(4)
+    const group = /^ssrc-group:FID (\d+)/.exec(attr)
+    if (group !== null) current.ssrc = Number(group[1]) >>> 0
+    const ssrc = /^ssrc:(\d+) /.exec(attr)
+    if (ssrc !== null) current.ssrc ??= Number(ssrc[1]) >>> 0
     const rtpmap = /^rtpmap:(\d+) ([^/\s]+)\/(\d+)/.exec(attr)
     if (rtpmap !== null) {
       const codec = current.codecs.find(c => c.payloadType === Number(rtpmap[1]))

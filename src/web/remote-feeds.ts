@@ -48,7 +48,7 @@ export class RemoteFeeds {
       peers: init.peers,
       logger: init.logger,
       createSink: ({ id, codec, payloadType }) => {
-        const sink = new ForwardSink({ codec, payloadType, fanout: this.#fanout(id) })
+        const sink: ForwardSink = new ForwardSink({ codec, payloadType, fanout: this.#fanout(id), onStop: () => { if (this.#sinks.get(id) === sink) this.#ended(id) } })
         this.#sinks.set(id, sink)
         return sink
       }
@@ -132,6 +132,18 @@ export class RemoteFeeds {
     forward.watchId = info.id
     if (info.state !== 'active') throw new TimeoutError(`peer ${forward.peer} did not start sending ${forward.source} in time (${info.state})`)
     this.#log.info({ peer: forward.peer, source: forward.source, watch: info.id }, 'forwarding a peer\'s source to browsers')
+  }
+
+  /**
+   * The watch stopped its sink while browsers still played it (the peer ended
+   * it, its source went away): their tracks close, and so do their sessions.
+   */
+  #ended (id: string): void {
+    this.#sinks.delete(id)
+    const fanout = this.#fanouts.get(id)
+    if (fanout === undefined) return
+    this.#log.info({ watch: id, browsers: fanout.size }, 'forwarded watch ended: closing its browsers')
+    fanout.end()
   }
 
   #fanout (id: string): TrackFanout {

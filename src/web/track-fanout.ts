@@ -42,6 +42,13 @@ export class TrackFanout {
     this.#throttle.request('pli')
   }
 
+  /** The stream is over (its source went away, the watch failed): close every track it fed. */
+  end (): void {
+    const tracks = [...this.#tracks]
+    this.close()
+    for (const t of tracks) t.close()
+  }
+
   close (): void {
     this.#tracks.clear()
     this.#throttle.close()

@@ -54,6 +54,10 @@ export function whepRoutes (service: BrowserService): WebRoutes {
       const { id, answer } = await service.play(sdpBody(req), req.params.peer, req.params.source)
       return await created(reply, `${WHEP_RESOURCE}/${id}`, answer)
     })
+    app.post<{ Params: { name: string } }>('/whip/:name', async (req, reply) => {
+      const { id, answer } = await service.publish(sdpBody(req), req.params.name, req.ip)
+      return await created(reply, `${WHIP_RESOURCE}/${id}`, answer)
+    })
     for (const base of [WHEP_RESOURCE, WHIP_RESOURCE]) {
       app.delete<{ Params: { id: string } }>(`${base}/:id`, async (req, reply) => {
         service.end(req.params.id)

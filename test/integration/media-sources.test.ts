@@ -27,7 +27,7 @@ describe('MediaSources', () => {
 
     const [a, b] = await Promise.all([media.acquire('cam'), media.acquire('cam')])
     expect(a).toBe(b)
-    const pid = a.pid!
+    const pid = a.stats().pid!
     expect(media.list().find(s => s.name === 'cam')).toMatchObject({ running: true, users: 2 })
     await sleep(300)
     expect(media.list().find(s => s.name === 'cam')?.stats?.packets).toBeGreaterThan(0)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { offeredSections, pickCodec, receivingSection } from '../../src/web/offer-sdp.ts'
+import { offeredSections, pickCodec, receivingSection, sendingSections } from '../../src/web/offer-sdp.ts'
 
 const OFFER = [
   'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1',
@@ -33,5 +33,13 @@ describe('browser offers', () => {
 
   it('refuses an offer with no receiving section of the kind (BadSdpError)', () => {
     expect(() => receivingSection(offeredSections(OFFER), 'audio')).toThrow(expect.objectContaining({ name: 'BadSdpError' }))
+  })
+
+  it('finds what a WHIP client sends, and the SSRC it announces (the media one of an FID group)', () => {
+    const publish = OFFER.replace('a=recvonly', 'a=sendonly\r\na=ssrc-group:FID 1111 2222\r\na=ssrc:1111 cname:x\r\na=ssrc:2222 cname:x')
+      .replace('a=rtpmap:111 opus/48000/2', 'a=rtpmap:111 opus/48000/2\r\na=ssrc:3333 cname:x\r\na=ssrc:3333 msid:- a')
+    const sending = sendingSections(offeredSections(publish))
+    expect(sending.map(s => [s.kind, s.ssrc])).toEqual([['video', 1111], ['audio', 3333]])
+    expect(sendingSections(offeredSections(OFFER)).map(s => [s.kind, s.ssrc])).toEqual([['audio', undefined]])
   })
 })

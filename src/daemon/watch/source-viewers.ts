@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { GstSource } from '../../media/gst-source.ts'
+import type { RunningSource } from '../../media/running-source.ts'
 import { KeyFrameThrottle } from '../../media/keyframe-throttle.ts'
 import type { MediaSources } from '../../media/media-sources.ts'
 import type { MediaSignalMessage, UnwatchCode } from '../../signalling/signal-messages.ts'
@@ -26,7 +26,7 @@ interface Viewer {
 /** One running source and everything feeding from it. */
 interface Feed {
   name: string
-  gst: GstSource
+  gst: RunningSource
   viewers: Set<Viewer>
   throttle: KeyFrameThrottle
   onRtp: (packet: Buffer) => void
@@ -39,7 +39,7 @@ export interface SourceViewersInit {
 }
 
 /**
- * The source side of watching: one GstSource per source however many peers
+ * The source side of watching: one RunningSource per source however many peers
  * watch it (MediaSources counts the holds), each packet written into every
  * viewer's track, viewers' PLI/FIR merged into at most one key-frame request
  * per KEYFRAME_MIN_INTERVAL_MS.
@@ -91,7 +91,7 @@ export class SourceViewers {
       return
     }
     this.#pending.add(key)
-    let gst: GstSource
+    let gst: RunningSource
     try {
       gst = await this.#init.media.acquire(message.source)
     } catch (err) {
@@ -155,7 +155,7 @@ export class SourceViewers {
     await Promise.all([...this.#viewers.values()].map(async v => { await this.#end(v, { code: 'ended', reason: 'peer stopping' }) }))
   }
 
-  #feed (name: string, gst: GstSource): Feed {
+  #feed (name: string, gst: RunningSource): Feed {
     const existing = this.#feeds.get(name)
     if (existing !== undefined && existing.gst === gst) return existing
     if (existing !== undefined) this.#unhook(existing)
@@ -182,14 +182,14 @@ export class SourceViewers {
   }
 
   /** A config reload restarted a source (same SSRC): feed the viewers from the new one. */
-  readonly #onRestarted = (name: string, gst: GstSource): void => {
+  readonly #onRestarted = (name: string, gst: RunningSource): void => {
     if (this.#feeds.has(name)) this.#feed(name, gst).throttle.request('pli')
   }
 
-  readonly #onRemoved = (name: string): void => {
+  readonly #onRemoved = (name: string, reason: string): void => {
     const feed = this.#feeds.get(name)
     if (feed === undefined) return
-    for (const v of [...feed.viewers]) void this.#end(v, { code: 'source-removed', reason: `source ${name} was removed from the config` })
+    for (const v of [...feed.viewers]) void this.#end(v, { code: 'source-removed', reason: reason.slice(0, 256) })
   }
 
   /** Stop feeding a viewer: tell the peer (unless it asked), close the track, drop the hold. */
