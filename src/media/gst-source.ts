@@ -11,7 +11,7 @@ import { DEFAULT_START_TIMEOUT_MS, GstProcess, type GstProcessInit, type GstProc
 import { buildPli, buildFir } from './rtcp-feedback.ts'
 import { isRtcp, parseRtpHeader } from './rtp-packet.ts'
 import { RtpStats, type RtpStatsSnapshot } from './rtp-stats.ts'
-import type { RunningSource } from './running-source.ts'
+import { sourceStats, type RunningSource } from './running-source.ts'
 import { buildSourcePipeline, RTCP_IN, sourceSettings, type SourceConfig, type SourcePipelineOptions } from './source-pipeline.ts'
 import { bindLoopback, closeSocket, LOOPBACK } from './udp-socket.ts'
 
@@ -175,20 +175,13 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
   }
 
   stats (): SourceStats {
-    return {
-      ...this.#stats.snapshot(),
-      name: this.name,
-      kind: this.kind,
-      codec: this.codec,
-      encoder: this.encoder,
-      ssrc: this.ssrc,
-      payloadType: this.payloadType,
+    return sourceStats(this, this.#stats.snapshot(), {
       state: this.#process?.state ?? 'stopped',
       pid: this.#process?.pid ?? null,
       restarts: this.#restarts,
       keyFrameRequests: this.#keyFrameRequests,
       rtpPort: this.rtpPort ?? null
-    }
+    })
   }
 
   #onPacket (packet: Buffer): void {

@@ -1,6 +1,7 @@
 import type { TypedEmitter } from '../util/typed-emitter.ts'
 import type { Codec, MediaKind } from './codecs.ts'
 import type { SourceStats } from './gst-source.ts'
+import type { RtpStatsSnapshot } from './rtp-stats.ts'
 
 export interface RunningSourceEvents {
   /** One RTP packet (payloaded to rtc.mtu): write it into the viewers' tracks. */
@@ -27,4 +28,10 @@ export interface RunningSource extends Pick<TypedEmitter<RunningSourceEvents>, '
   /** Ask for a key frame now (a viewer's PLI/FIR, a new viewer); false when there is no one to ask. */
   requestKeyFrame: (kind?: 'pli' | 'fir') => boolean
   stats: () => SourceStats
+}
+
+/** A source's stats: what it is, what flowed, and how the thing that makes it runs. */
+export function sourceStats (source: RunningSource, rtp: RtpStatsSnapshot, run: Pick<SourceStats, 'state' | 'pid' | 'restarts' | 'keyFrameRequests' | 'rtpPort'>): SourceStats {
+  const { name, kind, codec, encoder, ssrc, payloadType } = source
+  return { ...rtp, name, kind, codec, encoder, ssrc, payloadType, ...run }
 }

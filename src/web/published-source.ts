@@ -1,7 +1,7 @@
 import type { Codec } from '../media/codecs.ts'
 import type { SourceStats } from '../media/gst-source.ts'
 import { RtpStats } from '../media/rtp-stats.ts'
-import type { RunningSource, RunningSourceEvents } from '../media/running-source.ts'
+import { sourceStats, type RunningSource, type RunningSourceEvents } from '../media/running-source.ts'
 import type { RecvTrack } from '../transport/track-types.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
 
@@ -58,19 +58,12 @@ export class PublishedSource extends TypedEmitter<RunningSourceEvents> implement
   }
 
   stats (): SourceStats {
-    return {
-      ...this.#stats.snapshot(),
-      name: this.name,
-      kind: this.kind,
-      codec: this.codec,
-      encoder: this.encoder,
-      ssrc: this.ssrc,
-      payloadType: this.payloadType,
+    return sourceStats(this, this.#stats.snapshot(), {
       state: this.#track.isClosed ? 'stopped' : 'running',
       pid: null,
       restarts: 0,
       keyFrameRequests: this.#keyFrameRequests,
       rtpPort: null
-    }
+    })
   }
 }
