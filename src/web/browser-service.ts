@@ -4,7 +4,8 @@ import type { ChannelHub } from '../daemon/sessions/channel-hub.ts'
 import type { SessionManager } from '../daemon/sessions/session-manager.ts'
 import type { MediaSources } from '../media/media-sources.ts'
 import type { PeerInfo } from '../signalling/types.ts'
-import type { TrackInit } from '../transport/track-types.ts'
+import type { TrackCodec, TrackInit, TrackKind } from '../transport/track-types.ts'
+import type { RunningSource } from '../media/running-source.ts'
 import { BadRequestError, BadSdpError, ConflictError, NotFoundError, TooManySessionsError } from '../util/errors.ts'
 import type { Startable } from '../util/startable.ts'
 import { attachBrowserChannel } from './browser-channels.ts'
@@ -26,6 +27,8 @@ export interface BrowserSessionInfo {
   kind: 'whep' | 'whip'
   peer: string | null
   source: string
+  /** WHEP: the audio source played in the same session, if any. */
+  audio: string | null
   state: string
   createdAt: string
   connectedAt: string | null
@@ -41,6 +44,7 @@ interface Entry {
   peer: string | null
   /** WHEP: the source played; WHIP: the sources published, comma-separated. */
   source: string
+  audio: string | null
 }
 
 export interface BrowserServiceInit {
@@ -92,6 +96,7 @@ export class BrowserService implements Startable {
       kind: e.kind,
       peer: e.peer,
       source: e.source,
+      audio: e.audio,
       state: e.session.state,
       createdAt: e.session.createdAt.toISOString(),
       connectedAt: e.session.connectedAt?.toISOString() ?? null,
@@ -101,43 +106,56 @@ export class BrowserService implements Startable {
   }
 
   /**
-   * WHEP: play `source` of this daemon (peer undefined or ours) or of a peer.
-   * Resolves to the resource id and our SDP answer.
+   * WHEP: play `source` of this daemon (peer undefined or ours) or of a peer,
+   * with an audio source in the same session: `audio` when given, else
+   * `<source>.audio` when there is one (a WHIP publisher's) and the offer can
+   * receive audio. Resolves to the resource id and our SDP answer.
    */
-  async play (offer: string, peer: string | undefined, source: string): Promise<{ id: string, answer: string }> {
+  async play (offer: string, peer: string | undefined, source: string, audio?: string): Promise<{ id: string, answer: string }> {
     const remote = peer !== undefined && peer !== this.#init.localPeer
-    const { kind, codec } = remote ? this.remote.describe(peer, source) : this.local.describe(source)
+    const describe = (name: string): { kind: TrackKind, codec: TrackCodec } => remote ? this.remote.describe(peer, name) : this.local.describe(name)
+    const main = describe(source)
     this.#checkRoom()
     const sections = offeredSections(offer)
-    const section = receivingSection(sections, kind)
-    const offered = pickCodec(section, codec)
-    if (offered === undefined) {
-      throw new BadSdpError(`the offer's ${kind} section (mid ${section.mid}) does not offer ${codec}${codec === 'h264' ? ' with packetization-mode=1, constrained baseline' : ''}, which source ${source} sends`)
+    const played = [{ name: source, ...main, ...playedCodec(receivingSection(sections, main.kind), main.codec, source) }]
+    if (audio !== undefined) {
+      const extra = describe(audio)
+      if (extra.kind !== 'audio' || main.kind !== 'video') throw new BadRequestError(`audio=${audio}: plays an audio source beside a video one (${source} is ${main.kind}, ${audio} is ${extra.kind})`)
+      played.push({ name: audio, ...extra, ...playedCodec(receivingSection(sections, 'audio'), extra.codec, audio) })
+    } else if (main.kind === 'video') {
+      const companion = companionAudio(sections, `${source}.audio`, name => { try { return describe(name) } catch { return undefined } })
+      if (companion !== undefined) played.push(companion)
     }
     const id = randomBytes(12).toString('base64url')
-    const track: TrackInit = { mid: section.mid, kind, codec, payloadType: offered.payloadType, ssrc: randomInt(1, 0xffffffff), clockRate: offered.clockRate }
+    const tracks: TrackInit[] = played.map(p => ({ mid: p.section.mid, kind: p.kind, codec: p.codec, payloadType: p.offered.payloadType, ssrc: randomInt(1, 0xffffffff), clockRate: p.offered.clockRate }))
     const session = new BrowserSession({
       id,
       offer,
-      send: [track],
+      send: tracks,
       rtc: this.#init.rtc(),
       onChannel: dc => { attachBrowserChannel({ channels: this.#init.channels, sessions: this.#init.sessions, logger: this.#log }, dc, remote ? peer : undefined) },
       logger: this.#log
     })
-    const entry: Entry = { session, kind: 'whep', peer: remote ? peer : null, source }
+    const entry: Entry = { session, kind: 'whep', peer: remote ? peer : null, source, audio: played[1]?.name ?? null }
     this.#keep(id, entry)
-    const sendTrack = session.sendTracks[0]
-    const held = remote ? this.remote.acquire(peer, source).then(() => undefined) : this.local.acquire(source)
-    const [answered, acquired] = await Promise.allSettled([session.answer(), held])
-    if (answered.status === 'rejected' || acquired.status === 'rejected') {
+    const held = played.map(async p => remote ? await this.remote.acquire(peer, p.name).then(() => undefined) : await this.local.acquire(p.name))
+    const [answered, ...acquired] = await Promise.allSettled([session.answer(), ...held])
+    const failed = [answered, ...acquired].find(r => r.status === 'rejected')
+    if (failed !== undefined) {
       session.close()
-      if (acquired.status === 'fulfilled') await (remote ? this.remote.release(peer, source) : this.local.release(source))
-      throw answered.status === 'rejected' ? answered.reason : (acquired as PromiseRejectedResult).reason
+      await Promise.all(played.map(async (p, i) => {
+        if (acquired[i].status === 'fulfilled') await (remote ? this.remote.release(peer, p.name) : this.local.release(p.name))
+      }))
+      throw failed.reason
     }
-    if (remote) this.remote.feed(peer, source, sendTrack)
-    else this.local.feed(source, acquired.value as NonNullable<typeof acquired.value>, sendTrack)
-    this.#log.info({ browser: id, peer: entry.peer, source }, 'browser playing')
-    return { id, answer: answered.value }
+    for (const [i, p] of played.entries()) {
+      const track = session.sendTracks[i]
+      const got = acquired[i] as PromiseFulfilledResult<RunningSource | undefined>
+      if (remote) this.remote.feed(peer, p.name, track)
+      else this.local.feed(p.name, got.value as RunningSource, track)
+    }
+    this.#log.info({ browser: id, peer: entry.peer, source, audio: entry.audio }, 'browser playing')
+    return { id, answer: (answered as PromiseFulfilledResult<string>).value }
   }
 
   /**
@@ -171,7 +189,7 @@ export class BrowserService implements Startable {
       clockRate: w.offered.clockRate
     }))
     const session = new BrowserSession({ id, offer, recv, rtc: this.#init.rtc(), logger: this.#log })
-    const entry: Entry = { session, kind: 'whip', peer: null, source: wanted.map(w => w.name).join(',') }
+    const entry: Entry = { session, kind: 'whip', peer: null, source: wanted.map(w => w.name).join(','), audio: null }
     this.#keep(id, entry)
     const answer = await session.answer()
     const published: PublishedSource[] = []
@@ -213,6 +231,24 @@ export class BrowserService implements Startable {
       this.#log.info({ browser: id, kind: entry.kind, source: entry.source }, 'browser session ended')
     })
   }
+}
+
+/** The offered payload type for a source's codec, or a BadSdpError. */
+function playedCodec (section: OfferedSection, codec: TrackCodec, source: string): { section: OfferedSection, offered: OfferedCodec } {
+  const offered = pickCodec(section, codec)
+  if (offered === undefined) {
+    throw new BadSdpError(`the offer's ${section.kind} section (mid ${section.mid}) does not offer ${codec}${codec === 'h264' ? ' with packetization-mode=1, constrained baseline' : ''}, which source ${source} sends`)
+  }
+  return { section, offered }
+}
+
+/** `name` as the audio of a video played, when it exists and the offer can take it; else nothing (it is optional). */
+function companionAudio (sections: OfferedSection[], name: string, describe: (name: string) => { kind: TrackKind, codec: TrackCodec } | undefined): { name: string, kind: TrackKind, codec: TrackCodec, section: OfferedSection, offered: OfferedCodec } | undefined {
+  const info = describe(name)
+  if (info?.kind !== 'audio') return undefined
+  const section = sections.find(s => s.kind === 'audio' && !s.rejected && (s.direction === 'recvonly' || s.direction === 'sendrecv'))
+  const offered = section === undefined ? undefined : pickCodec(section, info.codec)
+  return section === undefined || offered === undefined ? undefined : { name, ...info, section, offered }
 }
 
 /** The first acceptable codec of a WHIP client's section, or a BadSdpError naming what it offered. */

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { MAX_SDP_BYTES } from '../transport/signal-limits.ts'
-import { BadSdpError, UnsupportedMediaTypeError } from '../util/errors.ts'
+import { BadRequestError, BadSdpError, UnsupportedMediaTypeError } from '../util/errors.ts'
 import type { BrowserService } from './browser-service.ts'
 import type { WebRoutes } from './web-server.ts'
 
@@ -21,6 +21,13 @@ function sdpBody (req: FastifyRequest): string {
   if (type !== 'application/sdp') throw new UnsupportedMediaTypeError(`the body must be an SDP offer (Content-Type: application/sdp), not ${type === '' ? 'nothing' : type}`)
   if (typeof req.body !== 'string' || req.body.trim() === '') throw new BadSdpError('the body is empty: POST an SDP offer')
   return req.body
+}
+
+/** ?audio=NAME: an audio source to play in the same session (given once, not empty). */
+function audioParam (value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value === '') throw new BadRequestError('audio= names one audio source to play beside the video, e.g. ?audio=mic')
+  return value
 }
 
 async function created (reply: FastifyReply, location: string, answer: string): Promise<FastifyReply> {
@@ -46,12 +53,12 @@ export function whepRoutes (service: BrowserService): WebRoutes {
       app.options(path, preflight, async (_req, reply) => await reply.status(204).header('accept-post', 'application/sdp').send())
     }
 
-    app.post<{ Params: { source: string } }>('/whep/:source', async (req, reply) => {
-      const { id, answer } = await service.play(sdpBody(req), undefined, req.params.source)
+    app.post<{ Params: { source: string }, Querystring: { audio?: string } }>('/whep/:source', async (req, reply) => {
+      const { id, answer } = await service.play(sdpBody(req), undefined, req.params.source, audioParam(req.query.audio))
       return await created(reply, `${WHEP_RESOURCE}/${id}`, answer)
     })
-    app.post<{ Params: { peer: string, source: string } }>('/whep/:peer/:source', async (req, reply) => {
-      const { id, answer } = await service.play(sdpBody(req), req.params.peer, req.params.source)
+    app.post<{ Params: { peer: string, source: string }, Querystring: { audio?: string } }>('/whep/:peer/:source', async (req, reply) => {
+      const { id, answer } = await service.play(sdpBody(req), req.params.peer, req.params.source, audioParam(req.query.audio))
       return await created(reply, `${WHEP_RESOURCE}/${id}`, answer)
     })
     app.post<{ Params: { name: string } }>('/whip/:name', async (req, reply) => {

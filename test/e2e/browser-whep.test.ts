@@ -35,7 +35,7 @@ describe('WHEP on the web listener (token required)', () => {
   }
 
   beforeAll(async () => {
-    d = await startEdged({ name: 'alpha', config: { rtc, web: { enabled: true, listen: '127.0.0.1:0', token: TOKEN }, media: { sources: { h264: video('h264'), vp8: video('vp8') } } } })
+    d = await startEdged({ name: 'alpha', config: { rtc, web: { enabled: true, listen: '127.0.0.1:0', token: TOKEN }, media: { sources: { h264: video('h264'), vp8: video('vp8'), mic: { kind: 'audio', codec: 'opus', pipeline: 'audiotestsrc is-live=true wave=sine' } } } } })
     const web = await waitFor('web address', async () => (await unixRequest(d.socket, 'GET', '/v1/status')).body.web as string | null)
     base = `http://${web}`
     browser = await launchBrowser()
@@ -97,4 +97,38 @@ describe('WHEP on the web listener (token required)', () => {
       await waitFor('source stopped', async () => (await unixRequest(d.socket, 'GET', '/v1/sources')).body.local.find((s: any) => s.name === codec).running === false, 5_000)
     }, 40_000)
   }
+
+  it('plays a video and an audio source in one session with ?audio=, and names a wrong audio source', async () => {
+    const offer = await browserOffer(page)
+    expect(await errorOf(await post('/whep/h264?audio=nosuch', offer))).toMatchObject({ status: 404, name: 'NotFoundError' })
+    expect(await errorOf(await post('/whep/h264?audio=vp8', offer))).toMatchObject({ status: 400, name: 'BadRequestError' })
+    expect(await errorOf(await post('/whep/h264?audio=', offer))).toMatchObject({ status: 400, name: 'BadRequestError' })
+    const got = await page.evaluate(async (token) => {
+      const pc = new (globalThis as any).RTCPeerConnection()
+      pc.addTransceiver('video', { direction: 'recvonly' })
+      pc.addTransceiver('audio', { direction: 'recvonly' })
+      await pc.setLocalDescription(await pc.createOffer())
+      const res = await fetch('/whep/h264?audio=mic', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/sdp' }, body: pc.localDescription.sdp })
+      const answer = await res.text()
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer })
+      const packets = async (): Promise<Record<string, number>> => {
+        const out: Record<string, number> = {}
+        for (const r of (await pc.getStats()).values()) if (r.type === 'inbound-rtp') out[r.kind] = r.packetsReceived
+        return out
+      }
+      const deadline = performance.now() + 15_000
+      let seen = await packets()
+      while (((seen.audio ?? 0) < 20 || (seen.video ?? 0) < 20) && performance.now() < deadline) {
+        await new Promise(resolve => setTimeout(resolve, 200))
+        seen = await packets()
+      }
+      await fetch(res.headers.get('location') as string, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })
+      pc.close()
+      return { status: res.status, sendonly: answer.split('a=sendonly').length - 1, seen }
+    }, TOKEN)
+    expect(got.status).toBe(201)
+    expect(got.sendonly).toBe(2)
+    expect(got.seen.video).toBeGreaterThanOrEqual(20)
+    expect(got.seen.audio).toBeGreaterThanOrEqual(20)
+  }, 40_000)
 })

@@ -176,6 +176,13 @@ describe('WHIP: Chromium publishes into the swarm', () => {
     expect(names).toEqual(expect.arrayContaining(['both.audio:audio:opus', expect.stringMatching(/^both:video:/)]))
     await waitFor('audio packets', async () =>
       (await unixRequest(alpha.socket, 'GET', '/v1/sources')).body.local.find((s: any) => s.name === 'both.audio')?.stats?.packets > 10, 10_000)
+    // A player of `both` gets `both.audio` in the same session.
+    const player = await browser.page(`${base}/`)
+    await player.evaluate(async () => { await (globalThis as any).edgeViewer.play(null, 'both', 'video') })
+    const played = await waitFor('player session with audio', async () =>
+      (await (await fetch(`${base}/api/browsers`)).json() as any).sessions.find((b: any) => b.kind === 'whep' && b.source === 'both' && b.audio === 'both.audio' && b.packetsSent > 50))
+    expect(played.state).toBe('connected')
+    await player.close()
     // No DELETE: the browser closes its PeerConnection, and the session ends with it.
     await page.evaluate(() => { const g = globalThis as any; clearInterval(g.whip.timer); g.whip.pc.close() })
     await waitFor('sources gone', async () =>
