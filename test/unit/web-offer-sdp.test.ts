@@ -1,5 +1,6 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { offeredSections, pickCodec, receivingSection, sendingSections } from '../../src/web/offer-sdp.ts'
+import { offeredSections, pickCodec, receivingSection, sendingSections, trackCodecOf } from '../../src/web/offer-sdp.ts'
 
 const OFFER = [
   'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1',
@@ -41,5 +42,26 @@ describe('browser offers', () => {
     const sending = sendingSections(offeredSections(publish))
     expect(sending.map(s => [s.kind, s.ssrc])).toEqual([['video', 1111], ['audio', 3333]])
     expect(sendingSections(offeredSections(OFFER)).map(s => [s.kind, s.ssrc])).toEqual([['audio', undefined]])
+  })
+
+  it('any offer (a real one edited at random): sections with bounded fields, or a BadSdpError, never another throw', () => {
+    const lines = OFFER.split('\r\n')
+    const line = fc.oneof(fc.string({ maxLength: 120 }), fc.constantFrom('a=ssrc:99999999999 cname:x', 'a=ssrc-group:FID 1', 'm=video 0 X 300 -1 abc', 'a=rtpmap:96 H264', 'a=fmtp:96 ;;==;', 'a=mid:', 'a=sendrecv'))
+    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(lines.length - 1), line), { maxLength: 8 }), edits => {
+      const edited = [...lines]
+      for (const [at, text] of edits) edited.splice(at, 0, text)
+      for (const section of offeredSections(edited.join('\r\n'))) {
+        expect(section.codecs.every(c => Number.isInteger(c.payloadType) && c.payloadType >= 0 && c.payloadType < 128)).toBe(true)
+        if (section.ssrc !== undefined) expect(section.ssrc >= 0 && section.ssrc <= 0xffffffff).toBe(true)
+        for (const c of section.codecs) trackCodecOf(c)
+        for (const kind of ['video', 'audio'] as const) {
+          try {
+            pickCodec(receivingSection([section], kind), kind === 'video' ? 'h264' : 'opus')
+          } catch (err) {
+            expect((err as Error).name).toBe('BadSdpError')
+          }
+        }
+      }
+    }))
   })
 })
