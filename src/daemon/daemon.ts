@@ -179,15 +179,17 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
       routeTrustedStreams(trusted, sessionManager, transportLog)
       sessionManager.on('session', info => { events.emit('session:state', info) })
       const watch = createWatchService({ localPeer, sessions: sessionManager, peers, media, logger: componentLogger(root, 'watch', config.log.levels) })
-      sessionManager.on('channel', (peer, channel) => { channels.attach(peer, channel) })
+      sessionManager.on('channel', (peer, channel, session) => { channels.attach(peer, channel, session) })
       // A peer lost from presence may keep its session through a partition (see
       // session-manager onLost): its programs' channels go only with the session.
       const inPresence = (peer: string): boolean => swarmService.peers().some(p => p.peerId === peer)
+      // Not at once: a partition that outlived presence and the session comes back to them.
+      const gone = (peer: string): boolean => sessionManager.session(peer) === undefined && !inPresence(peer)
       swarmService.on('peer:lost', peer => {
-        if (sessionManager.session(peer.peerId) === undefined) channels.dropPeer(peer.peerId)
+        if (sessionManager.session(peer.peerId) === undefined) channels.dropPeerLater(peer.peerId, () => gone(peer.peerId))
       })
       sessionManager.on('session', info => {
-        if ((info.state === 'idle' || info.state === 'closed') && !inPresence(info.peer)) channels.dropPeer(info.peer)
+        if ((info.state === 'idle' || info.state === 'closed') && !inPresence(info.peer)) channels.dropPeerLater(info.peer, () => gone(info.peer))
       })
 
       const controlServer = createControlServer({

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
-import { TimeoutError } from '../../util/errors.ts'
+import { ChannelNotOpenError, MessageTooLargeError, TimeoutError } from '../../util/errors.ts'
 import type { Channel } from '../../transport/types.ts'
+import type { EdgeMessage } from './edge-messages.ts'
 
 export type Payload = string | Buffer
 
@@ -25,17 +26,68 @@ export const FLOW_PAUSE_BYTES = 1024 * 1024
 /** …and to go on once they are back under this. */
 export const FLOW_RESUME_BYTES = 256 * 1024
 const FLOW_POLL_MS = 20
+/** Reliable channels: bytes sent and not yet acknowledged by the peer's daemon; write() waits beyond this. */
+export const UNACKED_MAX_BYTES = 4 * 1024 * 1024
+/** The receiving daemon acknowledges after this many messages or bytes, or this long after the first unacknowledged one. */
+export const ACK_EVERY_MESSAGES = 64
+export const ACK_EVERY_BYTES = 256 * 1024
+export const ACK_DELAY_MS = 100
+/** Where each of our last few channels started in our stream of messages (see #resume). */
+const KEPT_STARTS = 8
 
 /** Tells the peer's daemon to pause or resume sending on this channel (see channel-hub.ts). */
 export type FlowSignal = (paused: boolean) => void
 
-const size = (data: Payload): number => typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength
+/** The session a channel belongs to, and the daemons' `_edge` channel of that session. */
+export interface ChannelLink {
+  /** The session's negotiation id: both ends name it alike. */
+  session: string
+  /** Send to the peer's daemon on this session's `_edge` channel; `queue`: hold it until that channel opens. */
+  send: (message: EdgeMessage, queue?: boolean) => void
+}
+
+const size = (data: Payload | Uint8Array): number => typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength
+
+/**
+ * Reliable ordered channels are numbered and resumed across sessions. Lossy
+ * ones promise nothing to resume; reliable unordered ones arrive in any order,
+ * so a count of what arrived does not say which messages did.
+ */
+const resumable = (channel: Channel): boolean => !channel.lossy && channel.options.ordered
+
+/** The channel we take a peer's messages from, with what we told the peer about them. */
+interface Inbound {
+  channel: Channel
+  link: ChannelLink
+  received: number
+  acked: number
+  bytesSinceAck: number
+  timer: NodeJS.Timeout | undefined
+}
+
+/** A channel we send on. */
+interface Outbound {
+  channel: Channel
+  link: ChannelLink
+  pumping: boolean
+  /** A send failed: the channel is closing (its close event may come later); the next channel resumes. */
+  broken: boolean
+}
 
 /**
  * The local side of one (peer, label) channel. It outlives PeerConnections:
  * after a reconnect the new session's channel is attached here and local
  * programs keep their WebSocket. Messages that arrive while nobody listens are
  * parked in a bounded queue (oldest dropped first, counted) for the next consumer.
+ *
+ * A reliable (ordered) channel delivers everything in order across sessions too. The
+ * messages written here are numbered and kept until the peer's daemon
+ * acknowledges them (`ack` on `_edge`). When a new session's channel appears,
+ * each end stops taking messages from the old one and tells the other
+ * (`resume`) how many it had from it; the sender sends the rest again on the
+ * new channel, in order. What SCTP still held when an association died (a
+ * partition longer than its retransmissions last) or was replaced (a remade
+ * session) is not lost, and nothing arrives twice.
  */
 export class ChannelEndpoint {
   readonly peer: string
@@ -54,6 +106,25 @@ export class ChannelEndpoint {
   #localPaused = false
   #flowTimer: NodeJS.Timeout | undefined
   #signalFlow: FlowSignal | undefined
+  // Reliable delivery across sessions: sending.
+  /** Written and not acknowledged, from message number #base on. */
+  #unacked: Array<string | Uint8Array> = []
+  #unackedBytes = 0
+  #base = 0
+  /** The number of the next message to send on #out. */
+  #next = 0
+  /** The channel we send on, once the peer told us where to go on from (resume). */
+  #out: Outbound | undefined
+  /** The newest channel, until the peer's resume for it comes. */
+  #awaiting: { channel: Channel, link: ChannelLink } | undefined
+  /** Resumes that came before their session's channel (by session). */
+  readonly #earlyResumes = new Map<string, { session: string | null, received: number }>()
+  /** The number of the first message sent on each session's channel. */
+  readonly #starts = new Map<string, number>()
+  #roomWaiters: Array<() => void> = []
+  // Reliable delivery across sessions: receiving.
+  #inbound: Inbound | undefined
+  #closed = false
   /** Messages dropped on the way to local consumers (parked overflow, slow lossy consumers). */
   dropped = 0
   delivered = 0
@@ -66,18 +137,52 @@ export class ChannelEndpoint {
 
   get channel (): Channel | undefined { return this.#channel }
   get consumers (): number { return this.#consumers.size }
+  /** Reliable: messages written and not yet acknowledged by the peer's daemon. */
+  get unacknowledged (): number { return this.#unacked.length }
 
   /** A (new) open channel for this label: route its messages here. */
-  attach (channel: Channel, signalFlow?: FlowSignal): void {
+  attach (channel: Channel, link: ChannelLink): void {
     this.#channel = channel
     this.#lossy = channel.lossy
-    this.#signalFlow = signalFlow
+    this.#signalFlow = paused => { link.send({ t: 'flow', label: this.label, paused }) }
     // A new PeerConnection starts with clean flow state on both sides.
     this.setRemotePaused(false)
     this.#localPaused = false
-    channel.on('message', data => { this.#receive(data) })
-    channel.on('close', () => { if (this.#channel === channel) this.#channel = undefined })
+    if (resumable(channel)) {
+      // Receiving: from now on only this channel counts; tell the sender where to go on from.
+      const before = this.#inbound
+      if (before !== undefined) clearTimeout(before.timer)
+      this.#inbound = { channel, link, received: 0, acked: 0, bytesSinceAck: 0, timer: undefined }
+      link.send({ t: 'resume', label: this.label, session: before?.link.session ?? null, received: before?.received ?? 0 }, true)
+      // Sending: wait for the peer's resume for this channel.
+      this.#out = undefined
+      this.#awaiting = { channel, link }
+      const early = this.#earlyResumes.get(link.session)
+      if (early !== undefined) {
+        this.#earlyResumes.delete(link.session)
+        this.#resume(link.session, early.session, early.received)
+      }
+    }
+    channel.on('message', data => { this.#receive(channel, data) })
+    channel.on('close', () => {
+      if (this.#channel === channel) this.#channel = undefined
+      if (this.#inbound?.channel === channel) clearTimeout(this.#inbound.timer)
+      this.#wakeRoom()
+    })
     for (const wake of this.#waiters.splice(0)) wake()
+  }
+
+  /** A message from the peer's daemon about this channel, on the `_edge` channel of `session`. */
+  control (session: string, message: EdgeMessage): void {
+    switch (message.t) {
+      case 'flow': this.setRemotePaused(message.paused); break
+      case 'resume': this.#resume(session, message.session, message.received); break
+      case 'ack': {
+        const start = this.#starts.get(message.session)
+        if (start !== undefined) this.#trim(start + message.received)
+        break
+      }
+    }
   }
 
   addConsumer (consumer: ChannelConsumer): () => void {
@@ -87,11 +192,30 @@ export class ChannelEndpoint {
     return () => { this.#consumers.delete(consumer) }
   }
 
-  /** Send one message to the peer; reliable channels wait for buffer space (backpressure). */
+  /**
+   * Send one message to the peer. Reliable channels take it once fewer than
+   * UNACKED_MAX_BYTES are unacknowledged (backpressure) and deliver it, in
+   * order, on this session's channel or the next one's.
+   */
   async write (data: Payload): Promise<void> {
     while (this.#remotePaused) await new Promise<void>(resolve => { this.#resumeWaiters.push(resolve) })
-    const channel = this.#channel?.isClosed === false ? this.#channel : await this.#waitForChannel()
-    await channel.write(typeof data === 'string' ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    let channel = this.#channel?.isClosed === false ? this.#channel : await this.#waitForChannel()
+    const payload = typeof data === 'string' ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    if (!resumable(channel)) {
+      await channel.write(payload)
+      return
+    }
+    const bytes = size(payload)
+    if (bytes > channel.maxMessageSize) throw new MessageTooLargeError(this.label, bytes, channel.maxMessageSize)
+    while (this.#unackedBytes > 0 && this.#unackedBytes + bytes > UNACKED_MAX_BYTES) {
+      if (channel.isClosed) channel = await this.#waitForChannel()
+      else await new Promise<void>(resolve => { this.#roomWaiters.push(resolve) })
+    }
+    if (this.#closed) throw new ChannelNotOpenError(`channel ${this.label} to ${this.peer} is closed`)
+    // Kept until acknowledged: a small view must not keep a large buffer (a socket read) alive.
+    this.#unacked.push(typeof payload !== 'string' && payload.byteLength < payload.buffer.byteLength / 2 ? new Uint8Array(payload) : payload)
+    this.#unackedBytes += bytes
+    this.#pump()
   }
 
   async #waitForChannel (): Promise<Channel> {
@@ -105,6 +229,88 @@ export class ChannelEndpoint {
       })
     }
     return this.#channel
+  }
+
+  /**
+   * The peer took the channel of `session` and had `received` messages of
+   * ours from the channel of session `before`: go on from the one after those
+   * on the new channel. A session we do not know (the peer or this daemon
+   * restarted, or nothing was sent yet) means from the oldest we still hold.
+   */
+  #resume (session: string, before: string | null, received: number): void {
+    const waiting = this.#awaiting
+    if (waiting?.link.session !== session) {
+      // Its channel has not reached us yet (the _edge channel can open first).
+      this.#earlyResumes.delete(session)
+      this.#earlyResumes.set(session, { session: before, received })
+      while (this.#earlyResumes.size > KEPT_STARTS) this.#earlyResumes.delete(this.#earlyResumes.keys().next().value as string)
+      return
+    }
+    const start = before === null ? undefined : this.#starts.get(before)
+    const end = this.#base + this.#unacked.length
+    const from = Math.min(Math.max(start === undefined ? this.#base : start + received, this.#base), end)
+    this.#trim(from)
+    this.#next = from
+    this.#starts.delete(session)
+    this.#starts.set(session, from)
+    while (this.#starts.size > KEPT_STARTS) this.#starts.delete(this.#starts.keys().next().value as string)
+    this.#awaiting = undefined
+    this.#out = { channel: waiting.channel, link: waiting.link, pumping: false, broken: false }
+    if (end > from) this.#log.info({ session, resent: end - from }, 'sending again what the peer did not get')
+    this.#pump()
+  }
+
+  /** The peer's daemon has every message before number `upTo`: forget them. */
+  #trim (upTo: number): void {
+    const end = this.#base + this.#unacked.length
+    const n = Math.min(upTo, end) - this.#base
+    if (n <= 0) return
+    for (const data of this.#unacked.splice(0, n)) this.#unackedBytes -= size(data)
+    this.#base += n
+    if (this.#next < this.#base) this.#next = this.#base
+    this.#wakeRoom()
+  }
+
+  /** Send what is unsent on the current channel, one message after the other (each waits for buffer space). */
+  #pump (): void {
+    const out = this.#out
+    if (out === undefined || out.pumping || out.broken) return
+    out.pumping = true
+    void (async () => {
+      try {
+        while (this.#out === out && !out.channel.isClosed) {
+          const i = this.#next - this.#base
+          if (i >= this.#unacked.length) break
+          const data = this.#unacked[i]
+          try {
+            await out.channel.write(data)
+          } catch (err) {
+            // The channel is closing (libdatachannel throws before its close callback): the next one resumes.
+            if (!(err instanceof MessageTooLargeError) || this.#out !== out || this.#unacked[i] !== data) {
+              out.broken = true
+              break
+            }
+            // This session's peer takes less than the one the message was written for.
+            this.#log.warn({ err }, 'dropping a message over the new session\'s max message size')
+            this.#unacked.splice(i, 1)
+            this.#unackedBytes -= size(data)
+            this.dropped++
+            this.#wakeRoom()
+            continue
+          }
+          if (this.#out !== out) break
+          this.#next++
+        }
+      } finally {
+        out.pumping = false
+      }
+      // Messages written while the last one was in flight.
+      if (this.#out === out && !out.broken && !out.channel.isClosed && this.#next - this.#base < this.#unacked.length) this.#pump()
+    })()
+  }
+
+  #wakeRoom (): void {
+    for (const wake of this.#roomWaiters.splice(0)) wake()
   }
 
   /** Flow control from the peer's daemon: while paused, write() waits (and so do local writers). */
@@ -136,9 +342,35 @@ export class ChannelEndpoint {
     }
   }
 
-  #receive (data: Payload): void {
+  #receive (channel: Channel, data: Payload): void {
+    if (this.#closed) return
+    if (resumable(channel)) {
+      const inbound = this.#inbound
+      // An older session's channel: what it still brings is sent again on the new one.
+      if (inbound?.channel !== channel) return
+      inbound.received++
+      inbound.bytesSinceAck += size(data)
+      this.#ackLater(inbound)
+    }
     this.#deliver(data)
     this.#checkFlow()
+  }
+
+  #ackLater (inbound: Inbound): void {
+    if (inbound.received - inbound.acked >= ACK_EVERY_MESSAGES || inbound.bytesSinceAck >= ACK_EVERY_BYTES) {
+      this.#ack(inbound)
+    } else if (inbound.timer === undefined) {
+      inbound.timer = setTimeout(() => { this.#ack(inbound) }, ACK_DELAY_MS)
+    }
+  }
+
+  #ack (inbound: Inbound): void {
+    clearTimeout(inbound.timer)
+    inbound.timer = undefined
+    if (this.#inbound !== inbound || inbound.channel.isClosed || inbound.received === inbound.acked) return
+    inbound.acked = inbound.received
+    inbound.bytesSinceAck = 0
+    inbound.link.send({ t: 'ack', label: this.label, session: inbound.link.session, received: inbound.received })
   }
 
   #deliver (data: Payload): void {
@@ -172,9 +404,17 @@ export class ChannelEndpoint {
   }
 
   close (): void {
+    this.#closed = true
     clearInterval(this.#flowTimer)
+    clearTimeout(this.#inbound?.timer)
+    this.#inbound = undefined
+    this.#out = undefined
+    this.#awaiting = undefined
+    this.#unacked = []
+    this.#unackedBytes = 0
     this.setRemotePaused(false)
     for (const wake of this.#waiters.splice(0)) wake()
+    this.#wakeRoom()
     this.#consumers.clear()
     this.#parked.length = 0
     this.#channel = undefined

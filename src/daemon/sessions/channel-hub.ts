@@ -1,18 +1,26 @@
 import type { Logger } from 'pino'
 import type { Channel } from '../../transport/types.ts'
 import { ChannelEndpoint } from './channel-endpoint.ts'
+import { parseEdgeMessage, type EdgeMessage } from './edge-messages.ts'
 
-/** The daemons' own channel on every session: flow control for the user channels. */
+/** The daemons' own channel on every session: flow control and resumption for the user channels. */
 export const EDGE_CHANNEL = '_edge'
 
-interface FlowMessage { t: 'flow', label: string, paused: boolean }
+/** Labels a peer may name in a resume before we have its channel (as in the channel routes). */
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+/** Resumes held for a session whose `_edge` channel is not open yet. */
+const MAX_PENDING = 256
+/**
+ * A peer gone from presence with no session keeps its endpoints this long: a
+ * partition that outlived both comes back to the local programs' sockets and
+ * to what was written and not yet acknowledged.
+ */
+export const PEER_GRACE_MS = 60_000
 
-function parseFlow (data: string | Buffer): FlowMessage | undefined {
-  try {
-    const m = JSON.parse(typeof data === 'string' ? data : data.toString('utf8')) as Partial<FlowMessage>
-    if (m.t === 'flow' && typeof m.label === 'string' && typeof m.paused === 'boolean') return m as FlowMessage
-  } catch {}
-  return undefined
+/** One session's `_edge` channel, and what waits for it to open. */
+interface EdgeLink {
+  channel?: Channel
+  pending: string[]
 }
 
 /** All channel endpoints of the daemon, by peer and label. */
@@ -21,6 +29,9 @@ export class ChannelHub {
   readonly #log: Logger
   /** Listeners on a label for every peer (edgectl listen). */
   readonly #labelListeners = new Set<{ label: string, onEndpoint: (e: ChannelEndpoint) => void }>()
+  /** By session id. */
+  readonly #edges = new Map<string, EdgeLink>()
+  readonly #dropTimers = new Map<string, NodeJS.Timeout>()
 
   constructor (logger: Logger) {
     this.#log = logger
@@ -37,32 +48,68 @@ export class ChannelHub {
     return endpoint
   }
 
-  readonly #edge = new Map<string, Channel>()
-
   find (peer: string, label: string): ChannelEndpoint | undefined {
     return this.#endpoints.get(`${peer}\n${label}`)
   }
 
   /**
-   * A session's channel opened: attach it to its endpoint. The `_edge` channel
-   * carries flow control: a daemon whose local consumers fall behind on a
-   * reliable channel asks the sending daemon to pause (end-to-end backpressure).
+   * A channel of session `session` opened: attach it to its endpoint. The
+   * `_edge` channel carries flow control (a daemon whose local consumers fall
+   * behind on a reliable channel asks the sending daemon to pause) and the
+   * acknowledgements and resumes that carry reliable channels across sessions
+   * (see channel-endpoint.ts and edge-messages.ts).
    */
-  attach (peer: string, channel: Channel): void {
+  attach (peer: string, channel: Channel, session: string): void {
     if (channel.label === EDGE_CHANNEL) {
-      this.#edge.set(peer, channel)
+      const edge = this.#edge(session)
+      edge.channel = channel
+      for (const text of edge.pending.splice(0)) {
+        try { channel.send(text) } catch (err) { this.#log.debug({ err, session }, 'sending on the _edge channel') }
+      }
       channel.on('message', data => {
-        const flow = parseFlow(data)
-        if (flow === undefined) { this.#log.warn({ peer }, 'ignoring a malformed message on the _edge channel'); return }
-        this.#endpoints.get(`${peer}\n${flow.label}`)?.setRemotePaused(flow.paused)
+        const message = parseEdgeMessage(data)
+        if (message === undefined) { this.#log.warn({ peer }, 'ignoring a malformed message on the _edge channel'); return }
+        // A resume can come before the channel it is about reaches us: keep it on the endpoint.
+        const endpoint = message.t === 'resume' && LABEL.test(message.label)
+          ? this.endpoint(peer, message.label)
+          : this.find(peer, message.label)
+        endpoint?.control(session, message)
       })
-      channel.on('close', () => { if (this.#edge.get(peer) === channel) this.#edge.delete(peer) })
+      channel.on('close', () => { if (this.#edges.get(session)?.channel === channel) this.#edges.delete(session) })
       return
     }
-    this.endpoint(peer, channel.label).attach(channel, paused => {
-      const edge = this.#edge.get(peer)
-      if (edge?.isOpen === true) edge.send(JSON.stringify({ t: 'flow', label: channel.label, paused }))
+    this.endpoint(peer, channel.label).attach(channel, {
+      session,
+      send: (message, queue = false) => { this.#send(session, message, queue) }
     })
+    // What waited for an _edge channel that never came.
+    channel.on('close', () => { if (this.#edges.get(session)?.channel === undefined) this.#edges.delete(session) })
+  }
+
+  #edge (session: string): EdgeLink {
+    let edge = this.#edges.get(session)
+    if (edge === undefined) {
+      edge = { pending: [] }
+      this.#edges.set(session, edge)
+    }
+    return edge
+  }
+
+  #send (session: string, message: EdgeMessage, queue: boolean): void {
+    const text = JSON.stringify(message)
+    const edge = this.#edges.get(session)
+    if (edge?.channel !== undefined) {
+      if (!edge.channel.isOpen) return
+      try {
+        edge.channel.send(text)
+      } catch (err) {
+        this.#log.debug({ err, session }, 'sending on the _edge channel')
+      }
+      return
+    }
+    if (!queue) return
+    const pending = this.#edge(session).pending
+    if (pending.length < MAX_PENDING) pending.push(text)
   }
 
   /** Endpoints of a label, now and as they appear, for every peer. */
@@ -73,16 +120,32 @@ export class ChannelHub {
     return () => { this.#labelListeners.delete(listener) }
   }
 
+  /** Forget a peer's endpoints after PEER_GRACE_MS if `gone()` still says so then. */
+  dropPeerLater (peer: string, gone: () => boolean, graceMs = PEER_GRACE_MS): void {
+    if (this.#dropTimers.has(peer)) return
+    const timer = setTimeout(() => {
+      this.#dropTimers.delete(peer)
+      if (gone()) this.dropPeer(peer)
+    }, graceMs)
+    timer.unref()
+    this.#dropTimers.set(peer, timer)
+  }
+
   /** Forget a peer's endpoints (it left the swarm). */
   dropPeer (peer: string): void {
+    clearTimeout(this.#dropTimers.get(peer))
+    this.#dropTimers.delete(peer)
     for (const [key, e] of this.#endpoints) {
       if (e.peer === peer) { e.close(); this.#endpoints.delete(key) }
     }
   }
 
   close (): void {
+    for (const timer of this.#dropTimers.values()) clearTimeout(timer)
+    this.#dropTimers.clear()
     for (const e of this.#endpoints.values()) e.close()
     this.#endpoints.clear()
     this.#labelListeners.clear()
+    this.#edges.clear()
   }
 }

@@ -18,13 +18,29 @@ import { EDGE_CHANNEL } from './channel-hub.ts'
 export const FIRST_MESSAGE_TIMEOUT_MS = 10_000
 /** How often wanted-but-missing sessions are looked at (besides events). */
 export const RECONCILE_INTERVAL_MS = 1_000
+/** How long an answerer whose connected session failed offers a new one itself (see Slot.reofferUntil). */
+export const REOFFER_GRACE_MS = 60_000
+
+/**
+ * The addresses that are a machine's own. A relayed one (`…/p2p-circuit/…`)
+ * names the relay's host and comes and goes with the reservation on it: a
+ * partition that outlasts libp2p's ping drops it, and that says nothing about
+ * a session's ICE path. Re-making a session for it would throw away what the
+ * old one's SCTP association still holds (reliable messages queued during the
+ * partition, which it delivers once the network heals).
+ */
+export function directAddresses (addrs: Iterable<string>): string[] {
+  return [...addrs].filter(a => !a.includes('/p2p-circuit'))
+}
+const direct = directAddresses
 
 /** A connected session as the media (watch) layer uses it: its PeerSession and its signal stream. */
 export type SessionLink = Pick<SessionAttempt, 'peer' | 'id' | 'session' | 'sendMedia' | 'canSignal'>
 
 export interface SessionManagerEvents {
   session: [SessionInfo]
-  channel: [peer: string, channel: Channel]
+  /** A channel opened on the session with negotiation id `session`. */
+  channel: [peer: string, channel: Channel, session: string]
   /** A peer's watch/watching/unwatch request on one of its sessions. */
   media: [peer: string, message: MediaSignalMessage, link: SessionLink]
 }
@@ -62,6 +78,14 @@ interface Slot {
   addresses?: string
   /** We lost an address: offer a new PeerConnection (whichever side offered the old one) until one is under way. */
   remake?: boolean
+  /**
+   * Our connected session failed on our side while the peer offered it: after
+   * a partition the peer's side can look connected for half a minute longer
+   * (an idle SCTP association notices nothing), so we offer until one
+   * connects, for REOFFER_GRACE_MS (the slot stays that long even while the
+   * peer is out of presence).
+   */
+  reofferUntil?: number
   lastError: AttemptFailure | null
 }
 
@@ -98,6 +122,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
 
   const isAllowed = (peer: string): boolean => allow.size === 0 || allow.has(peer)
   const weOffer = (peer: string): boolean => init.localPeer < peer
+  const reoffering = (s: Slot): boolean => s.reofferUntil !== undefined && Date.now() < s.reofferUntil
   const known = (peer: string): PeerInfo | undefined => init.swarm.peers().find(p => p.peerId === peer)
   /** An offer of ours is opening its signal stream: offer() reserves the slot until then (retryAt = +∞). */
   const dialling = (s: Slot): boolean => s.retryAt === Number.POSITIVE_INFINITY
@@ -138,22 +163,25 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
   const publish = (slot: Slot): void => { manager.emit('session', info(slot)) }
 
   const wanted = (slot: Slot): boolean =>
-    !slot.manualOff && isAllowed(slot.peer) && (slot.explicit || (init.autoconnect && weOffer(slot.peer) && known(slot.peer) !== undefined))
+    !slot.manualOff && isAllowed(slot.peer) && (slot.explicit || (init.autoconnect && (weOffer(slot.peer) || reoffering(slot)) && known(slot.peer) !== undefined))
 
   /** Follow an attempt: connected retires the previous one; an end schedules a retry. */
   const adopt = (slot: Slot, attempt: SessionAttempt): void => {
     slot.attempts++
     attempt.on('media', message => { manager.emit('media', slot.peer, message, attempt) })
     attempt.on('channel', channel => {
-      manager.emit('channel', slot.peer, channel)
+      manager.emit('channel', slot.peer, channel, attempt.id)
       // Programs wait for their channel: tell them when one opens or closes.
       publish(slot)
       channel.on('close', () => { publish(slot) })
     })
+    let connected = false
     attempt.on('state', state => {
+      if (state === 'connected') connected = true
       if (state === 'connected' && slot.current === attempt) {
         slot.failures = 0
         slot.lastError = null
+        slot.reofferUntil = undefined
         slot.previous?.close('replaced by a new session')
         slot.previous = undefined
         log.info({ peer: slot.peer, session: attempt.id, pair: attempt.session.stats().pair }, 'session connected')
@@ -169,11 +197,15 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
           slot.failures++
           slot.lastError = failure
           slot.retryAt = Date.now() + sessionBackoffMs(slot.failures, failure.permanent)
+          // The transport gave up here (no bye from the peer): the peer may not know yet.
+          if (connected && !weOffer(slot.peer) && (failure.code === 'closed' || failure.code === 'connection-failed')) {
+            slot.reofferUntil = Date.now() + REOFFER_GRACE_MS
+          }
         }
       }
       publish(slot)
       // A peer lost from presence kept its slot while its session held; now that it ended, forget the peer.
-      if (slot.current === undefined && !slot.explicit && known(slot.peer) === undefined) {
+      if (slot.current === undefined && !slot.explicit && known(slot.peer) === undefined && !reoffering(slot)) {
         slots.delete(slot.peer)
         return
       }
@@ -279,6 +311,8 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       void stream.reject('busy', 'sessions with you were disconnected by the operator', message.session)
       return
     }
+    // The peer offers: it knows our old session is gone, we need not offer again ourselves.
+    slot.reofferUntil = undefined
     const current = slot.current
     if (current?.role === 'offerer' && current.state === 'connecting') {
       // Glare (both sides offered): the smaller peer id's offer wins.
@@ -305,7 +339,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     const addresses = peer.addresses.join(' ')
     const changed = slot.addresses !== undefined && slot.addresses !== addresses
     // Only an address that went away can have taken the session's path with it; new ones add paths.
-    const moved = changed && lostHost((slot.addresses ?? '').split(' '), peer.addresses)
+    const moved = changed && lostHost(direct((slot.addresses ?? '').split(' ')), direct(peer.addresses))
     if (changed && slot.current === undefined) slot.retryAt = 0
     slot.addresses = addresses
     if (restarted && slot.current !== undefined && weOffer(peer.peerId) && wanted(slot)) {
@@ -346,7 +380,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
   let ownAddresses: string[] | undefined
   const checkOwnAddresses = (): void => {
     const now = init.swarm.addresses()
-    const moved = ownAddresses !== undefined && lostHost(ownAddresses, now)
+    const moved = ownAddresses !== undefined && lostHost(direct(ownAddresses), direct(now))
     ownAddresses = now
     if (!moved) return
     log.info({ addresses: now }, 'we lost an address: renegotiating our sessions')
@@ -378,6 +412,8 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       log.info({ peer: peer.peerId }, 'peer lost from presence: keeping its connected session while the transport holds')
       return
     }
+    // Our side of its session failed in a partition: offer again once it is back.
+    if (reoffering(slot)) return
     slot.current?.close('peer left the swarm')
     slot.previous?.close('peer left the swarm')
     slots.delete(peer.peerId)
@@ -393,7 +429,15 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     ownAddresses = init.swarm.addresses()
     timer = setInterval(() => {
       checkOwnAddresses()
-      for (const slot of slots.values()) {
+      for (const slot of [...slots.values()]) {
+        // A peer that did not come back while we would have offered again: forget it.
+        if (slot.reofferUntil !== undefined && !reoffering(slot)) {
+          slot.reofferUntil = undefined
+          if (slot.current === undefined && slot.previous === undefined && !slot.explicit && known(slot.peer) === undefined) {
+            slots.delete(slot.peer)
+            continue
+          }
+        }
         remakeIfWanted(slot)
         reconcile(slot)
       }

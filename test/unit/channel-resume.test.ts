@@ -1,0 +1,196 @@
+import { pino } from 'pino'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ChannelHub, EDGE_CHANNEL } from '../../src/daemon/sessions/channel-hub.ts'
+import { ChannelNotOpenError } from '../../src/util/errors.ts'
+import { TypedEmitter } from '../../src/util/typed-emitter.ts'
+import type { Channel, ChannelEvents, ChannelOptions, ChannelStats } from '../../src/transport/types.ts'
+
+// Two daemons' channel hubs joined by fake channels, so that sessions can be
+// cut (what is in flight is lost, as when an SCTP association dies) and
+// replaced at will: a reliable ordered channel still delivers everything, in
+// order, once.
+
+const log = pino({ level: 'silent' })
+const A = 'peer-a'
+const B = 'peer-b'
+
+class FakeChannel extends TypedEmitter<ChannelEvents> implements Channel {
+  readonly label: string
+  readonly options: ChannelOptions
+  readonly lossy = false
+  readonly maxMessageSize = 65536
+  readonly bufferedAmount = 0
+  isOpen = true
+  isClosed = false
+  far: FakeChannel | undefined
+  /** Partitioned: what is sent is lost. */
+  dropping = false
+
+  constructor (label: string, options: ChannelOptions = { ordered: true }) {
+    super()
+    this.label = label
+    this.options = options
+  }
+
+  send (data: string | Uint8Array): boolean {
+    if (this.isClosed) throw new ChannelNotOpenError(`${this.label} closed`)
+    const far = this.far
+    if (!this.dropping && far !== undefined) {
+      const copy = typeof data === 'string' ? data : Buffer.from(data)
+      setImmediate(() => { if (!far.isClosed) far.emit('message', copy) })
+    }
+    return true
+  }
+
+  async write (data: string | Uint8Array): Promise<void> {
+    await new Promise(resolve => setImmediate(resolve))
+    this.send(data)
+  }
+
+  close (): void {
+    if (this.isClosed) return
+    this.isClosed = true
+    this.isOpen = false
+    this.emit('close')
+  }
+
+  stats (): ChannelStats {
+    return { label: this.label, ordered: true, open: this.isOpen, messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0, bufferedAmount: 0, dropped: 0, queued: 0 }
+  }
+}
+
+interface FakeSession { id: string, a: Record<string, FakeChannel>, b: Record<string, FakeChannel> }
+
+function pairOf (label: string): [FakeChannel, FakeChannel] {
+  const a = new FakeChannel(label)
+  const b = new FakeChannel(label)
+  a.far = b
+  b.far = a
+  return [a, b]
+}
+
+/** A session between the hubs with the `_edge` and `control` channels (attached in `order` on each side). */
+function session (hubA: ChannelHub, hubB: ChannelHub, id: string, order: string[] = [EDGE_CHANNEL, 'control']): FakeSession {
+  const s: FakeSession = { id, a: {}, b: {} }
+  for (const label of order) {
+    const [a, b] = pairOf(label)
+    s.a[label] = a
+    s.b[label] = b
+  }
+  for (const label of order) hubA.attach(B, s.a[label], id)
+  for (const label of [...order].reverse()) hubB.attach(A, s.b[label], id)
+  return s
+}
+
+function cut (s: FakeSession): void {
+  for (const c of [...Object.values(s.a), ...Object.values(s.b)]) c.dropping = true
+}
+
+function end (s: FakeSession): void {
+  for (const c of [...Object.values(s.a), ...Object.values(s.b)]) c.close()
+}
+
+async function until (check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise(resolve => setTimeout(resolve, 5))
+  }
+}
+
+const range = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => String(from + i))
+
+describe('reliable channels across sessions (channel hub and endpoints)', () => {
+  const hubs: ChannelHub[] = []
+  afterEach(() => { for (const hub of hubs.splice(0)) hub.close() })
+
+  function hubsWithConsumer (): { hubA: ChannelHub, hubB: ChannelHub, got: string[] } {
+    const hubA = new ChannelHub(log)
+    const hubB = new ChannelHub(log)
+    hubs.push(hubA, hubB)
+    const got: string[] = []
+    hubB.endpoint(A, 'control').addConsumer({ deliver: data => { got.push(String(data)); return true }, backlog: () => 0, overflow: () => {} })
+    return { hubA, hubB, got }
+  }
+
+  it('what a dead session lost in flight comes on the next one, in order, once', async () => {
+    const { hubA, hubB, got } = hubsWithConsumer()
+    const out = hubA.endpoint(B, 'control')
+    const s1 = session(hubA, hubB, 's1')
+    for (const m of range(0, 100)) await out.write(m)
+    await until(() => got.length === 100)
+    cut(s1)
+    for (const m of range(100, 200)) await out.write(m)
+    end(s1)
+    // Written while there is no session: they wait for the next one.
+    const waiting = Promise.all(range(200, 250).map(async m => { await out.write(m) }))
+    // The next session; B's control channel opens late, after A's resume for it came on _edge.
+    const [edgeA, edgeB] = pairOf(EDGE_CHANNEL)
+    const [controlA, controlB] = pairOf('control')
+    hubA.attach(B, controlA, 's2')
+    hubA.attach(B, edgeA, 's2')
+    hubB.attach(A, edgeB, 's2')
+    await new Promise(resolve => setTimeout(resolve, 20))
+    hubB.attach(A, controlB, 's2')
+    await waiting
+    await until(() => got.length >= 250)
+    await new Promise(resolve => setTimeout(resolve, 50))
+    expect(got).toEqual(range(0, 250))
+    await until(() => out.unacknowledged === 0)
+  })
+
+  it('make-before-break: the old session still brings messages after the new one took over; none twice', async () => {
+    const { hubA, hubB, got } = hubsWithConsumer()
+    const out = hubA.endpoint(B, 'control')
+    const s1 = session(hubA, hubB, 's1')
+    for (const m of range(0, 50)) await out.write(m)
+    await until(() => got.length === 50)
+    // A partition holds the old session's traffic; a new session comes up beside it.
+    const held: string[] = []
+    s1.a.control.send = (data) => { held.push(String(data)); return true }
+    for (const m of range(50, 80)) await out.write(m)
+    const s2 = session(hubA, hubB, 's2')
+    // The old association delivers late, after the receiver moved to s2.
+    for (const m of held) s1.b.control.emit('message', m)
+    for (const m of range(80, 120)) await out.write(m)
+    await until(() => got.length >= 120)
+    await new Promise(resolve => setTimeout(resolve, 50))
+    expect(got).toEqual(range(0, 120))
+    end(s1)
+    end(s2)
+  })
+
+  it('acknowledgements let the sender forget; a restarted receiver gets what was not acknowledged', async () => {
+    const { hubA, hubB, got } = hubsWithConsumer()
+    const out = hubA.endpoint(B, 'control')
+    const s1 = session(hubA, hubB, 's1')
+    for (const m of range(0, 10)) await out.write(m)
+    await until(() => got.length === 10)
+    await until(() => out.unacknowledged === 0)
+    cut(s1)
+    for (const m of range(10, 20)) await out.write(m)
+    end(s1)
+    // The receiving daemon restarts: a new hub, which knows nothing of s1.
+    const hubB2 = new ChannelHub(log)
+    hubs.push(hubB2)
+    const got2: string[] = []
+    hubB2.endpoint(A, 'control').addConsumer({ deliver: data => { got2.push(String(data)); return true }, backlog: () => 0, overflow: () => {} })
+    session(hubA, hubB2, 's2')
+    await until(() => got2.length >= 10)
+    expect(got2).toEqual(range(10, 20))
+  })
+
+  it('unordered reliable channels are not numbered: messages go straight to the channel', async () => {
+    const hubA = new ChannelHub(log)
+    hubs.push(hubA)
+    const [edge] = pairOf(EDGE_CHANNEL)
+    const channel = new FakeChannel('bulk', { ordered: false })
+    const sent: string[] = []
+    channel.send = (data) => { sent.push(String(data)); return true }
+    hubA.attach(B, edge, 's1')
+    hubA.attach(B, channel, 's1')
+    await hubA.endpoint(B, 'bulk').write('x')
+    expect(sent).toEqual(['x'])
+    expect(hubA.endpoint(B, 'bulk').unacknowledged).toBe(0)
+  })
+})
