@@ -21,19 +21,6 @@ export const RECONCILE_INTERVAL_MS = 1_000
 /** How long an answerer whose connected session failed offers a new one itself (see Slot.reofferUntil). */
 export const REOFFER_GRACE_MS = 60_000
 
-/**
- * The addresses that are a machine's own. A relayed one (`…/p2p-circuit/…`)
- * names the relay's host and comes and goes with the reservation on it: a
- * partition that outlasts libp2p's ping drops it, and that says nothing about
- * a session's ICE path. Re-making a session for it would throw away what the
- * old one's SCTP association still holds (reliable messages queued during the
- * partition, which it delivers once the network heals).
- */
-export function directAddresses (addrs: Iterable<string>): string[] {
-  return [...addrs].filter(a => !a.includes('/p2p-circuit'))
-}
-const direct = directAddresses
-
 /** A connected session as the media (watch) layer uses it: its PeerSession and its signal stream. */
 export type SessionLink = Pick<SessionAttempt, 'peer' | 'id' | 'session' | 'sendMedia' | 'canSignal'>
 
@@ -339,7 +326,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     const addresses = peer.addresses.join(' ')
     const changed = slot.addresses !== undefined && slot.addresses !== addresses
     // Only an address that went away can have taken the session's path with it; new ones add paths.
-    const moved = changed && lostHost(direct((slot.addresses ?? '').split(' ')), direct(peer.addresses))
+    const moved = changed && lostHost((slot.addresses ?? '').split(' '), peer.addresses)
     if (changed && slot.current === undefined) slot.retryAt = 0
     slot.addresses = addresses
     if (restarted && slot.current !== undefined && weOffer(peer.peerId) && wanted(slot)) {
@@ -380,7 +367,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
   let ownAddresses: string[] | undefined
   const checkOwnAddresses = (): void => {
     const now = init.swarm.addresses()
-    const moved = ownAddresses !== undefined && lostHost(direct(ownAddresses), direct(now))
+    const moved = ownAddresses !== undefined && lostHost(ownAddresses, now)
     ownAddresses = now
     if (!moved) return
     log.info({ addresses: now }, 'we lost an address: renegotiating our sessions')
