@@ -9,7 +9,7 @@ import type { BenchContext, Benchmark, Figure } from './lib/types.ts'
 // Presence convergence and per-daemon memory as the swarm grows, beside the
 // smallest swarm (convergence) and one daemon alone (memory), in one run.
 
-// Idle in a swarm a daemon costs about a tenth of a core: twenty need more than two cores.
+// Idle in a swarm of ten a daemon costs about 0.06 of a core: twenty need more than two cores.
 const SIZES = os.cpus().length >= 4 ? [5, 10, 20] : [5, 10]
 const CONVERGE_TIMEOUT_MS = 60_000
 /** RSS is read this long after convergence, once sessions and gossip have settled. */

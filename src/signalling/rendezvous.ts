@@ -12,7 +12,17 @@ export interface RendezvousInit {
   dht: KadDHT
   /** The swarm's rendezvous key (see swarm-scope.ts). */
   cid: CID
+  /** Between rounds while we have no peer. */
   intervalMs: number
+  /**
+   * Between rounds while we have peers (default `intervalMs`). Presence
+   * records carry every peer's addresses and each daemon dials those it is
+   * not connected to, so once connected to one peer of the swarm we learn of
+   * all the peers it knows; the DHT is left to join parts of a swarm that
+   * know nothing of each other, which can wait a while. A round queries
+   * every DHT peer, so a swarm of N pays N² streams for each round of each.
+   */
+  connectedIntervalMs?: number
   /** How long one provide or findProviders query may take. */
   queryTimeoutMs: number
   /** How many peers we are connected to; queries with none would only wait. */
@@ -24,8 +34,9 @@ export interface RendezvousInit {
 /**
  * The DHT rendezvous beyond the LAN: every node provides the swarm's
  * rendezvous key and periodically looks up its providers, handing each one
- * to `onProvider` (which dials it). A round runs every `intervalMs` and soon
- * after `trigger()` (a new connection); rounds never overlap.
+ * to `onProvider` (which dials it). A round runs every `intervalMs`
+ * (`connectedIntervalMs` while we have peers) and soon after `trigger()`
+ * (a first connection, or the last one lost); rounds never overlap.
  */
 export class Rendezvous {
   readonly #init: RendezvousInit
@@ -72,8 +83,12 @@ export class Rendezvous {
         if (this.#abort.signal.aborted) return
         const again = this.#again
         this.#again = false
-        this.#schedule(again ? MIN_GAP_MS : this.#init.intervalMs)
+        this.#schedule(again ? MIN_GAP_MS : this.#nextIntervalMs())
       })
+  }
+
+  #nextIntervalMs (): number {
+    return this.#init.connectedPeers() > 0 ? (this.#init.connectedIntervalMs ?? this.#init.intervalMs) : this.#init.intervalMs
   }
 
   async #run (): Promise<void> {

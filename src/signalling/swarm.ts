@@ -28,6 +28,8 @@ const LEAVING_PUBLISH_TIMEOUT_MS = 1_000
 const LEAVING_FLUSH_MS = 100
 const MIN_RENDEZVOUS_INTERVAL_MS = 1_000
 const MAX_RENDEZVOUS_INTERVAL_MS = 30_000
+/** Rendezvous rounds while connected to peers (see RendezvousInit.connectedIntervalMs). */
+const CONNECTED_RENDEZVOUS_INTERVAL_MS = 60_000
 const RENDEZVOUS_QUERY_TIMEOUT_MS = 10_000
 /** How often peers' gossipsub scores are looked at, and how long a graylisted one stays shut out. */
 const GRAYLIST_CHECK_MS = 1_000
@@ -192,10 +194,17 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     const onDiscovery = (evt: CustomEvent<Libp2pPeerInfo>): void => { dialer.dial(evt.detail.id, evt.detail.multiaddrs, 'discovery') }
     const onConnect = (evt: CustomEvent<PeerId>): void => {
       this.#table.setConnected(evt.detail.toString(), true)
-      running.rendezvous?.trigger()
+      // The first peer makes DHT queries possible: look for the swarm at once.
+      // Later ones bring their peers by presence; a round for each of them
+      // (every daemon, at every connection) would cost N² queries as a swarm forms.
+      if (node.getPeers().length <= 1) running.rendezvous?.trigger()
       this.#publishSoon()
     }
-    const onDisconnect = (evt: CustomEvent<PeerId>): void => { this.#table.setConnected(evt.detail.toString(), false) }
+    const onDisconnect = (evt: CustomEvent<PeerId>): void => {
+      this.#table.setConnected(evt.detail.toString(), false)
+      // Alone again: back to the quick rounds, not at the end of a slow one.
+      if (node.getPeers().length === 0) running.rendezvous?.trigger()
+    }
     node.addEventListener('peer:discovery', onDiscovery)
     node.addEventListener('peer:connect', onConnect)
     node.addEventListener('peer:disconnect', onDisconnect)
@@ -215,6 +224,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
         dht,
         cid: await rendezvousCid(s.name),
         intervalMs: Math.min(MAX_RENDEZVOUS_INTERVAL_MS, Math.max(MIN_RENDEZVOUS_INTERVAL_MS, s.announceIntervalMs * 2)),
+        connectedIntervalMs: CONNECTED_RENDEZVOUS_INTERVAL_MS,
         queryTimeoutMs: RENDEZVOUS_QUERY_TIMEOUT_MS,
         connectedPeers: () => node.getPeers().length,
         onProvider: (peer) => { dialer.dial(peer.id, peer.multiaddrs, 'rendezvous') },
