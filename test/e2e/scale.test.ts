@@ -86,17 +86,21 @@ describe.skipIf(!RUN)(`a swarm of ${N} daemons on one machine${SIZE_NOTE}${SKIP_
     const after = await Promise.all(daemons.map(sessionsOf))
 
     let total = 0
+    let added = 0
     for (const [i, d] of daemons.entries()) {
       expect(d.proc.exitCode, d.name).toBeNull()
       const connected = after[i].filter(s => s.state === 'connected')
       total += connected.length
       expect(active(after[i]).length, `${d.name} sessions`).toBeLessThanOrEqual(MAX_SESSIONS)
-      // Stable: the same PeerConnections as a minute ago, none re-made.
-      const was = new Map(before[i].map(s => [s.peer, s.session]))
-      for (const s of connected) expect(s.session, `${d.name} → ${s.name as string}`).toBe(was.get(s.peer))
+      // Stable: every PeerConnection of a minute ago is still there, none dropped or re-made.
+      // A new one may fill a free slot: a peer that answered `full` is asked again after 60 s
+      // and may have room by then (an offer of its own that counted against its limit was refused).
+      const now = new Map(connected.map(s => [s.peer, s.session]))
+      for (const s of before[i].filter(x => x.state === 'connected')) expect(now.get(s.peer), `${d.name} → ${s.name as string}`).toBe(s.session)
+      added += connected.filter(s => !before[i].some(x => x.state === 'connected' && x.session === s.session)).length
     }
     // Each session counts at both ends; a limit of 3 leaves room for about N × 3 / 2 of them.
-    console.log(`${total / 2} sessions among ${N} daemons`)
+    console.log(`${total / 2} sessions among ${N} daemons (${added / 2} of them made during the minute, in free slots)`)
     expect(total / 2).toBeGreaterThanOrEqual(N / 2)
     const peers = await Promise.all(daemons.map(async d => (await unixRequest(d.socket, 'GET', '/v1/peers')).body.peers.length as number))
     expect(peers).toEqual(daemons.map(() => N - 1))
