@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { openChannelSocket } from '../helpers/channel-client.ts'
-import { startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
-import { iptablesIn, labPrefix, netnsUnavailable, NetnsSet } from '../helpers/netns-lab.ts'
+import { waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
+import { iptablesIn, netnsUnavailable, NetnsSet } from '../helpers/netns-lab.ts'
+import { connected, startLinkedPair } from '../helpers/netns-pair.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
 
 // Issue 8, "a reliable channel delivers everything in order": a local program
@@ -22,11 +23,8 @@ const DELIVERY_BOUND_MS = 10_000
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 /** The id of `d`'s connected session with `peer`. */
-async function connected (d: EdgedProcess, peer: string, timeoutMs: number): Promise<string> {
-  return await waitFor(`${d.name} connected to ${peer}`, async () => {
-    const res = await unixRequest(d.socket, 'GET', `/v1/sessions/${peer}`)
-    return res.status === 200 && res.body.state === 'connected' ? res.body.session as string : undefined
-  }, timeoutMs, 100)
+async function connectedId (d: EdgedProcess, peer: string, timeoutMs: number): Promise<string> {
+  return (await connected(d, peer, timeoutMs)).session as string
 }
 
 describe.skipIf(skip !== undefined)(`reliable channels across a partition (netns)${skip !== undefined ? ` — skipped: ${skip}` : ''}`, () => {
@@ -50,14 +48,7 @@ describe.skipIf(skip !== undefined)(`reliable channels across a partition (netns
   }
 
   beforeAll(async () => {
-    const p = labPrefix('esp')
-    ns = [set.add(`${p}-a`), set.add(`${p}-b`)]
-    set.link(ns[0], 'eth0', `${ADDR[0]}/24`, ns[1], 'eth0', `${ADDR[1]}/24`)
-    a = await startEdged({ name: 'alpha', netns: ns[0], config: { swarm: { listen: ['/ip4/0.0.0.0/tcp/0'] } } })
-    const port = (await unixRequest(a.socket, 'GET', '/v1/status')).body.addresses
-      .map((x: string) => /\/ip4\/10\.96\.8\.1\/tcp\/(\d+)/.exec(x)?.[1]).find(Boolean)
-    b = await startEdged({ name: 'bravo', netns: ns[1], config: { swarm: { listen: ['/ip4/0.0.0.0/tcp/0'], bootstrap: [`/ip4/${ADDR[0]}/tcp/${port as string}/p2p/${a.peerId}`] } } })
-    await connected(a, b.peerId, 20_000)
+    ({ ns, a, b } = await startLinkedPair(set, 'esp', ADDR))
   }, 60_000)
   afterEach(() => { for (const heal of undo.splice(0)) heal() })
   afterAll(async () => {
@@ -75,8 +66,8 @@ describe.skipIf(skip !== undefined)(`reliable channels across a partition (netns
    * them arrive at `to`'s program, in order, once, within 10 s of the heal.
    */
   async function sendAcross (from: EdgedProcess, to: EdgedProcess, partitionMs: number): Promise<void> {
-    const sessionBefore = await connected(from, to.peerId, 15_000)
-    await connected(to, from.peerId, 15_000)
+    const sessionBefore = await connectedId(from, to.peerId, 15_000)
+    await connectedId(to, from.peerId, 15_000)
     const sender = await openChannelSocket(from.socket, to.peerId, 'control')
     const receiver = await openChannelSocket(to.socket, from.peerId, 'control')
     const closed: string[] = []
@@ -106,7 +97,7 @@ describe.skipIf(skip !== undefined)(`reliable channels across a partition (netns
         throw new Error(`${got.length} of ${sent} arrived, the last ${got.at(-1) ?? 'none'}`)
       }, healedAt + DELIVERY_BOUND_MS - performance.now(), 20)
       await sleep(200) // nothing more (no duplicates) comes after the last one
-      const sessionAfter = await connected(from, to.peerId, 1_000).catch(() => 'none')
+      const sessionAfter = await connectedId(from, to.peerId, 1_000).catch(() => 'none')
       console.log(`${partitionMs / 1000} s partition, ${from === roles().offerer ? 'offerer' : 'answerer'} sending: ${sent} messages, ${duringPartition} sent during it; all sent before the heal had arrived ${(caughtUpAt - healedAt).toFixed(0)} ms after it, ${sessionAfter === sessionBefore ? 'on the same session' : 'on a new session'}`)
       expect(closed).toEqual([])
       expect(duringPartition).toBeGreaterThan(partitionMs / SEND_EVERY_MS / 2)
