@@ -4,6 +4,7 @@ import {
   DEFAULT_PEER_EXPIRY_MS, DEFAULT_SOCKET_MODE, DEFAULT_STACK, DEFAULT_SWARM_NAME, DEFAULT_WEB_LISTEN
 } from './config-defaults.ts'
 import { isLoopbackHost, parseHostPort } from '../web/web-auth.ts'
+import { CHANNEL_LABEL, SOURCE_NAME } from '../util/names.ts'
 
 /**
  * The single source of truth for edged's configuration: validation, defaults,
@@ -87,11 +88,11 @@ export const configSchema = z.strictObject({
     portRange: z.strictObject({ min: port, max: port }).refine(r => r.min <= r.max, 'min must be <= max').optional().describe('UDP ports for ICE'),
     bindAddress: z.string().optional().describe('bind ICE to this local address'),
     mtu: z.number().int().min(576).max(9000).default(DEFAULT_MTU).describe('RTP/SCTP MTU'),
-    channels: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'channel names are 1-64 letters, digits, . _ - (not starting with . _ -: reserved)'), channel)
+    channels: z.record(z.string().regex(CHANNEL_LABEL, 'channel names are 1-64 letters, digits, . _ - (not starting with . _ -: reserved)'), channel)
       .default({ control: { ordered: true } }).describe('data channels opened on every session')
   }).prefault({}),
   media: z.strictObject({
-    sources: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'source names are 1-64 letters, digits, . _ -'), source)
+    sources: z.record(z.string().regex(SOURCE_NAME, 'source names are 1-64 letters, digits, . _ -'), source)
       .default(structuredClone(DEFAULT_SOURCES) as any).describe('local sources; default a test pattern "video" and a test tone "audio"'),
     encoders: z.partialRecord(z.enum(['h264', 'vp8', 'vp9', 'av1', 'opus']), z.string()).default({}).describe('override the probed encoder per codec')
   }).prefault({}),

@@ -3,10 +3,11 @@ import type { Logger } from 'pino'
 import type { ChannelHub } from '../daemon/sessions/channel-hub.ts'
 import type { SessionManager } from '../daemon/sessions/session-manager.ts'
 import type { MediaSources } from '../media/media-sources.ts'
+import type { RunningSource } from '../media/running-source.ts'
 import type { PeerInfo } from '../signalling/types.ts'
 import type { TrackCodec, TrackInit, TrackKind } from '../transport/track-types.ts'
-import type { RunningSource } from '../media/running-source.ts'
 import { BadRequestError, BadSdpError, ConflictError, NotFoundError, TooManySessionsError } from '../util/errors.ts'
+import { SOURCE_NAME } from '../util/names.ts'
 import type { Startable } from '../util/startable.ts'
 import { attachBrowserChannel } from './browser-channels.ts'
 import { BrowserSession, type BrowserRtcConfig } from './browser-session.ts'
@@ -17,8 +18,6 @@ import { RemoteFeeds } from './remote-feeds.ts'
 
 /** Browser sessions (WHEP players and WHIP publishers) at once. */
 export const MAX_BROWSER_SESSIONS = 32
-/** As media.sources names (config-schema.ts). */
-const SOURCE_NAME = /^[A-Za-z0-9._-]{1,64}$/
 /** What a WHIP client may publish, in order of preference. */
 const PUBLISHED_VIDEO: TrackInit['codec'][] = ['h264', 'vp8', 'vp9', 'av1']
 

@@ -3,12 +3,13 @@ import type { ServerResponse } from 'node:http'
 import type { WebSocket } from 'ws'
 import { z } from 'zod'
 import { NotFoundError } from '../../util/errors.ts'
+import { CHANNEL_LABEL } from '../../util/names.ts'
 import type { DaemonApi } from '../daemon-api.ts'
 import type { ChannelEndpoint, Payload } from '../sessions/channel-endpoint.ts'
 import { parseBody } from './sessions.ts'
 import { SSE_HEARTBEAT_MS } from './events.ts'
 
-const label = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'channel labels are 1-64 letters, digits, . _ - (a leading . _ - is reserved)')
+const label = z.string().regex(CHANNEL_LABEL, 'channel labels are 1-64 letters, digits, . _ - (a leading . _ - is reserved)')
 const sendBody = z.union([
   z.strictObject({ text: z.string() }),
   z.strictObject({ base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64') })

@@ -1,13 +1,12 @@
 import type { Logger } from 'pino'
 import type { Channel } from '../../transport/types.ts'
 import { ChannelEndpoint } from './channel-endpoint.ts'
+import { CHANNEL_LABEL } from '../../util/names.ts'
 import { parseEdgeMessage, type EdgeMessage } from './edge-messages.ts'
 
 /** The daemons' own channel on every session: flow control and resumption for the user channels. */
 export const EDGE_CHANNEL = '_edge'
 
-/** Labels a peer may name in a resume before we have its channel (as in the channel routes). */
-const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 /** Resumes held for a session whose `_edge` channel is not open yet. */
 const MAX_PENDING = 256
 /**
@@ -63,14 +62,12 @@ export class ChannelHub {
     if (channel.label === EDGE_CHANNEL) {
       const edge = this.#edge(session)
       edge.channel = channel
-      for (const text of edge.pending.splice(0)) {
-        try { channel.send(text) } catch (err) { this.#log.debug({ err, session }, 'sending on the _edge channel') }
-      }
+      for (const text of edge.pending.splice(0)) this.#sendOn(channel, session, text)
       channel.on('message', data => {
         const message = parseEdgeMessage(data)
         if (message === undefined) { this.#log.warn({ peer }, 'ignoring a malformed message on the _edge channel'); return }
         // A resume can come before the channel it is about reaches us: keep it on the endpoint.
-        const endpoint = message.t === 'resume' && LABEL.test(message.label)
+        const endpoint = message.t === 'resume' && CHANNEL_LABEL.test(message.label)
           ? this.endpoint(peer, message.label)
           : this.find(peer, message.label)
         endpoint?.control(session, message)
@@ -99,17 +96,21 @@ export class ChannelHub {
     const text = JSON.stringify(message)
     const edge = this.#edges.get(session)
     if (edge?.channel !== undefined) {
-      if (!edge.channel.isOpen) return
-      try {
-        edge.channel.send(text)
-      } catch (err) {
-        this.#log.debug({ err, session }, 'sending on the _edge channel')
-      }
+      if (edge.channel.isOpen) this.#sendOn(edge.channel, session, text)
       return
     }
     if (!queue) return
     const pending = this.#edge(session).pending
     if (pending.length < MAX_PENDING) pending.push(text)
+  }
+
+  /** A lost _edge message is logged, not thrown: the channel is closing, and the next session's resumes. */
+  #sendOn (channel: Channel, session: string, text: string): void {
+    try {
+      channel.send(text)
+    } catch (err) {
+      this.#log.debug({ err, session }, 'sending on the _edge channel')
+    }
   }
 
   /** Endpoints of a label, now and as they appear, for every peer. */
