@@ -142,10 +142,16 @@ export class MediaSources extends TypedEmitter<MediaSourcesEvents> implements St
    * source of that name exists.
    */
   publish (name: string, publication: Publication): void {
-    if (this.#entries.size >= MAX_SOURCES) throw new ConflictError(`this daemon has ${MAX_SOURCES} sources, as many as presence can carry: publish after one has gone`)
-    if (this.#entries.has(name)) throw new ConflictError(`a source named ${name} exists on this daemon: publish under another name`)
+    this.checkPublishable([name])
     this.#entries.set(name, { published: publication, users: 0 })
     this.emit('changed')
+  }
+
+  /** A ConflictError unless `names` could be published now: none in use, room for all of them. */
+  checkPublishable (names: string[]): void {
+    if (this.#entries.size + names.length > MAX_SOURCES) throw new ConflictError(`this daemon has ${this.#entries.size} sources and presence carries at most ${MAX_SOURCES}: publish after one has gone`)
+    const taken = names.find(n => this.#entries.has(n))
+    if (taken !== undefined) throw new ConflictError(`a source named ${taken} exists on this daemon: publish under another name`)
   }
 
   /** The publisher of `name` left: holders drop it. A no-op when it is not that publication. */

@@ -6,13 +6,13 @@ import type { MediaSources } from '../media/media-sources.ts'
 import type { RunningSource } from '../media/running-source.ts'
 import type { PeerInfo } from '../signalling/types.ts'
 import type { TrackCodec, TrackInit, TrackKind } from '../transport/track-types.ts'
-import { BadRequestError, BadSdpError, ConflictError, NotFoundError, TooManySessionsError } from '../util/errors.ts'
+import { BadRequestError, BadSdpError, NotFoundError, TooManySessionsError } from '../util/errors.ts'
 import { SOURCE_NAME } from '../util/names.ts'
 import type { Startable } from '../util/startable.ts'
 import { attachBrowserChannel } from './browser-channels.ts'
 import { BrowserSession, type BrowserRtcConfig } from './browser-session.ts'
 import { LocalFeeds } from './local-feeds.ts'
-import { offeredSections, pickCodec, receivingSection, sendingSections, type OfferedCodec, type OfferedSection } from './offer-sdp.ts'
+import { findReceivingSection, offeredSections, pickCodec, receivingSection, sendingSections, type OfferedCodec, type OfferedSection } from './offer-sdp.ts'
 import { PublishedSource } from './published-source.ts'
 import { RemoteFeeds } from './remote-feeds.ts'
 
@@ -173,11 +173,11 @@ export class BrowserService implements Startable {
     const wanted: Array<{ name: string, section: OfferedSection, codec: TrackInit['codec'], offered: OfferedCodec }> = []
     if (video !== undefined) wanted.push({ name, section: video, ...publishedCodec(video, PUBLISHED_VIDEO) })
     if (audio !== undefined) wanted.push({ name: video === undefined ? name : `${name}.audio`, section: audio, ...publishedCodec(audio, ['opus']) })
-    const existing = new Set(this.#init.media.list().map(s => s.name))
     for (const w of wanted) {
       if (!SOURCE_NAME.test(w.name)) throw new BadRequestError(`source names are 1-64 letters, digits, . _ - (${JSON.stringify(w.name.slice(0, 80))} is not)`)
-      if (existing.has(w.name)) throw new ConflictError(`this daemon has a source named ${w.name} already: publish under another name`)
     }
+    // Before a PeerConnection is made for it; publish() checks again once we have answered.
+    this.#init.media.checkPublishable(wanted.map(w => w.name))
     const id = randomBytes(12).toString('base64url')
     const recv: TrackInit[] = wanted.map(w => ({
       mid: w.section.mid,
@@ -245,7 +245,7 @@ function playedCodec (section: OfferedSection, codec: TrackCodec, source: string
 function companionAudio (sections: OfferedSection[], name: string, describe: (name: string) => { kind: TrackKind, codec: TrackCodec } | undefined): { name: string, kind: TrackKind, codec: TrackCodec, section: OfferedSection, offered: OfferedCodec } | undefined {
   const info = describe(name)
   if (info?.kind !== 'audio') return undefined
-  const section = sections.find(s => s.kind === 'audio' && !s.rejected && (s.direction === 'recvonly' || s.direction === 'sendrecv'))
+  const section = findReceivingSection(sections, 'audio')
   const offered = section === undefined ? undefined : pickCodec(section, info.codec)
   return section === undefined || offered === undefined ? undefined : { name, ...info, section, offered }
 }

@@ -110,9 +110,14 @@ export function trackCodecOf (codec: OfferedCodec): TrackCodec | undefined {
   return undefined
 }
 
+/** The section of `kind` a WHEP client can receive on (recvonly or sendrecv), if any. */
+export function findReceivingSection (sections: OfferedSection[], kind: TrackKind): OfferedSection | undefined {
+  return sections.find(s => s.kind === kind && !s.rejected && (s.direction === 'recvonly' || s.direction === 'sendrecv'))
+}
+
 /** The section of `kind` a WHEP client can receive on (recvonly or sendrecv), or a BadSdpError. */
 export function receivingSection (sections: OfferedSection[], kind: TrackKind): OfferedSection {
-  const section = sections.find(s => s.kind === kind && !s.rejected && (s.direction === 'recvonly' || s.direction === 'sendrecv'))
+  const section = findReceivingSection(sections, kind)
   if (section === undefined) throw new BadSdpError(`the offer has no ${kind} section that receives (a=recvonly or a=sendrecv)`)
   return section
 }
