@@ -1,7 +1,7 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Logger } from 'pino'
-import { lostHost } from './address-hosts.ts'
+import { localHosts } from './local-hosts.ts'
 
 /** A connection that does not answer a ping within this after our addresses changed is taken for dead. */
 export const CHECK_PING_TIMEOUT_MS = 1_500
@@ -10,7 +10,11 @@ export interface ConnectionCheckInit {
   libp2p: Libp2p<{ ping: Ping }>
   /** Dial a peer again (through the swarm's dialer: back-off, allow list). */
   redial: (peer: PeerId) => void
+  /** Told of the hosts that went away, once per look that finds some. */
+  onLost: (hosts: string[]) => void
   log: Logger
+  /** This machine's addresses now (the interfaces; a parameter for tests). */
+  hosts?: () => Set<string>
 }
 
 /**
@@ -19,24 +23,56 @@ export interface ConnectionCheckInit {
  * would take minutes to say so. Ping each connected peer once; hang up on
  * those that do not answer and dial them again at once, so signalling (and
  * the sessions re-made over it) does not wait for presence to expire.
+ * The one place our own addresses are watched: the swarm passes the loss on
+ * as its `addresses:lost` event.
  */
 export class ConnectionCheck {
   readonly #init: ConnectionCheckInit
   readonly #abort = new AbortController()
-  #addresses: Set<string> | undefined
+  readonly #hostsNow: () => Set<string>
+  #hosts: Set<string> | undefined
   #checking = false
 
   constructor (init: ConnectionCheckInit) {
     this.#init = init
+    this.#hostsNow = init.hosts ?? localHosts
   }
 
-  /** Compare our addresses with the last look; on a change, check every connection. */
+  /** Our addresses at the last look. */
+  hosts (): Set<string> {
+    return this.#hosts ?? this.#hostsNow()
+  }
+
+  /** Compare our addresses with the last look; on a loss, check every connection. */
   look (): void {
-    const now = this.#init.libp2p.getMultiaddrs().map(a => a.toString())
-    // Only an address that went away can leave a connection dead; a new one (identify, an interface up) cannot.
-    const lost = this.#addresses !== undefined && lostHost(this.#addresses, now)
-    this.#addresses = new Set(now)
-    if (lost && !this.#checking) void this.#checkAll()
+    const now = this.#hostsNow()
+    // Only an address that went away can leave a connection dead; a new one (an interface up) cannot.
+    const lost = this.#hosts === undefined ? [] : [...this.#hosts].filter(h => !now.has(h))
+    this.#hosts = now
+    if (lost.length === 0) return
+    this.#init.log.info({ lost, addresses: [...now] }, 'we lost an address: checking every connection')
+    this.#init.onLost(lost)
+    if (!this.#checking) void this.#checkAll()
+  }
+
+  /**
+   * Whether the connection to `peer` answers (true when there is none: a
+   * dial makes a new one). One that does not is hung up on and dialled again.
+   */
+  async verify (peer: PeerId): Promise<boolean> {
+    const { libp2p, log, redial } = this.#init
+    if (libp2p.getConnections(peer).length === 0) return true
+    try {
+      const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(CHECK_PING_TIMEOUT_MS)])
+      await libp2p.services.ping.ping(peer, { signal })
+      return true
+    } catch (err) {
+      if (this.#abort.signal.aborted) return false
+      log.info({ peer: peer.toString(), err: (err as Error).message }, 'connection dead after an address change: dialling again')
+      await libp2p.hangUp(peer).catch(() => {})
+      redial(peer)
+      return false
+    }
   }
 
   stop (): void {
@@ -45,25 +81,10 @@ export class ConnectionCheck {
 
   async #checkAll (): Promise<void> {
     this.#checking = true
-    const { libp2p, log } = this.#init
-    log.info({ addresses: [...this.#addresses ?? []] }, 'we lost an address: checking every connection')
     try {
-      await Promise.all(libp2p.getPeers().map(async peer => { await this.#check(peer) }))
+      await Promise.all(this.#init.libp2p.getPeers().map(async peer => await this.verify(peer)))
     } finally {
       this.#checking = false
-    }
-  }
-
-  async #check (peer: PeerId): Promise<void> {
-    const { libp2p, log, redial } = this.#init
-    try {
-      const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(CHECK_PING_TIMEOUT_MS)])
-      await libp2p.services.ping.ping(peer, { signal })
-    } catch (err) {
-      if (this.#abort.signal.aborted) return
-      log.info({ peer: peer.toString(), err: (err as Error).message }, 'connection dead after an address change: dialling again')
-      await libp2p.hangUp(peer).catch(() => {})
-      redial(peer)
     }
   }
 }

@@ -7,6 +7,7 @@ import { SwarmListenError } from '../util/errors.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
 import { AllowList } from './allow-list.ts'
 import { ConnectionCheck } from './connection-check.ts'
+import { localHosts } from './local-hosts.ts'
 import { createSwarmNode, type SwarmNode } from './libp2p-node.ts'
 import { PeerDialer } from './peer-dialer.ts'
 import { PeerExpiry } from './peer-expiry.ts'
@@ -34,7 +35,7 @@ const RENDEZVOUS_QUERY_TIMEOUT_MS = 10_000
 /** How often peers' gossipsub scores are looked at, and how long a graylisted one stays shut out. */
 const GRAYLIST_CHECK_MS = 1_000
 export const GRAYLIST_BAN_MS = 60_000
-/** How often our own addresses are compared with the last look (see ConnectionCheck). */
+/** How often this machine's addresses are compared with the last look (see ConnectionCheck). */
 const ADDRESS_CHECK_MS = 1_000
 
 export function createSwarm (init: SwarmInit): Swarm {
@@ -100,6 +101,14 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
       const text = a.toString()
       return text.endsWith(self) ? text : `${text}${self}`
     }) ?? []
+  }
+
+  localHosts (): Set<string> {
+    return this.#running?.check.hosts() ?? localHosts()
+  }
+
+  async checkConnection (peer: string): Promise<void> {
+    await this.#running?.check.verify(peerIdFromString(peer))
   }
 
   peers (): PeerInfo[] {
@@ -174,7 +183,12 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     const log = this.#log
     const dialer = new PeerDialer({ libp2p: node, allow: this.#allow, log })
     const expiry = new PeerExpiry({ libp2p: node, table: this.#table, expiryMs: s.peerExpiryMs, log })
-    const check = new ConnectionCheck({ libp2p: node, redial: peer => { dialer.dialNow(peer, 'address change') }, log })
+    const check = new ConnectionCheck({
+      libp2p: node,
+      redial: peer => { dialer.dialNow(peer, 'address change') },
+      onLost: hosts => { this.emit('addresses:lost', hosts) },
+      log
+    })
     const running: Running = { node, dialer, expiry, check, timers: [], detach: [] }
     const pubsub = node.services.pubsub
     pubsub.topicValidators.set(this.#topic, async (_source, msg) => await this.#validate(msg))

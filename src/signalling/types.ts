@@ -47,6 +47,8 @@ export interface SwarmEvents {
   'peer:discovered': [PeerInfo]
   'peer:updated': [PeerInfo]
   'peer:lost': [PeerInfo]
+  /** Addresses of this machine went away (an interface down or renumbered): paths that used them are gone. */
+  'addresses:lost': [hosts: string[]]
 }
 
 export interface SwarmInit {
@@ -75,6 +77,13 @@ export interface Swarm extends Startable, TypedEmitter<SwarmEvents> {
   readonly libp2p: Libp2p
   /** Multiaddrs this node listens on, each with /p2p/<peerId>. */
   addresses: () => string[]
+  /** This machine's interface addresses, as last looked at (every second; see 'addresses:lost'). */
+  localHosts: () => Set<string>
+  /**
+   * Make sure signalling towards `peer` does not ride a dead connection: ping
+   * the open one, hang up on it if it does not answer (a dial then makes a new one).
+   */
+  checkConnection: (peer: string) => Promise<void>
   /** Known, unexpired peers of this swarm (never this node). */
   peers: () => PeerInfo[]
   /** Publish presence now (also done every announceIntervalMs). */

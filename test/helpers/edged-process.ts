@@ -42,7 +42,12 @@ export interface EdgedProcess {
   configFile: string
   proc: ChildProcess
   peerId: string
+  /** The last 200 kB of what it printed. */
   output: () => string
+  /** How much it has printed so far (a mark for outputSince). */
+  printed: () => number
+  /** What it printed since `printed()` was `mark` (as far as the last 200 kB go back). */
+  outputSince: (mark: number) => string
   /** SIGTERM and wait; resolves to the exit code. */
   stop: (signal?: NodeJS.Signals) => Promise<number | null>
   exited: Promise<number | null>
@@ -88,8 +93,14 @@ export async function startEdged (opts: EdgedOptions): Promise<EdgedProcess> {
   live.add(proc)
   proc.once('exit', () => { live.delete(proc) })
   let out = ''
-  proc.stdout?.on('data', (c: Buffer) => { out = (out + c.toString()).slice(-200_000) })
-  proc.stderr?.on('data', (c: Buffer) => { out = (out + c.toString()).slice(-200_000) })
+  let printed = 0
+  const keep = (c: Buffer): void => {
+    const text = c.toString()
+    printed += text.length
+    out = (out + text).slice(-200_000)
+  }
+  proc.stdout?.on('data', keep)
+  proc.stderr?.on('data', keep)
   const exited = new Promise<number | null>(resolve => { proc.once('exit', code => { resolve(code) }) })
   let running = true
   void exited.then(() => { running = false })
@@ -120,6 +131,8 @@ export async function startEdged (opts: EdgedOptions): Promise<EdgedProcess> {
   return {
     name: opts.name, dir, socket, configFile, proc, peerId, exited, stop,
     output: () => out,
+    printed: () => printed,
+    outputSince: (mark) => out.slice(Math.max(0, out.length - (printed - mark))),
     cleanup: async () => { await stop(); await temp?.cleanup() }
   }
 }

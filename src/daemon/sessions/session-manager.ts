@@ -34,7 +34,7 @@ export interface SessionManagerEvents {
 
 export interface SessionManagerInit {
   localPeer: string
-  swarm: Pick<Swarm, 'peers' | 'addresses' | 'on' | 'off'>
+  swarm: Pick<Swarm, 'peers' | 'localHosts' | 'checkConnection' | 'on' | 'off'>
   signal: SignalService
   autoconnect: boolean
   maxSessions: number
@@ -65,6 +65,8 @@ interface Slot {
   addresses?: string
   /** We lost an address: offer a new PeerConnection (whichever side offered the old one) until one is under way. */
   remake?: boolean
+  /** The session `remake` was last set for (see remakeLostPath). */
+  remakeOf?: string
   /**
    * Our connected session failed on our side while the peer offered it: after
    * a partition the peer's side can look connected for half a minute longer
@@ -110,6 +112,8 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
   const isAllowed = (peer: string): boolean => allow.size === 0 || allow.has(peer)
   const weOffer = (peer: string): boolean => init.localPeer < peer
   const reoffering = (s: Slot): boolean => s.reofferUntil !== undefined && Date.now() < s.reofferUntil
+  /** An ICE candidate's address without an IPv6 zone (`fe80::1%eth0`), as the interfaces list it. */
+  const bareHost = (address: string): string => address.replace(/%.*$/, '')
   const known = (peer: string): PeerInfo | undefined => init.swarm.peers().find(p => p.peerId === peer)
   /** An offer of ours is opening its signal stream: offer() reserves the slot until then (retryAt = +∞). */
   const dialling = (s: Slot): boolean => s.retryAt === Number.POSITIVE_INFINITY
@@ -231,6 +235,10 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     slot.retryAt = Number.POSITIVE_INFINITY
     let stream: SignalStream
     try {
+      // A session is being re-made (a path gone, a peer moved or restarted): so may be
+      // the libp2p connection the offer would go out on, and an offer lost on it holds
+      // the slot (and wins glare against the peer's) until the negotiation times out.
+      if (slot.current !== undefined) await init.swarm.checkConnection(slot.peer)
       stream = await init.signal.open(slot.peer)
     } catch (err) {
       slot.failures++
@@ -358,25 +366,42 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
   }
 
   /**
-   * We lost an address (an interface went away or was renumbered): our
-   * sessions' paths may be gone, and only we know. We offer, whichever side
-   * offered the old session (the peer takes an offer beside a connected
-   * session, see onStream); until the libp2p connection is back (see the
-   * swarm's ConnectionCheck) the offer fails and is tried again each tick.
+   * A path of ours is gone (an interface went away or was renumbered) and
+   * only we know: we offer a new PeerConnection, whichever side offered the
+   * old one (the peer takes an offer beside a connected session, see
+   * onStream). offer() first makes sure the libp2p connection it signals on
+   * is alive; until there is one, the offer fails and is tried again.
    */
-  let ownAddresses: string[] | undefined
-  const checkOwnAddresses = (): void => {
-    const now = init.swarm.addresses()
-    const moved = ownAddresses !== undefined && lostHost(ownAddresses, now)
-    ownAddresses = now
-    if (!moved) return
-    log.info({ addresses: now }, 'we lost an address: renegotiating our sessions')
+  const remakeLostPath = (slot: Slot, why: string): void => {
+    if (slot.remake === true || slot.current?.state !== 'connected' || slot.previous !== undefined) return
+    if (slot.manualOff || !isAllowed(slot.peer)) return
+    slot.remake = true
+    // Marked again after a failed try (glare, no signalling yet): then the back-off holds.
+    if (slot.remakeOf === slot.current.id) return
+    slot.remakeOf = slot.current.id
+    log.info({ peer: slot.peer, pair: slot.current.session.stats().pair }, `${why}: renegotiating with a new PeerConnection`)
+    slot.failures = 0
+    slot.retryAt = 0
+  }
+  /** Hosts of ours went away: every session whose local end we cannot vouch for is re-made. */
+  const onAddressesLost = (hosts: string[]): void => {
+    const lost = new Set(hosts)
     for (const slot of slots.values()) {
-      if (slot.current?.state !== 'connected' || slot.manualOff || !isAllowed(slot.peer)) continue
-      slot.remake = true
-      slot.failures = 0
-      slot.retryAt = 0
+      const local = slot.current?.session.stats().pair?.local
+      // A host candidate names our address; a reflexive or relayed one hides which interface it left by.
+      if (local?.type === 'host' && !lost.has(bareHost(local.address))) continue
+      remakeLostPath(slot, 'we lost an address')
     }
+  }
+  /**
+   * The session's local address is no longer ours. Also catches what a loss
+   * event cannot: an address that came back and moved again between two
+   * looks (a link up, then DHCP renumbering it) reads as a gain only.
+   */
+  const checkLocalEnd = (slot: Slot, hosts: Set<string>): void => {
+    const local = slot.current?.state === 'connected' ? slot.current.session.stats().pair?.local : undefined
+    if (local?.type !== 'host' || hosts.has(bareHost(local.address))) return
+    remakeLostPath(slot, `our address ${local.address} is gone`)
   }
   const remakeIfWanted = (slot: Slot): void => {
     if (slot.remake !== true) return
@@ -412,10 +437,10 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     init.swarm.on('peer:discovered', onPeer)
     init.swarm.on('peer:updated', onPeer)
     init.swarm.on('peer:lost', onLost)
+    init.swarm.on('addresses:lost', onAddressesLost)
     for (const peer of init.swarm.peers()) onPeer(peer)
-    ownAddresses = init.swarm.addresses()
     timer = setInterval(() => {
-      checkOwnAddresses()
+      const hosts = init.swarm.localHosts()
       for (const slot of [...slots.values()]) {
         // A peer that did not come back while we would have offered again: forget it.
         if (slot.reofferUntil !== undefined && !reoffering(slot)) {
@@ -425,6 +450,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
             continue
           }
         }
+        checkLocalEnd(slot, hosts)
         remakeIfWanted(slot)
         reconcile(slot)
       }
@@ -439,6 +465,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     init.swarm.off('peer:discovered', onPeer)
     init.swarm.off('peer:updated', onPeer)
     init.swarm.off('peer:lost', onLost)
+    init.swarm.off('addresses:lost', onAddressesLost)
     for (const slot of slots.values()) {
       slot.current?.close('daemon stopping')
       slot.previous?.close('daemon stopping')
