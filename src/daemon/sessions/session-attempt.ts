@@ -40,6 +40,14 @@ export interface SessionAttemptInit {
 const PERMANENT_CODES = new Set<string>(['not-allowed', 'profile-mismatch', 'fingerprint-mismatch', 'full'])
 
 /**
+ * The offerer hears nothing back (no answer, candidate or refusal) within
+ * this: the offer went out on a connection that is dead (its path gone with
+ * an address, TCP none the wiser) or the peer is stuck. Waiting longer only
+ * holds the slot, and glare, against the offers that could work.
+ */
+export const ANSWER_TIMEOUT_MS = 6_000
+
+/**
  * One negotiation and the PeerConnection it produced: the offer/answer and
  * candidates for session `id` travel on one signal stream. Once connected, the
  * DTLS fingerprint the stack saw must match the one in the description that
@@ -55,6 +63,7 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
   readonly #log: Logger
   #remoteSdp: string | undefined
   #ended = false
+  #answerTimer: NodeJS.Timeout | undefined
 
   constructor (init: SessionAttemptInit) {
     super()
@@ -70,7 +79,16 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
     this.session.on('state', state => { this.#onState(state) })
     this.session.on('channel', channel => { this.emit('channel', channel) })
     this.session.on('close', () => { this.#end({ code: 'closed', message: 'the PeerConnection closed', permanent: false }) })
-    this.#stream.on('message', message => { this.#onMessage(message) })
+    this.#stream.on('message', message => {
+      clearTimeout(this.#answerTimer)
+      this.#onMessage(message)
+    })
+    if (init.role === 'offerer') {
+      this.#answerTimer = setTimeout(() => {
+        if (this.session.state === 'connected') return
+        this.#fail({ code: 'timeout', message: `no answer within ${ANSWER_TIMEOUT_MS / 1000} s`, permanent: false })
+      }, ANSWER_TIMEOUT_MS)
+    }
     this.#stream.on('close', err => {
       // A connected session lives on without its signal stream; a negotiating one cannot.
       if (this.session.state !== 'connected' && !this.#ended) {
@@ -209,6 +227,7 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
   #end (failure: AttemptFailure | undefined): void {
     if (this.#ended) return
     this.#ended = true
+    clearTimeout(this.#answerTimer)
     this.session.close()
     if (failure !== undefined) this.#stream.close()
     this.emit('ended', failure)

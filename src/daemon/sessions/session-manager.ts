@@ -67,6 +67,8 @@ interface Slot {
   remake?: boolean
   /** The session `remake` was last set for (see remakeLostPath). */
   remakeOf?: string
+  /** The session whose lost local address had the libp2p connection checked (see checkLocalEnd). */
+  pathChecked?: string
   /**
    * Our connected session failed on our side while the peer offered it: after
    * a partition the peer's side can look connected for half a minute longer
@@ -251,6 +253,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     slot.retryAt = placeholder
     if (!running || slot.manualOff) { stream.close(); return }
     const attempt = createAttempt(slot, 'offerer', id, init.profileFor(slot.peer), stream)
+    log.info({ peer: slot.peer, session: id, replacing: slot.current?.id }, 'offering a session')
     if (slot.current !== undefined) slot.previous = slot.current
     slot.current = attempt
     slot.remake = false
@@ -321,6 +324,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       return
     }
     const attempt = createAttempt(slot, 'answerer', message.session, profile, stream)
+    log.info({ peer, session: message.session, replacing: slot.current?.id }, 'answering an offer')
     if (slot.current !== undefined) slot.previous = slot.current
     slot.current = attempt
     adopt(slot, attempt)
@@ -372,12 +376,14 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
    * onStream). offer() first makes sure the libp2p connection it signals on
    * is alive; until there is one, the offer fails and is tried again.
    */
-  const remakeLostPath = (slot: Slot, why: string): void => {
-    if (slot.remake === true || slot.current?.state !== 'connected' || slot.previous !== undefined) return
+  const remakeLostPath = (slot: Slot, why: string, fresh: boolean): void => {
+    if (slot.current?.state !== 'connected' || slot.previous !== undefined) return
     if (slot.manualOff || !isAllowed(slot.peer)) return
+    if (slot.remake === true && !fresh) return
     slot.remake = true
-    // Marked again after a failed try (glare, no signalling yet): then the back-off holds.
-    if (slot.remakeOf === slot.current.id) return
+    // Marked again by the tick after a failed try (glare, no signalling yet): the back-off holds.
+    // A new loss is news: try at once.
+    if (slot.remakeOf === slot.current.id && !fresh) return
     slot.remakeOf = slot.current.id
     log.info({ peer: slot.peer, pair: slot.current.session.stats().pair }, `${why}: renegotiating with a new PeerConnection`)
     slot.failures = 0
@@ -390,7 +396,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       const local = slot.current?.session.stats().pair?.local
       // A host candidate names our address; a reflexive or relayed one hides which interface it left by.
       if (local?.type === 'host' && !lost.has(bareHost(local.address))) continue
-      remakeLostPath(slot, 'we lost an address')
+      remakeLostPath(slot, 'we lost an address', true)
     }
   }
   /**
@@ -399,9 +405,16 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
    * looks (a link up, then DHCP renumbering it) reads as a gain only.
    */
   const checkLocalEnd = (slot: Slot, hosts: Set<string>): void => {
-    const local = slot.current?.state === 'connected' ? slot.current.session.stats().pair?.local : undefined
+    const attempt = slot.current?.state === 'connected' ? slot.current : slot.previous
+    const local = attempt?.state === 'connected' ? attempt.session.stats().pair?.local : undefined
     if (local?.type !== 'host' || hosts.has(bareHost(local.address))) return
-    remakeLostPath(slot, `our address ${local.address} is gone`)
+    // The libp2p connection may have gone with it (unseen, if the address went between two
+    // looks): once per session, so a negotiation under way does not wait on a dead one.
+    if (slot.pathChecked !== attempt?.id) {
+      slot.pathChecked = attempt?.id
+      void init.swarm.checkConnection(slot.peer)
+    }
+    remakeLostPath(slot, `our address ${local.address} is gone`, false)
   }
   const remakeIfWanted = (slot: Slot): void => {
     if (slot.remake !== true) return
