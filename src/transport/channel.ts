@@ -1,10 +1,14 @@
 import type { DataChannel } from 'node-datachannel'
 import type { Logger } from 'pino'
-import { ChannelNotOpenError, MessageTooLargeError } from '../util/errors.ts'
+import { ChannelNotOpenError } from '../util/errors.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
 import { isLossy } from './channel-protocol.ts'
+import { ChannelCounters } from './channel-stats.ts'
 import { DropOldestQueue } from './drop-oldest-queue.ts'
+import { checkMessageSize, type Payload } from './payload.ts'
 import type { Channel, ChannelEvents, ChannelLimits, ChannelOptions, ChannelStats } from './types.ts'
+import { Waiters } from './waiters.ts'
+import { WriteChain } from './write-chain.ts'
 
 export const DEFAULT_CHANNEL_LIMITS: ChannelLimits = {
   highWaterMark: 1024 * 1024,
@@ -15,12 +19,6 @@ export const DEFAULT_CHANNEL_LIMITS: ChannelLimits = {
 
 /** libdatachannel's default before the remote a=max-message-size is known. */
 const UNNEGOTIATED_MAX_MESSAGE_SIZE = 65536
-
-type Payload = string | Uint8Array
-
-function byteLength (data: Payload): number {
-  return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength
-}
 
 export interface ChannelInit {
   label: string
@@ -47,12 +45,9 @@ export class RtcChannel extends TypedEmitter<ChannelEvents> implements Channel {
   #everOpen = false
   #closed = false
   #maxMessageSize = UNNEGOTIATED_MAX_MESSAGE_SIZE
-  #wakers: Array<() => void> = []
-  #writeTail: Promise<void> = Promise.resolve()
-  #messagesSent = 0
-  #messagesReceived = 0
-  #bytesSent = 0
-  #bytesReceived = 0
+  readonly #waiters = new Waiters()
+  readonly #writes = new WriteChain()
+  readonly #counters = new ChannelCounters()
 
   constructor (init: ChannelInit) {
     super()
@@ -118,7 +113,7 @@ export class RtcChannel extends TypedEmitter<ChannelEvents> implements Channel {
   }
 
   write (data: Payload): Promise<void> {
-    const result = this.#writeTail.then(async () => {
+    return this.#writes.run(async () => {
       await this.#waitUntil(() => this.#open)
       this.#checkSize(data)
       if (this.lossy) {
@@ -128,8 +123,6 @@ export class RtcChannel extends TypedEmitter<ChannelEvents> implements Channel {
       await this.#waitUntil(() => this.bufferedAmount < this.#highWaterMark)
       this.#transmit(data)
     })
-    this.#writeTail = result.catch(() => {})
-    return result
   }
 
   close (): void {
@@ -147,25 +140,18 @@ export class RtcChannel extends TypedEmitter<ChannelEvents> implements Channel {
   }
 
   stats (): ChannelStats {
-    return {
+    return this.#counters.stats({
       label: this.label,
-      ordered: this.options.ordered,
-      ...(this.options.maxRetransmits !== undefined ? { maxRetransmits: this.options.maxRetransmits } : {}),
-      ...(this.options.maxPacketLifeTime !== undefined ? { maxPacketLifeTime: this.options.maxPacketLifeTime } : {}),
+      options: this.options,
       open: this.#open,
-      messagesSent: this.#messagesSent,
-      messagesReceived: this.#messagesReceived,
-      bytesSent: this.#bytesSent,
-      bytesReceived: this.#bytesReceived,
       bufferedAmount: this.bufferedAmount,
       dropped: this.#queue.dropped,
       queued: this.#queue.length
-    }
+    })
   }
 
   #checkSize (data: Payload): void {
-    const size = byteLength(data)
-    if (size > this.#maxMessageSize) throw new MessageTooLargeError(this.label, size, this.#maxMessageSize)
+    checkMessageSize(this.label, data, this.#maxMessageSize)
   }
 
   #transmit (data: Payload): void {
@@ -178,8 +164,7 @@ export class RtcChannel extends TypedEmitter<ChannelEvents> implements Channel {
       // libdatachannel throws once the channel is closing; the close callback follows.
       throw new ChannelNotOpenError(`channel ${this.label}: ${(err as Error).message}`, { cause: err })
     }
-    this.#messagesSent++
-    this.#bytesSent += byteLength(data)
+    this.#counters.sent(data)
   }
 
   #receive (msg: string | Buffer | ArrayBuffer): void {
@@ -187,8 +172,7 @@ export class RtcChannel extends TypedEmitter<ChannelEvents> implements Channel {
     // The open and message callbacks are separate native queues: a message can overtake 'open'.
     if (!this.#open) this.#markOpen()
     const data = msg instanceof ArrayBuffer ? Buffer.from(msg) : msg
-    this.#messagesReceived++
-    this.#bytesReceived += typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength
+    this.#counters.received(data)
     this.emit('message', data)
   }
 
@@ -200,13 +184,13 @@ export class RtcChannel extends TypedEmitter<ChannelEvents> implements Channel {
       this.#maxMessageSize = this.#dc.maxMessageSize()
     } catch {}
     this.#log.debug({ maxMessageSize: this.#maxMessageSize, lossy: this.lossy }, 'channel open')
-    this.#wake()
+    this.#waiters.wakeAll()
     this.emit('open')
   }
 
   #drained (): void {
     if (this.lossy) this.#drain()
-    this.#wake()
+    this.#waiters.wakeAll()
   }
 
   /** Lossy: move queued messages into the send buffer while it has room. */
@@ -218,16 +202,8 @@ export class RtcChannel extends TypedEmitter<ChannelEvents> implements Channel {
   }
 
   async #waitUntil (ready: () => boolean): Promise<void> {
-    while (!this.#closed && !ready()) {
-      await new Promise<void>(resolve => { this.#wakers.push(resolve) })
-    }
+    while (!this.#closed && !ready()) await this.#waiters.next()
     if (this.#closed) throw new ChannelNotOpenError(`channel ${this.label} closed`)
-  }
-
-  #wake (): void {
-    const wakers = this.#wakers
-    this.#wakers = []
-    for (const wake of wakers) wake()
   }
 
   #shutDown (local: boolean): void {
@@ -237,7 +213,7 @@ export class RtcChannel extends TypedEmitter<ChannelEvents> implements Channel {
     this.#queue.clear()
     if (local) this.#closeNative()
     this.#log.debug({ by: local ? 'local' : 'remote' }, 'channel closed')
-    this.#wake()
+    this.#waiters.wakeAll()
     this.emit('close')
   }
 

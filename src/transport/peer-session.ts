@@ -11,6 +11,8 @@ import { rtcConfig } from './rtc-config.ts'
 import { takeCandidates } from './sdp-candidates.ts'
 import { sdpSections } from './sdp-sections.ts'
 import { selectedPair } from './selected-pair.ts'
+import { keepChannel } from './session-channels.ts'
+import { SessionStateMachine } from './session-state.ts'
 import { checkCandidate, checkSdp, MAX_MEDIA_SECTIONS } from './signal-limits.ts'
 import { RtcRecvTrack, RtcSendTrack, trackDescription } from './track.ts'
 import type { RecvTrack, SendTrack, TrackInit } from './track-types.ts'
@@ -65,7 +67,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
   #sync: RtcChannel | null = null
   /** The `media` profile's inactive section (see media-anchor.ts). */
   #anchor: ReturnType<PeerConnection['addTrack']> | null = null
-  #state: SessionState = 'connecting'
+  readonly #state: SessionStateMachine
   #closed = false
   readonly #createdAt = new Date()
   #connectedAt: Date | null = null
@@ -100,6 +102,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     this.#limits = { ...DEFAULT_CHANNEL_LIMITS, ...init.channelLimits }
     this.#log = init.logger.child({ peer: init.remotePeer, role: init.role })
     this.onListenerError = (event, err) => { this.#log.error({ err, event }, 'session listener threw') }
+    this.#state = new SessionStateMachine({ session: this, isClosed: () => this.#closed, log: this.#log, failMessage: 'session failed' })
 
     this.#pc = new PeerConnection(init.remotePeer, rtcConfig(init, this.#settings))
     // Every callback is set before anything can fire; onStateChange must be set for
@@ -136,12 +139,12 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       throw err
     }
     const timeoutMs = init.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
-    this.#timer = setTimeout(() => { this.#fail(`not connected after ${timeoutMs} ms`) }, timeoutMs)
+    this.#timer = setTimeout(() => { this.#state.fail(`not connected after ${timeoutMs} ms`) }, timeoutMs)
     this.#log.debug({ profile: this.profile }, 'session created')
   }
 
   get state (): SessionState {
-    return this.#state
+    return this.#state.current
   }
 
   handleSignal (signal: SessionSignal): void {
@@ -211,7 +214,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     const rtt = this.#closed ? -1 : this.#native(() => this.#pc.rtt(), -1)
     return {
       remotePeer: this.remotePeer,
-      state: this.#state,
+      state: this.#state.current,
       profile: this.profile,
       role: this.role,
       pair: this.#closed ? null : selectedPair(this.#pc),
@@ -263,7 +266,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     } catch (err) {
       this.#log.warn({ err }, 'closing peer connection')
     }
-    this.#setState('closed')
+    this.#state.set('closed')
     this.#log.debug('session closed')
     this.emit('close')
   }
@@ -309,12 +312,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
 
   #newChannel (label: string, options: ChannelOptions): RtcChannel {
     const channel = new RtcChannel({ label, options, limits: this.#limits, logger: this.#log })
-    this.#channels.set(label, channel)
-    channel.once('open', () => { this.emit('channel', channel) })
-    channel.once('close', () => {
-      if (this.#channels.get(label) === channel) this.#channels.delete(label)
-    })
-    return channel
+    return keepChannel(this.#channels, channel, opened => { this.emit('channel', opened) })
   }
 
   #createNative (channel: RtcChannel): void {
@@ -499,23 +497,10 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       this.#log.info({ ms: this.#connectedAt.getTime() - this.#createdAt.getTime(), pair: selectedPair(this.#pc) }, 'connected')
       this.#remoteFingerprint = this.#readRemoteFingerprint()
     }
-    this.#setState(state)
+    this.#state.set(state)
     // libdatachannel closes a failed or disconnected connection for good (no ICE restart):
     // recovery is a new session, signalled anew.
     if (state === 'failed' || state === 'disconnected' || state === 'closed') this.close()
-  }
-
-  #fail (reason: string): void {
-    if (this.#closed) return
-    this.#log.warn({ reason }, 'session failed')
-    this.#setState('failed')
-    this.close()
-  }
-
-  #setState (state: SessionState): void {
-    if (state === this.#state) return
-    this.#state = state
-    this.emit('state', state)
   }
 
   #readRemoteFingerprint (): Fingerprint | null {

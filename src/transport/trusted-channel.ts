@@ -1,11 +1,15 @@
 import type { Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Logger } from 'pino'
-import { ChannelNotOpenError, MessageTooLargeError } from '../util/errors.ts'
+import { ChannelNotOpenError } from '../util/errors.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
 import { isLossy } from './channel-protocol.ts'
+import { ChannelCounters } from './channel-stats.ts'
+import { checkMessageSize, type Payload } from './payload.ts'
 import { encodeMessageDatagram, MAX_LOSSY_MESSAGE_BYTES } from './trusted-wire.ts'
 import type { Channel, ChannelEvents, ChannelLimits, ChannelOptions, ChannelStats } from './types.ts'
+import { Waiters } from './waiters.ts'
+import { WriteChain } from './write-chain.ts'
 
 /** Largest message on a trusted reliable channel (libdatachannel's default a=max-message-size). */
 export const MAX_TRUSTED_MESSAGE_BYTES = 256 * 1024
@@ -14,10 +18,6 @@ const STREAM_WRITE_BUFFER_BYTES = 16 * 1024 * 1024
 const WAIT_POLL_MS = 20
 const TEXT = 0
 const BINARY = 1
-
-type Payload = string | Uint8Array
-
-const byteLength = (data: Payload): number => typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength
 
 /** Unsigned varint (the length prefix @libp2p/utils' lpStream reads). */
 function varint (value: number): Uint8Array {
@@ -65,12 +65,9 @@ export class TrustedChannel extends TypedEmitter<ChannelEvents> implements Chann
   #stream: Stream | undefined
   #open = false
   #closed = false
-  #wakers: Array<() => void> = []
-  #writeTail: Promise<void> = Promise.resolve()
-  #messagesSent = 0
-  #messagesReceived = 0
-  #bytesSent = 0
-  #bytesReceived = 0
+  readonly #waiters = new Waiters()
+  readonly #writes = new WriteChain()
+  readonly #counters = new ChannelCounters()
 
   constructor (init: TrustedChannelInit) {
     super()
@@ -94,11 +91,11 @@ export class TrustedChannel extends TypedEmitter<ChannelEvents> implements Chann
     this.#stream = stream
     stream.maxWriteBufferLength = STREAM_WRITE_BUFFER_BYTES
     stream.addEventListener('close', () => { this.#shutDown(false) })
-    stream.addEventListener('drain', () => { this.#wake() })
+    stream.addEventListener('drain', () => { this.#waiters.wakeAll() })
     void this.#readLoop(lp)
     this.#open = true
     this.#log.debug({ lossy: this.lossy }, 'trusted channel open')
-    this.#wake()
+    this.#waiters.wakeAll()
     this.emit('open')
   }
 
@@ -116,14 +113,12 @@ export class TrustedChannel extends TypedEmitter<ChannelEvents> implements Chann
   }
 
   write (data: Payload): Promise<void> {
-    const result = this.#writeTail.then(async () => {
+    return this.#writes.run(async () => {
       await this.#waitUntil(() => this.#open)
       this.#checkSize(data)
       if (!this.lossy) await this.#waitUntil(() => this.#stream?.writableNeedsDrain !== true && this.bufferedAmount < this.#highWaterMark)
       this.#transmit(data)
     })
-    this.#writeTail = result.catch(() => {})
-    return result
   }
 
   close (): void {
@@ -133,20 +128,7 @@ export class TrustedChannel extends TypedEmitter<ChannelEvents> implements Chann
   }
 
   stats (): ChannelStats {
-    return {
-      label: this.label,
-      ordered: this.options.ordered,
-      ...(this.options.maxRetransmits !== undefined ? { maxRetransmits: this.options.maxRetransmits } : {}),
-      ...(this.options.maxPacketLifeTime !== undefined ? { maxPacketLifeTime: this.options.maxPacketLifeTime } : {}),
-      open: this.#open,
-      messagesSent: this.#messagesSent,
-      messagesReceived: this.#messagesReceived,
-      bytesSent: this.#bytesSent,
-      bytesReceived: this.#bytesReceived,
-      bufferedAmount: this.bufferedAmount,
-      dropped: 0,
-      queued: 0
-    }
+    return this.#counters.stats({ label: this.label, options: this.options, open: this.#open, bufferedAmount: this.bufferedAmount, dropped: 0, queued: 0 })
   }
 
   async #readLoop (lp: LengthPrefixedStream<Stream>): Promise<void> {
@@ -167,14 +149,12 @@ export class TrustedChannel extends TypedEmitter<ChannelEvents> implements Chann
   }
 
   #count (data: string | Buffer): void {
-    this.#messagesReceived++
-    this.#bytesReceived += byteLength(data)
+    this.#counters.received(data)
     this.emit('message', data)
   }
 
   #checkSize (data: Payload): void {
-    const size = byteLength(data)
-    if (size > this.maxMessageSize) throw new MessageTooLargeError(this.label, size, this.maxMessageSize)
+    checkMessageSize(this.label, data, this.maxMessageSize)
   }
 
   #transmit (data: Payload): void {
@@ -185,25 +165,13 @@ export class TrustedChannel extends TypedEmitter<ChannelEvents> implements Chann
     } catch (err) {
       throw new ChannelNotOpenError(`channel ${this.label}: ${(err as Error).message}`, { cause: err })
     }
-    this.#messagesSent++
-    this.#bytesSent += byteLength(data)
+    this.#counters.sent(data)
   }
 
   async #waitUntil (ready: () => boolean): Promise<void> {
-    while (!this.#closed && !ready()) {
-      // 'drain' wakes us; the poll covers a buffer over highWaterMark that never asked for one.
-      await new Promise<void>(resolve => {
-        const timer = setTimeout(resolve, WAIT_POLL_MS)
-        this.#wakers.push(() => { clearTimeout(timer); resolve() })
-      })
-    }
+    // 'drain' wakes us; the poll covers a buffer over highWaterMark that never asked for one.
+    while (!this.#closed && !ready()) await this.#waiters.next(WAIT_POLL_MS)
     if (this.#closed) throw new ChannelNotOpenError(`channel ${this.label} closed`)
-  }
-
-  #wake (): void {
-    const wakers = this.#wakers
-    this.#wakers = []
-    for (const wake of wakers) wake()
   }
 
   #shutDown (local: boolean): void {
@@ -211,7 +179,7 @@ export class TrustedChannel extends TypedEmitter<ChannelEvents> implements Chann
     this.#closed = true
     this.#open = false
     this.#log.debug({ by: local ? 'local' : 'remote' }, 'trusted channel closed')
-    this.#wake()
+    this.#waiters.wakeAll()
     this.emit('close')
   }
 }

@@ -7,6 +7,8 @@ import { ConflictError, InvalidSignalError, SessionClosedError } from '../util/e
 import { TypedEmitter } from '../util/typed-emitter.ts'
 import { DEFAULT_CHANNEL_LIMITS } from './channel.ts'
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './peer-session.ts'
+import { keepChannel } from './session-channels.ts'
+import { SessionStateMachine } from './session-state.ts'
 import { TrustedChannel } from './trusted-channel.ts'
 import { announcedHost, encodeTrustedParams, parseTrustedParams, type UdpAddress } from './trusted-params.ts'
 import { UdpRecvTrack, UdpSendTrack } from './trusted-track.ts'
@@ -77,7 +79,7 @@ class TrustedSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
   #socket: dgram.Socket | undefined
   #local: UdpAddress | undefined
   #remote: UdpAddress | undefined
-  #state: SessionState = 'connecting'
+  readonly #state: SessionStateMachine
   #closed = false
   readonly #createdAt = new Date()
   #connectedAt: Date | null = null
@@ -96,20 +98,21 @@ class TrustedSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     this.#limits = { ...DEFAULT_CHANNEL_LIMITS, ...init.channelLimits }
     this.#log = init.logger.child({ peer: init.remotePeer, role: init.role, profile: 'trusted' })
     this.onListenerError = (event, err) => { this.#log.error({ err, event }, 'session listener threw') }
+    this.#state = new SessionStateMachine({ session: this, isClosed: () => this.#closed, log: this.#log, failMessage: 'trusted session failed' })
     const timeoutMs = init.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
-    this.#timer = setTimeout(() => { this.#fail(`not connected after ${timeoutMs} ms`) }, timeoutMs)
+    this.#timer = setTimeout(() => { this.#state.fail(`not connected after ${timeoutMs} ms`) }, timeoutMs)
     this.#ready = this.#bind()
     this.#ready.then(() => {
       if (this.role === 'offerer' && !this.#closed && this.#local !== undefined) {
         this.#init.sendSignal({ type: 'offer', params: encodeTrustedParams(this.#local) })
       }
-    }, (err: unknown) => { this.#fail(`cannot bind the trusted UDP socket: ${(err as Error).message}`) })
+    }, (err: unknown) => { this.#state.fail(`cannot bind the trusted UDP socket: ${(err as Error).message}`) })
     if (this.role === 'offerer') {
       for (const [label, options] of Object.entries(init.channels ?? {})) this.openChannel(label, options)
     }
   }
 
-  get state (): SessionState { return this.#state }
+  get state (): SessionState { return this.#state.current }
 
   handleSignal (signal: SessionSignal): void {
     if (this.#closed) return
@@ -135,7 +138,7 @@ class TrustedSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     if (this.#closed) throw new SessionClosedError(`session with ${this.remotePeer} is closed`)
     if (this.#channels.has(label)) throw new ConflictError(`channel ${label} already exists`)
     const channel = this.#newChannel(label, options)
-    if (this.#state === 'connected') void this.#dial(channel)
+    if (this.#state.current === 'connected') void this.#dial(channel)
     else this.#deferred.push(channel)
     return channel
   }
@@ -145,7 +148,7 @@ class TrustedSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       this.#log.debug({ label: header.label, why }, 'refusing a trusted channel stream')
       void lp.write(Buffer.from(JSON.stringify({ error: why }))).catch(() => {}).finally(() => { stream.close().catch(() => {}) })
     }
-    if (this.#closed || this.#state !== 'connected') { refuse('session is not connected'); return }
+    if (this.#closed || this.#state.current !== 'connected') { refuse('session is not connected'); return }
     const existing = this.#channels.get(header.label)
     if (existing !== undefined) {
       // Both ends opened the same label at once: the offerer's channel wins on both ends.
@@ -196,7 +199,7 @@ class TrustedSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     const streamReceived = channelBytes.reduce((n, c) => n + (c.maxRetransmits === undefined && c.maxPacketLifeTime === undefined ? c.bytesReceived : 0), 0)
     return {
       remotePeer: this.remotePeer,
-      state: this.#state,
+      state: this.#state.current,
       profile: 'trusted',
       role: this.role,
       pair: this.#local === undefined || this.#remote === undefined || this.#closed
@@ -230,7 +233,7 @@ class TrustedSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     const socket = this.#socket
     this.#socket = undefined
     try { socket?.close() } catch {}
-    this.#setState('closed')
+    this.#state.set('closed')
     this.#log.debug('trusted session closed')
     this.emit('close')
   }
@@ -264,11 +267,11 @@ class TrustedSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
   }
 
   #connected (): void {
-    if (this.#closed || this.#state === 'connected') return
+    if (this.#closed || this.#state.current === 'connected') return
     this.#connectedAt = new Date()
     clearTimeout(this.#timer)
     this.#log.info({ ms: this.#connectedAt.getTime() - this.#createdAt.getTime(), local: this.#local, remote: this.#remote }, 'trusted session connected (plain RTP/UDP, no DTLS)')
-    this.#setState('connected')
+    this.#state.set('connected')
     for (const channel of this.#deferred.splice(0)) if (!channel.isClosed) void this.#dial(channel)
     this.#ping()
     this.#pinger = setInterval(() => { this.#ping() }, PING_INTERVAL_MS)
@@ -298,10 +301,7 @@ class TrustedSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
 
   #newChannel (label: string, options: ChannelOptions): TrustedChannel {
     const channel = new TrustedChannel({ label, options, limits: this.#limits, sendDatagram: d => { this.#sendDatagram(d) }, logger: this.#log })
-    this.#channels.set(label, channel)
-    channel.once('open', () => { this.emit('channel', channel) })
-    channel.once('close', () => { if (this.#channels.get(label) === channel) this.#channels.delete(label) })
-    return channel
+    return keepChannel(this.#channels, channel, opened => { this.emit('channel', opened) })
   }
 
   #checkTrack (init: TrackInit): void {
@@ -354,18 +354,5 @@ class TrustedSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     packet[0] = PING_DATAGRAM
     packet.writeDoubleBE(performance.now(), 1)
     this.#sendDatagram(packet)
-  }
-
-  #fail (reason: string): void {
-    if (this.#closed) return
-    this.#log.warn({ reason }, 'trusted session failed')
-    this.#setState('failed')
-    this.close()
-  }
-
-  #setState (state: SessionState): void {
-    if (state === this.#state) return
-    this.#state = state
-    this.emit('state', state)
   }
 }
