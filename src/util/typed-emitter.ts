@@ -36,7 +36,8 @@ export class TypedEmitter<E extends EventMap<E>> {
   }
 
   emit<K extends keyof E & string> (event: K, ...args: E[K]): boolean {
-    const listeners = this.#emitter.listeners(event) as Array<Listener<E[K]>>
+    // rawListeners: a once() listener comes as its wrapper, which removes it as it runs.
+    const listeners = this.#emitter.rawListeners(event) as Array<Listener<E[K]>>
     for (const listener of listeners) {
       try {
         listener(...args)
