@@ -6,6 +6,8 @@ export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/7420']
 export const DEFAULT_ANNOUNCE_INTERVAL_MS = 5_000
 export const DEFAULT_PEER_EXPIRY_MS = 20_000
 export const DEFAULT_MAX_SESSIONS = 32
+/** libp2p connections a daemon opens by itself to peers it hears of (see PeerDialer). */
+export const DEFAULT_OVERLAY_PEERS = 6
 export const DEFAULT_STACK = 'webrtc'
 export const DEFAULT_MTU = 1200
 export const DEFAULT_WEB_LISTEN = '127.0.0.1:8090'

@@ -10,7 +10,19 @@ const DIAL_TIMEOUT_MS = 5_000
 export interface PeerDialerInit {
   libp2p: Libp2p
   allow: AllowList
+  /** Optional dials stop once this many connections are open (swarm.overlayPeers). */
+  overlayPeers: number
   log: Logger
+}
+
+export interface DialOptions {
+  /**
+   * A peer we heard of (mDNS, the DHT, its presence), not one we need: dialled
+   * only while we have fewer than `overlayPeers` connections. Otherwise its
+   * addresses go to the peer store, for signalling to dial when a session
+   * wants it.
+   */
+  optional?: boolean
 }
 
 /**
@@ -19,6 +31,11 @@ export interface PeerDialerInit {
  * peer at a time, skipped when a connection is already open, with a growing
  * back-off after failures. Failures are expected while peers come and go and
  * are logged at debug, never thrown.
+ *
+ * Found peers are dialled up to `overlayPeers` connections, not all of them:
+ * each connection costs both ends its gossip copies, pings and upkeep, so a
+ * full mesh costs every daemon O(N) and the machine O(N²) (twenty daemons
+ * on two cores did not fit). Gossipsub carries presence across the overlay.
  */
 export class PeerDialer {
   readonly #libp2p: Libp2p
@@ -26,20 +43,29 @@ export class PeerDialer {
   readonly #log: Logger
   readonly #inFlight = new Set<string>()
   readonly #backoff = new Map<string, { untilMs: number, delayMs: number }>()
+  /** The addresses last put in the peer store for a peer not dialled (see #remember). */
+  readonly #remembered = new Map<string, string>()
+  readonly #overlayPeers: number
   readonly #abort = new AbortController()
 
   constructor (init: PeerDialerInit) {
     this.#libp2p = init.libp2p
     this.#allow = init.allow
+    this.#overlayPeers = init.overlayPeers
     this.#log = init.log
   }
 
-  /** Dial unless connected, already dialling, backing off or not allowed. */
-  dial (peerId: PeerId, addrs: Multiaddr[] = [], via = 'discovery'): void {
+  /** Dial unless connected, already dialling, backing off, not allowed, or (optional) the overlay is full. */
+  dial (peerId: PeerId, addrs: Multiaddr[] = [], via = 'discovery', opts: DialOptions = {}): void {
     const id = peerId.toString()
     if (this.#abort.signal.aborted || peerId.equals(this.#libp2p.peerId)) return
     if (!this.#allow.allows(id) || this.#inFlight.has(id)) return
     if (this.#libp2p.getConnections(peerId).length > 0) return
+    // Dials in flight count: the records of a whole swarm arrive in one burst when we join.
+    if (opts.optional === true && this.#libp2p.getPeers().length + this.#inFlight.size >= this.#overlayPeers) {
+      this.#remember(peerId, addrs)
+      return
+    }
     const backoff = this.#backoff.get(id)
     if (backoff !== undefined && backoff.untilMs > Date.now()) return
     this.#inFlight.add(id)
@@ -63,6 +89,21 @@ export class PeerDialer {
     }
   }
 
+  /** Keep a peer's addresses for a later dial (signalling's), writing the peer store only when they change. */
+  #remember (peerId: PeerId, addrs: Multiaddr[]): void {
+    if (addrs.length === 0) return
+    const id = peerId.toString()
+    const bare = addrs.map(a => a.decapsulateCode(CODE_P2P))
+    const key = bare.map(a => a.toString()).sort().join(' ')
+    if (this.#remembered.get(id) === key) return
+    this.#remembered.set(id, key)
+    // Bounded by the peers of the swarm (presence table limits), forgotten with the dialer.
+    this.#libp2p.peerStore.merge(peerId, { multiaddrs: bare }).catch((err: unknown) => {
+      this.#remembered.delete(id)
+      this.#log.debug({ peer: id, err: (err as Error).message }, 'could not store peer addresses')
+    })
+  }
+
   /** Dial now, past any back-off (a connection we know was just lost for a local reason). */
   dialNow (peerId: PeerId, via: string): void {
     this.#backoff.delete(peerId.toString())
@@ -73,5 +114,6 @@ export class PeerDialer {
   stop (): void {
     this.#abort.abort()
     this.#backoff.clear()
+    this.#remembered.clear()
   }
 }

@@ -2,6 +2,7 @@ import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
+import { presenceExpiryMs } from './presence-interval.ts'
 import type { PresenceTable } from './presence-table.ts'
 
 const MAX_PING_TIMEOUT_MS = 5_000
@@ -10,6 +11,8 @@ export interface PeerExpiryInit {
   libp2p: Libp2p<{ ping: Ping }>
   table: PresenceTable
   expiryMs: number
+  /** Our own announce interval: a peer's expiry stretches with its own (see presence-interval.ts). */
+  intervalMs: number
   log: Logger
 }
 
@@ -39,9 +42,9 @@ export class PeerExpiry {
   }
 
   sweep (nowMs: number = Date.now()): void {
-    const { table, libp2p, expiryMs } = this.#init
+    const { table, libp2p, expiryMs, intervalMs } = this.#init
     table.pruneSeqs(nowMs - 10 * expiryMs)
-    for (const id of table.silentSince(nowMs - expiryMs)) {
+    for (const id of table.silent(nowMs, every => presenceExpiryMs({ expiryMs, intervalMs }, every))) {
       if (this.#pinging.has(id)) continue
       const peerId = peerIdFromString(id)
       if (libp2p.getConnections(peerId).length === 0) {

@@ -41,7 +41,8 @@ const recordSchema = z.object({
   addresses: z.array(z.string().max(256)).max(32),
   seq: z.number().int().nonnegative(),
   ts: z.number().nonnegative(),
-  leaving: z.boolean().optional()
+  leaving: z.boolean().optional(),
+  every: z.number().int().positive().max(24 * 3_600_000).optional()
 })
 
 const envelopeSchema = z.object({

@@ -5,6 +5,8 @@ export type PeerEventName = keyof SwarmEvents
 interface Entry {
   info: PeerInfo
   lastSeenMs: number
+  /** The peer's re-announce interval, as its last record said. */
+  everyMs?: number
 }
 
 /**
@@ -49,7 +51,7 @@ export class PresenceTable {
       connected
     }
     const entry = this.#entries.get(record.peerId)
-    this.#entries.set(record.peerId, { info, lastSeenMs: nowMs })
+    this.#entries.set(record.peerId, { info, lastSeenMs: nowMs, ...(record.every !== undefined ? { everyMs: record.every } : {}) })
     if (entry === undefined) {
       this.#onEvent('peer:discovered', structuredClone(info))
     } else if (contentKey(entry.info) !== contentKey(info)) {
@@ -66,8 +68,9 @@ export class PresenceTable {
   }
 
   /** Peers whose last record is older than `cutoffMs` (epoch ms). */
-  silentSince (cutoffMs: number): string[] {
-    return [...this.#entries].filter(([, e]) => e.lastSeenMs < cutoffMs).map(([id]) => id)
+  /** Peers silent for longer than `expiryOf` their announce interval allows. */
+  silent (nowMs: number, expiryOf: (everyMs: number | undefined) => number): string[] {
+    return [...this.#entries].filter(([, e]) => e.lastSeenMs < nowMs - expiryOf(e.everyMs)).map(([id]) => id)
   }
 
   remove (peerId: string): void {
@@ -88,9 +91,14 @@ export class PresenceTable {
     return this.#entries.has(peerId)
   }
 
+  /** One peer (a copy), or undefined. */
   get (peerId: string): PeerInfo | undefined {
     const entry = this.#entries.get(peerId)
     return entry === undefined ? undefined : structuredClone(entry.info)
+  }
+
+  get size (): number {
+    return this.#entries.size
   }
 
   list (): PeerInfo[] {

@@ -13,13 +13,21 @@ import { PeerDialer } from './peer-dialer.ts'
 import { PeerExpiry } from './peer-expiry.ts'
 import { decodePresence, encodePresence, MAX_PRESENCE_BYTES } from './presence-codec.ts'
 import { GRAYLIST_THRESHOLD } from './presence-scoring.ts'
+import { presenceIntervalMs } from './presence-interval.ts'
 import { PresenceTable } from './presence-table.ts'
 import { PublishRateLimit } from './publish-rate-limit.ts'
 import { Rendezvous } from './rendezvous.ts'
 import { readSwarmKey } from './swarm-key.ts'
 import { presenceTopic, rendezvousCid } from './swarm-scope.ts'
 import type { PeerInfo, PresenceRecord, Swarm, SwarmEvents, SwarmInit } from './types.ts'
+import type { PeerEventName } from './presence-table.ts'
 
+/** A tick this close to the repeat's due time publishes (timers fire a little early or late). */
+const ANNOUNCE_SLACK_MS = 50
+/** Publishes that events ask for (joining, a new peer) are at least this far apart. */
+const EVENT_PUBLISH_GAP_MS = 1_000
+/** While we have this few connections we are joining: each new one gets our record out at once. */
+const JOINING_PEERS = 2
 /** Coalesce bursts of "publish now" (new connections, new subscribers). */
 const ANNOUNCE_SOON_MS = 50
 /** After a new subscriber, presence goes out again this much later (see onSubscription). */
@@ -73,6 +81,10 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
   #starting: Promise<void> | undefined
   #stopping: Promise<void> | undefined
   #seq = 0
+  /** The instance of each known peer, to tell a new or restarted one (see #greet). */
+  readonly #instances = new Map<string, string>()
+  /** When our last record went out (the periodic repeat counts from it). */
+  #publishedAt = 0
   #soon: NodeJS.Timeout | undefined
   #again: NodeJS.Timeout | undefined
 
@@ -85,6 +97,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     this.#topic = presenceTopic(init.swarm.name)
     this.#table = new PresenceTable((event, peer) => {
       this.#log.debug({ peer: peer.peerId, name: peer.name, connected: peer.connected }, event)
+      this.#greet(event, peer)
       this.emit(event, peer)
     })
     this.onListenerError = (event, err) => { this.#log.error({ err, event }, 'swarm event listener threw') }
@@ -113,6 +126,10 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
 
   peers (): PeerInfo[] {
     return this.#table.list()
+  }
+
+  peer (peerId: string): PeerInfo | undefined {
+    return this.#table.get(peerId)
   }
 
   async announce (): Promise<void> {
@@ -181,8 +198,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
   async #attach (node: SwarmNode): Promise<Running> {
     const s = this.#init.swarm
     const log = this.#log
-    const dialer = new PeerDialer({ libp2p: node, allow: this.#allow, log })
-    const expiry = new PeerExpiry({ libp2p: node, table: this.#table, expiryMs: s.peerExpiryMs, log })
+    const dialer = new PeerDialer({ libp2p: node, allow: this.#allow, overlayPeers: s.overlayPeers, log })
+    const expiry = new PeerExpiry({ libp2p: node, table: this.#table, expiryMs: s.peerExpiryMs, intervalMs: s.announceIntervalMs, log })
     const check = new ConnectionCheck({
       libp2p: node,
       redial: peer => { dialer.dialNow(peer, 'address change') },
@@ -195,6 +212,9 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     const onMessage = (evt: CustomEvent<Message>): void => { this.#onMessage(evt.detail) }
     const onSubscription = (evt: CustomEvent<SubscriptionChangeData>): void => {
       if (!evt.detail.subscriptions.some(sub => sub.topic === this.#topic && sub.subscribe)) return
+      // Joining (our first peers): our record must get out. Later subscribers are
+      // peers we either know (they know us) or will discover, and #greet answers those.
+      if (node.getPeers().length > JOINING_PEERS) return
       this.#publishSoon()
       // The first record can go out before gossipsub may send to the new subscriber
       // (its stream still opening): once more a moment later, or it waits a whole interval.
@@ -205,14 +225,14 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     pubsub.addEventListener('subscription-change', onSubscription)
     pubsub.subscribe(this.#topic)
 
-    const onDiscovery = (evt: CustomEvent<Libp2pPeerInfo>): void => { dialer.dial(evt.detail.id, evt.detail.multiaddrs, 'discovery') }
+    const onDiscovery = (evt: CustomEvent<Libp2pPeerInfo>): void => { dialer.dial(evt.detail.id, evt.detail.multiaddrs, 'discovery', { optional: true }) }
     const onConnect = (evt: CustomEvent<PeerId>): void => {
       this.#table.setConnected(evt.detail.toString(), true)
       // The first peer makes DHT queries possible: look for the swarm at once.
       // Later ones bring their peers by presence; a round for each of them
       // (every daemon, at every connection) would cost N² queries as a swarm forms.
       if (node.getPeers().length <= 1) running.rendezvous?.trigger()
-      this.#publishSoon()
+      if (node.getPeers().length <= JOINING_PEERS) this.#publishSoon()
     }
     const onDisconnect = (evt: CustomEvent<PeerId>): void => {
       this.#table.setConnected(evt.detail.toString(), false)
@@ -241,7 +261,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
         connectedIntervalMs: CONNECTED_RENDEZVOUS_INTERVAL_MS,
         queryTimeoutMs: RENDEZVOUS_QUERY_TIMEOUT_MS,
         connectedPeers: () => node.getPeers().length,
-        onProvider: (peer) => { dialer.dial(peer.id, peer.multiaddrs, 'rendezvous') },
+        onProvider: (peer) => { dialer.dial(peer.id, peer.multiaddrs, 'rendezvous', { optional: true }) },
         log
       })
       running.rendezvous.start()
@@ -252,7 +272,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     check.look()
     running.timers.push(setInterval(() => { check.look() }, ADDRESS_CHECK_MS))
     running.timers.push(setInterval(() => {
-      void this.#publish(false)
+      // The repeat stretches as the swarm grows (presence-interval.ts); a change goes out at once anyway.
+      if (Date.now() - this.#publishedAt >= this.#intervalMs() - ANNOUNCE_SLACK_MS) void this.#publish(false)
       // @libp2p/bootstrap dials once at start; keep coming back to a bootstrap peer that restarted.
       for (const { peerId, addr } of bootstrap) dialer.dial(peerId, [addr], 'bootstrap')
     }, s.announceIntervalMs))
@@ -283,6 +304,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     clearTimeout(this.#again)
     this.#again = undefined
     this.#table.clear()
+    this.#instances.clear()
     this.#log.info('swarm stopped')
   }
 
@@ -305,12 +327,34 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     }
   }
 
+  /**
+   * A peer new to us (or restarted) has not heard our record: it would wait
+   * up to a whole interval for it. Publish soon instead: a swarm forms in a
+   * second or two, and each join costs every daemon one record, not more
+   * (publishes driven by events are at least EVENT_PUBLISH_GAP_MS apart).
+   */
+  #greet (event: PeerEventName, peer: PeerInfo): void {
+    const before = this.#instances.get(peer.peerId)
+    if (event === 'peer:lost') {
+      this.#instances.delete(peer.peerId)
+      return
+    }
+    this.#instances.set(peer.peerId, peer.instance)
+    if (before !== peer.instance) this.#publishSoon()
+  }
+
+  /** Our re-announce interval now, with the peers we know. */
+  #intervalMs (): number {
+    return presenceIntervalMs(this.#init.swarm.announceIntervalMs, this.#table.size)
+  }
+
   #publishSoon (): void {
     if (this.#running === undefined || this.#stopping !== undefined || this.#soon !== undefined) return
+    const wait = Math.max(ANNOUNCE_SOON_MS, this.#publishedAt + EVENT_PUBLISH_GAP_MS - Date.now())
     this.#soon = setTimeout(() => {
       this.#soon = undefined
       void this.#publish(false)
-    }, ANNOUNCE_SOON_MS)
+    }, wait)
   }
 
   /** Publish our presence record; failures (no peers yet, peers going away) are logged, never thrown. */
@@ -320,6 +364,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     try {
       const content = this.#init.presence()
       this.#seq = Math.max(this.#seq + 1, Date.now())
+      this.#publishedAt = Date.now()
       const record: PresenceRecord = {
         peerId: this.peerId,
         swarm: this.#init.swarm.name,
@@ -331,6 +376,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
         addresses: this.addresses(),
         seq: this.#seq,
         ts: Date.now(),
+        every: this.#intervalMs(),
         ...(leaving ? { leaving: true } : {})
       }
       const data = await encodePresence(record, this.#init.privateKey)
@@ -377,7 +423,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     const connected = running.node.getConnections(msg.from).length > 0
     if (!this.#table.apply(record, connected)) return
     if (record.leaving !== true && !connected) {
-      running.dialer.dial(msg.from, parseAddrs(record.addresses, this.#log), 'presence')
+      running.dialer.dial(msg.from, parseAddrs(record.addresses, this.#log), 'presence', { optional: true })
     }
   }
 }

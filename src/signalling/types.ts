@@ -31,6 +31,8 @@ export interface PresenceRecord extends PresenceContent {
   ts: number
   /** Set in the last record a daemon publishes as it stops. */
   leaving?: boolean
+  /** The publisher re-announces this often (ms; see presence-interval.ts). Absent: the receiver's own interval. */
+  every?: number
 }
 
 /** A remote peer as the daemon knows it (GET /v1/peers). */
@@ -64,6 +66,8 @@ export interface SwarmInit {
     key?: string
     announceIntervalMs: number
     peerExpiryMs: number
+    /** libp2p connections opened by ourselves to peers we hear of (see PeerDialer). */
+    overlayPeers: number
   }
   privateKey: PrivateKey
   /** Called at every announcement, so the record always shows current sources. */
@@ -86,6 +90,8 @@ export interface Swarm extends Startable, TypedEmitter<SwarmEvents> {
   checkConnection: (peer: string) => Promise<void>
   /** Known, unexpired peers of this swarm (never this node). */
   peers: () => PeerInfo[]
+  /** One known peer, or undefined. */
+  peer: (peerId: string) => PeerInfo | undefined
   /** Publish presence now (also done every announceIntervalMs). */
   announce: () => Promise<void>
   /** Replace swarm.allow live (config reload): peers no longer on it are hung up on and forgotten. */

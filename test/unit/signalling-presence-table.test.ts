@@ -62,8 +62,8 @@ describe('presence table', () => {
   it('lists silent peers and forgets the seq of long-gone ones', () => {
     const { t } = table()
     t.apply(record({ seq: 1 }), true, 1000)
-    expect(t.silentSince(1000)).toEqual([])
-    expect(t.silentSince(1001)).toEqual([ID])
+    expect(t.silent(2000, () => 1000)).toEqual([])
+    expect(t.silent(2001, () => 1000)).toEqual([ID])
     t.remove(ID)
     t.pruneSeqs(500)
     expect(t.lastSeq(ID)).toBe(1)

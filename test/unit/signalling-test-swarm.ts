@@ -28,6 +28,7 @@ export function testSwarmInit (swarm: Partial<SwarmInit['swarm']> = {}): SwarmIn
     allow: [],
     announceIntervalMs: 300,
     peerExpiryMs: 1500,
+    overlayPeers: 6,
     ...swarm
   }
 }

@@ -34,7 +34,7 @@ export interface SessionManagerEvents {
 
 export interface SessionManagerInit {
   localPeer: string
-  swarm: Pick<Swarm, 'peers' | 'localHosts' | 'checkConnection' | 'on' | 'off'>
+  swarm: Pick<Swarm, 'peers' | 'peer' | 'localHosts' | 'checkConnection' | 'on' | 'off'>
   signal: SignalService
   autoconnect: boolean
   maxSessions: number
@@ -116,7 +116,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
   const reoffering = (s: Slot): boolean => s.reofferUntil !== undefined && Date.now() < s.reofferUntil
   /** An ICE candidate's address without an IPv6 zone (`fe80::1%eth0`), as the interfaces list it. */
   const bareHost = (address: string): string => address.replace(/%.*$/, '')
-  const known = (peer: string): PeerInfo | undefined => init.swarm.peers().find(p => p.peerId === peer)
+  const known = (peer: string): PeerInfo | undefined => init.swarm.peer(peer)
   /** An offer of ours is opening its signal stream: offer() reserves the slot until then (retryAt = +∞). */
   const dialling = (s: Slot): boolean => s.retryAt === Number.POSITIVE_INFINITY
   // A dialling offer counts too: several slots reconciled in one tick must not overshoot the limit.
