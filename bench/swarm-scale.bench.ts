@@ -1,4 +1,5 @@
 import os from 'node:os'
+import { readCpuMs } from './lib/cpu.ts'
 import { startEdged, type EdgedDaemon } from './lib/edged.ts'
 import { readRssKiB } from './lib/rss.ts'
 import { sleep } from './lib/sleep.ts'
@@ -9,22 +10,40 @@ import type { BenchContext, Benchmark, Figure } from './lib/types.ts'
 // Presence convergence and per-daemon memory as the swarm grows, beside the
 // smallest swarm (convergence) and one daemon alone (memory), in one run.
 
-// Idle in a swarm of ten a daemon costs about 0.06 of a core: twenty need more than two cores.
+// Idle in a swarm of ten a daemon costs about 0.04 of a core; twenty on two cores do not settle (see test/e2e/scale.test.ts).
 const SIZES = os.cpus().length >= 4 ? [5, 10, 20] : [5, 10]
 const CONVERGE_TIMEOUT_MS = 60_000
 /** RSS is read this long after convergence, once sessions and gossip have settled. */
 const SETTLE_MS = 10_000
 const START_BATCH = 4
+/** Idle CPU is the CPU time the daemons take over this window, after the settling. */
+const CPU_WINDOW_MS = 10_000
 
-interface SwarmSample { convergeMs: number, rssMiB: number }
+interface SwarmSample { convergeMs: number, rssMiB: number, idleCores: number }
 
 async function peerCount (d: EdgedDaemon): Promise<number> {
   const res = await unixJson(d.socket, 'GET', '/v1/peers').catch(() => undefined)
   return res?.status === 200 ? (res.body.peers as unknown[]).length : -1
 }
 
+async function pidsOf (daemons: EdgedDaemon[]): Promise<number[]> {
+  return await Promise.all(daemons.map(async d => (await unixJson(d.socket, 'GET', '/v1/status')).body.pid as number))
+}
+
+/** The median daemon's CPU use over CPU_WINDOW_MS, in cores. */
+async function medianIdleCores (daemons: EdgedDaemon[]): Promise<number> {
+  const pids = await pidsOf(daemons)
+  const before = await Promise.all(pids.map(readCpuMs))
+  const t0 = performance.now()
+  await sleep(CPU_WINDOW_MS)
+  const after = await Promise.all(pids.map(readCpuMs))
+  const seconds = (performance.now() - t0) / 1000
+  const used = after.map((ms, i) => ms === undefined || before[i] === undefined ? undefined : (ms - (before[i] as number)) / 1000 / seconds)
+  return Math.round(median(used.filter((x): x is number => x !== undefined)) * 1000) / 1000
+}
+
 async function medianRssMiB (daemons: EdgedDaemon[]): Promise<number> {
-  const pids = await Promise.all(daemons.map(async d => (await unixJson(d.socket, 'GET', '/v1/status')).body.pid as number))
+  const pids = await pidsOf(daemons)
   const rss = await Promise.all(pids.map(readRssKiB))
   return round(median(rss.filter((x): x is number => x !== undefined)) / 1024)
 }
@@ -51,8 +70,9 @@ async function swarmOf (ctx: BenchContext, n: number): Promise<SwarmSample> {
     const convergeMs = round(performance.now() - t0)
     await sleep(SETTLE_MS)
     const rssMiB = await medianRssMiB(daemons)
-    ctx.log(`swarm of ${n}: full presence ${convergeMs} ms after the last daemon answered, median RSS ${rssMiB} MiB`)
-    return { convergeMs, rssMiB }
+    const idleCores = await medianIdleCores(daemons)
+    ctx.log(`swarm of ${n}: full presence ${convergeMs} ms after the last daemon answered, median RSS ${rssMiB} MiB, idle ${idleCores} cores each`)
+    return { convergeMs, rssMiB, idleCores }
   } finally {
     await Promise.all(daemons.map(async d => { await d.child.stop() }))
   }
@@ -65,6 +85,7 @@ export const benchmark: Benchmark = {
     const alone = await startEdged(ctx, { name: 'alone', swarm: { announceIntervalMs: 5_000 } })
     await sleep(SETTLE_MS)
     const aloneRss = await medianRssMiB([alone])
+    const aloneCores = await medianIdleCores([alone])
     await alone.child.stop()
     const samples = new Map<number, SwarmSample>()
     for (const n of SIZES) samples.set(n, await swarmOf(ctx, n))
@@ -75,6 +96,9 @@ export const benchmark: Benchmark = {
     }
     for (const n of SIZES) {
       figures.push({ name: `RSS per daemon, swarm of ${n}`, value: samples.get(n)!.rssMiB, unit: 'MiB', baseline: 'one daemon alone', baselineValue: aloneRss })
+    }
+    for (const n of SIZES) {
+      figures.push({ name: `idle CPU per daemon, swarm of ${n}`, value: samples.get(n)!.idleCores, unit: 'cores', baseline: 'one daemon alone', baselineValue: aloneCores })
     }
     return figures
   }
