@@ -15,6 +15,18 @@ import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { presenceScoring } from './presence-scoring.ts'
 import { kadProtocol, mdnsServiceTag, presenceTopic } from './swarm-scope.ts'
 
+/**
+ * libp2p pings every connection this often and aborts one whose ping takes
+ * longer than its adaptive timeout (at least the minimum). Its defaults (10 s,
+ * 5 s) turn a busy machine into a storm: a daemon slow to answer has its
+ * connections aborted, both ends dial again (Noise handshakes, identify,
+ * gossip state, presence for the new peer) and everyone gets busier still;
+ * twenty daemons on two cores never settled. Dead paths are found sooner by
+ * what watches them for a reason: our address checks (ConnectionCheck), an
+ * offer left unanswered, presence expiry.
+ */
+const MONITOR_PING_INTERVAL_MS = 30_000
+const MONITOR_MIN_PING_TIMEOUT_MS = 10_000
 /** Presence envelopes are ≤ 16 KiB; anything much larger is not ours. */
 const MAX_PUBSUB_DATA_BYTES = 64 * 1024
 const MDNS_QUERY_INTERVAL_MS = 10_000
@@ -143,6 +155,7 @@ export function libp2pOptions (init: NodeInit): Libp2pOptions<SwarmServices> {
     ...(init.psk !== undefined ? { connectionProtector: preSharedKey({ psk: init.psk }) } : {}),
     ...(init.gater !== undefined ? { connectionGater: init.gater } : {}),
     peerDiscovery,
+    connectionMonitor: { pingInterval: MONITOR_PING_INTERVAL_MS, pingTimeout: { minTimeout: MONITOR_MIN_PING_TIMEOUT_MS } },
     services
   }
 }

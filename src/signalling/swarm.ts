@@ -26,6 +26,13 @@ import type { PeerEventName } from './presence-table.ts'
 const ANNOUNCE_SLACK_MS = 50
 /** Publishes that events ask for (joining, a new peer) are at least this far apart. */
 const EVENT_PUBLISH_GAP_MS = 1_000
+/**
+ * A greeting waits this long: the newcomer hears of the swarm through its
+ * gossipsub mesh, which it grafts at its first heartbeats (1 s apart); a
+ * record sent before that reaches it only by chance (IHAVE gossip), and the
+ * next repeat can be a stretched interval away.
+ */
+const GREET_DELAY_MS = 2_000
 /** While we have this few connections we are joining: each new one gets our record out at once. */
 const JOINING_PEERS = 2
 /** Coalesce bursts of "publish now" (new connections, new subscribers). */
@@ -340,7 +347,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
       return
     }
     this.#instances.set(peer.peerId, peer.instance)
-    if (before !== peer.instance) this.#publishSoon()
+    if (before !== peer.instance) this.#publishSoon(GREET_DELAY_MS)
   }
 
   /** Our re-announce interval now, with the peers we know. */
@@ -348,9 +355,9 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     return presenceIntervalMs(this.#init.swarm.announceIntervalMs, this.#table.size)
   }
 
-  #publishSoon (): void {
+  #publishSoon (delayMs = ANNOUNCE_SOON_MS): void {
     if (this.#running === undefined || this.#stopping !== undefined || this.#soon !== undefined) return
-    const wait = Math.max(ANNOUNCE_SOON_MS, this.#publishedAt + EVENT_PUBLISH_GAP_MS - Date.now())
+    const wait = Math.max(delayMs, this.#publishedAt + EVENT_PUBLISH_GAP_MS - Date.now())
     this.#soon = setTimeout(() => {
       this.#soon = undefined
       void this.#publish(false)
