@@ -49,6 +49,24 @@ describe.skipIf(skip !== undefined)(`faults on the link between two robots (netn
     return heal
   }
 
+  /** Alpha's link address becomes `to` (put back after the test). */
+  function renumberAlpha (to: string): void {
+    ipIn(ns[0], ['addr', 'del', `${ADDR[0]}/24`, 'dev', 'eth0'])
+    ipIn(ns[0], ['addr', 'add', `${to}/24`, 'dev', 'eth0'])
+    undo.push(() => {
+      ipIn(ns[0], ['addr', 'del', `${to}/24`, 'dev', 'eth0'])
+      ipIn(ns[0], ['addr', 'add', `${ADDR[0]}/24`, 'dev', 'eth0'])
+    })
+  }
+
+  /** Bravo's connected session with alpha, its path ending at alpha's `address`. */
+  async function sessionOver (address: string): Promise<any> {
+    return await waitFor(`a session over ${address}`, async () => {
+      const info = await sessionWith(b, a.peerId)
+      return info?.state === 'connected' && info.pair?.remote.address === address ? info : undefined
+    }, 15_000, 200)
+  }
+
   beforeAll(async () => {
     const p = labPrefix('esf')
     ns = [set.add(`${p}-a`), set.add(`${p}-b`)]
@@ -146,17 +164,9 @@ describe.skipIf(skip !== undefined)(`faults on the link between two robots (netn
 
   it('an address change: the session is made anew on the new address', async () => {
     await connected(a, b.peerId, 10_000)
-    ipIn(ns[0], ['addr', 'del', `${ADDR[0]}/24`, 'dev', 'eth0'])
-    ipIn(ns[0], ['addr', 'add', `${MOVED}/24`, 'dev', 'eth0'])
-    undo.push(() => {
-      ipIn(ns[0], ['addr', 'del', `${MOVED}/24`, 'dev', 'eth0'])
-      ipIn(ns[0], ['addr', 'add', `${ADDR[0]}/24`, 'dev', 'eth0'])
-    })
+    renumberAlpha(MOVED)
     const t0 = performance.now()
-    const s = await waitFor('a session over the new address', async () => {
-      const info = await sessionWith(b, a.peerId)
-      return info?.state === 'connected' && info.pair?.remote.address === MOVED ? info : undefined
-    }, 15_000, 200)
+    const s = await sessionOver(MOVED)
     console.log(`re-made ${(performance.now() - t0).toFixed(0)} ms after the move, pair ${s.pair.local.address} → ${s.pair.remote.address}`)
   }, 60_000)
 
@@ -169,17 +179,9 @@ describe.skipIf(skip !== undefined)(`faults on the link between two robots (netn
     // Up and renumbered at once, within one look at the addresses: the daemon sees
     // only that an address came, never that the old one (gone since the link went down) was back.
     ipIn(ns[0], ['link', 'set', 'eth0', 'up'])
-    ipIn(ns[0], ['addr', 'del', `${ADDR[0]}/24`, 'dev', 'eth0'])
-    ipIn(ns[0], ['addr', 'add', `${RENUMBERED}/24`, 'dev', 'eth0'])
-    undo.push(() => {
-      ipIn(ns[0], ['addr', 'del', `${RENUMBERED}/24`, 'dev', 'eth0'])
-      ipIn(ns[0], ['addr', 'add', `${ADDR[0]}/24`, 'dev', 'eth0'])
-    })
+    renumberAlpha(RENUMBERED)
     const t0 = performance.now()
-    const s = await waitFor('a session over the new address', async () => {
-      const info = await sessionWith(b, a.peerId)
-      return info?.state === 'connected' && info.pair?.remote.address === RENUMBERED ? info : undefined
-    }, 15_000, 200)
+    const s = await sessionOver(RENUMBERED)
     console.log(`re-made ${(performance.now() - t0).toFixed(0)} ms after the link came up renumbered, pair ${s.pair.local.address} → ${s.pair.remote.address}`)
   }, 60_000)
 })
