@@ -18,7 +18,7 @@ import { RtcRecvTrack, RtcSendTrack, trackDescription } from './track.ts'
 import type { RecvTrack, SendTrack, TrackInit } from './track-types.ts'
 import type {
   Channel, ChannelLimits, ChannelOptions, Fingerprint, PeerSession, PeerSessionEvents, PeerSessionInit,
-  SessionRole, SessionSignal, SessionState, SessionStats, StackProfile
+  SelectedPair, SessionRole, SessionSignal, SessionState, SessionStats, StackProfile
 } from './types.ts'
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
@@ -217,7 +217,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       state: this.#state.current,
       profile: this.profile,
       role: this.role,
-      pair: this.#closed ? null : selectedPair(this.#pc),
+      pair: this.pair(),
       rttMs: rtt >= 0 ? rtt : null,
       bytesSent: bytes.sent,
       bytesReceived: bytes.received,
@@ -231,6 +231,10 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       createdAt: this.#createdAt.toISOString(),
       connectedAt: this.#connectedAt?.toISOString() ?? null
     }
+  }
+
+  pair (): SelectedPair | null {
+    return this.#closed ? null : selectedPair(this.#pc)
   }
 
   localFingerprint (): Fingerprint | null {

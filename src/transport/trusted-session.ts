@@ -15,7 +15,7 @@ import { UdpRecvTrack, UdpSendTrack } from './trusted-track.ts'
 import { datagramKind, decodeMessageDatagram, feedbackMediaSsrcs, PONG_DATAGRAM, PING_DATAGRAM, rtpSsrc } from './trusted-wire.ts'
 import type {
   Channel, ChannelLimits, ChannelOptions, Fingerprint, PeerSession, PeerSessionEvents, PeerSessionInit,
-  RecvTrack, SendTrack, SessionRole, SessionSignal, SessionState, SessionStats, TrackInit
+  RecvTrack, SelectedPair, SendTrack, SessionRole, SessionSignal, SessionState, SessionStats, TrackInit
 } from './types.ts'
 
 const RELIABLE: ChannelOptions = { ordered: true }
@@ -193,6 +193,14 @@ class TrustedSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     if (this.role !== 'offerer') throw new ConflictError('only the offerer of a session makes offers')
   }
 
+  pair (): SelectedPair | null {
+    if (this.#local === undefined || this.#remote === undefined || this.#closed) return null
+    return {
+      local: { type: 'host', address: this.#local.host, port: this.#local.port, transport: 'udp' },
+      remote: { type: 'host', address: this.#remote.host, port: this.#remote.port, transport: 'udp' }
+    }
+  }
+
   stats (): SessionStats {
     const channelBytes = this.channels().map(c => c.stats())
     const streamSent = channelBytes.reduce((n, c) => n + (c.maxRetransmits === undefined && c.maxPacketLifeTime === undefined ? c.bytesSent : 0), 0)
@@ -202,12 +210,7 @@ class TrustedSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       state: this.#state.current,
       profile: 'trusted',
       role: this.role,
-      pair: this.#local === undefined || this.#remote === undefined || this.#closed
-        ? null
-        : {
-            local: { type: 'host', address: this.#local.host, port: this.#local.port, transport: 'udp' },
-            remote: { type: 'host', address: this.#remote.host, port: this.#remote.port, transport: 'udp' }
-          },
+      pair: this.pair(),
       rttMs: this.#rttMs,
       bytesSent: this.#udpSent + streamSent,
       bytesReceived: this.#udpReceived + streamReceived,

@@ -183,6 +183,8 @@ export interface PeerSession extends TypedEmitter<PeerSessionEvents> {
   /** Offerer only: make a new offer for the tracks added or closed (queued while one is out). */
   negotiate: () => void
   stats: () => SessionStats
+  /** The path in use (what stats() reports as `pair`), without the rest of the stats' work. */
+  pair: () => SelectedPair | null
   localFingerprint: () => Fingerprint | null
   /** The fingerprint of the certificate the remote end presented in DTLS (null before that). */
   remoteFingerprint: () => Fingerprint | null

@@ -117,6 +117,11 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
   /** An ICE candidate's address without an IPv6 zone (`fe80::1%eth0`), as the interfaces list it. */
   const bareHost = (address: string): string => address.replace(/%.*$/, '')
   const known = (peer: string): PeerInfo | undefined => init.swarm.peer(peer)
+  /** The attempt carrying the peer's traffic: the current one once connected, else the previous one while it holds. */
+  const connectedAttempt = (s: Slot | undefined): SessionAttempt | undefined => {
+    const attempt = s?.current?.state === 'connected' ? s.current : s?.previous
+    return attempt?.state === 'connected' ? attempt : undefined
+  }
   /** An offer of ours is opening its signal stream: offer() reserves the slot until then (retryAt = +∞). */
   const dialling = (s: Slot): boolean => s.retryAt === Number.POSITIVE_INFINITY
   // A dialling offer counts too: several slots reconciled in one tick must not overshoot the limit.
@@ -177,7 +182,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
         slot.reofferUntil = undefined
         slot.previous?.close('replaced by a new session')
         slot.previous = undefined
-        log.info({ peer: slot.peer, session: attempt.id, pair: attempt.session.stats().pair }, 'session connected')
+        log.info({ peer: slot.peer, session: attempt.id, pair: attempt.session.pair() }, 'session connected')
       }
       publish(slot)
     })
@@ -385,7 +390,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     // A new loss is news: try at once.
     if (slot.remakeOf === slot.current.id && !fresh) return
     slot.remakeOf = slot.current.id
-    log.info({ peer: slot.peer, pair: slot.current.session.stats().pair }, `${why}: renegotiating with a new PeerConnection`)
+    log.info({ peer: slot.peer, pair: slot.current.session.pair() }, `${why}: renegotiating with a new PeerConnection`)
     slot.failures = 0
     slot.retryAt = 0
   }
@@ -393,7 +398,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
   const onAddressesLost = (hosts: string[]): void => {
     const lost = new Set(hosts)
     for (const slot of slots.values()) {
-      const local = slot.current?.session.stats().pair?.local
+      const local = connectedAttempt(slot)?.session.pair()?.local
       // A host candidate names our address; a reflexive or relayed one hides which interface it left by.
       if (local?.type === 'host' && !lost.has(bareHost(local.address))) continue
       remakeLostPath(slot, 'we lost an address', true)
@@ -405,13 +410,13 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
    * looks (a link up, then DHCP renumbering it) reads as a gain only.
    */
   const checkLocalEnd = (slot: Slot, hosts: Set<string>): void => {
-    const attempt = slot.current?.state === 'connected' ? slot.current : slot.previous
-    const local = attempt?.state === 'connected' ? attempt.session.stats().pair?.local : undefined
-    if (local?.type !== 'host' || hosts.has(bareHost(local.address))) return
+    const attempt = connectedAttempt(slot)
+    const local = attempt?.session.pair()?.local
+    if (attempt === undefined || local?.type !== 'host' || hosts.has(bareHost(local.address))) return
     // The libp2p connection may have gone with it (unseen, if the address went between two
     // looks): once per session, so a negotiation under way does not wait on a dead one.
-    if (slot.pathChecked !== attempt?.id) {
-      slot.pathChecked = attempt?.id
+    if (slot.pathChecked !== attempt.id) {
+      slot.pathChecked = attempt.id
       void init.swarm.checkConnection(slot.peer)
     }
     remakeLostPath(slot, `our address ${local.address} is gone`, false)
@@ -515,21 +520,13 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     slot.previous?.close('disconnected by the operator')
     publish(slot)
   }
-  manager.session = (peer) => {
-    const slot = slots.get(peer)
-    const attempt = slot?.current?.state === 'connected' ? slot.current : slot?.previous
-    return attempt?.state === 'connected' ? attempt.session : undefined
-  }
+  manager.session = (peer) => connectedAttempt(slots.get(peer))?.session
   manager.sessionById = (peer, id) => {
     const slot = slots.get(peer)
     const attempt = [slot?.current, slot?.previous].find(a => a?.id === id)
     return attempt?.session
   }
-  manager.link = (peer) => {
-    const slot = slots.get(peer)
-    const attempt = slot?.current?.state === 'connected' ? slot.current : slot?.previous
-    return attempt?.state === 'connected' ? attempt : undefined
-  }
+  manager.link = (peer) => connectedAttempt(slots.get(peer))
   manager.count = active
   manager.setAllow = (peers) => {
     allow.clear()
