@@ -1,6 +1,8 @@
 import type { PeerInfo, PresenceRecord, SwarmEvents } from './types.ts'
 
 export type PeerEventName = keyof SwarmEvents
+/** `previous`: what a record's 'peer:updated' replaced (a new `instance` is a restart). */
+export type PeerEventListener = (event: PeerEventName, peer: PeerInfo, previous?: PeerInfo) => void
 
 interface Entry {
   info: PeerInfo
@@ -19,9 +21,9 @@ export class PresenceTable {
   readonly #entries = new Map<string, Entry>()
   /** Last seq per peer, kept after a peer leaves so a replay cannot bring it back. */
   readonly #seqs = new Map<string, { seq: number, atMs: number }>()
-  readonly #onEvent: (event: PeerEventName, peer: PeerInfo) => void
+  readonly #onEvent: PeerEventListener
 
-  constructor (onEvent: (event: PeerEventName, peer: PeerInfo) => void) {
+  constructor (onEvent: PeerEventListener) {
     this.#onEvent = onEvent
   }
 
@@ -55,7 +57,7 @@ export class PresenceTable {
     if (entry === undefined) {
       this.#onEvent('peer:discovered', structuredClone(info))
     } else if (contentKey(entry.info) !== contentKey(info)) {
-      this.#onEvent('peer:updated', structuredClone(info))
+      this.#onEvent('peer:updated', structuredClone(info), entry.info)
     }
     return true
   }
@@ -67,7 +69,6 @@ export class PresenceTable {
     this.#onEvent('peer:updated', structuredClone(entry.info))
   }
 
-  /** Peers whose last record is older than `cutoffMs` (epoch ms). */
   /** Peers silent for longer than `expiryOf` their announce interval allows. */
   silent (nowMs: number, expiryOf: (everyMs: number | undefined) => number): string[] {
     return [...this.#entries].filter(([, e]) => e.lastSeenMs < nowMs - expiryOf(e.everyMs)).map(([id]) => id)

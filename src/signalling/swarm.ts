@@ -88,8 +88,6 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
   #starting: Promise<void> | undefined
   #stopping: Promise<void> | undefined
   #seq = 0
-  /** The instance of each known peer, to tell a new or restarted one (see #greet). */
-  readonly #instances = new Map<string, string>()
   /** When our last record went out (the periodic repeat counts from it). */
   #publishedAt = 0
   #soon: NodeJS.Timeout | undefined
@@ -102,9 +100,9 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     this.#log = init.logger.child({ swarm: init.swarm.name })
     this.#allow = new AllowList(init.swarm.allow)
     this.#topic = presenceTopic(init.swarm.name)
-    this.#table = new PresenceTable((event, peer) => {
+    this.#table = new PresenceTable((event, peer, previous) => {
       this.#log.debug({ peer: peer.peerId, name: peer.name, connected: peer.connected }, event)
-      this.#greet(event, peer)
+      this.#greet(event, peer, previous)
       this.emit(event, peer)
     })
     this.onListenerError = (event, err) => { this.#log.error({ err, event }, 'swarm event listener threw') }
@@ -311,7 +309,6 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     clearTimeout(this.#again)
     this.#again = undefined
     this.#table.clear()
-    this.#instances.clear()
     this.#log.info('swarm stopped')
   }
 
@@ -340,14 +337,9 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
    * second or two, and each join costs every daemon one record, not more
    * (publishes driven by events are at least EVENT_PUBLISH_GAP_MS apart).
    */
-  #greet (event: PeerEventName, peer: PeerInfo): void {
-    const before = this.#instances.get(peer.peerId)
-    if (event === 'peer:lost') {
-      this.#instances.delete(peer.peerId)
-      return
-    }
-    this.#instances.set(peer.peerId, peer.instance)
-    if (before !== peer.instance) this.#publishSoon(GREET_DELAY_MS)
+  #greet (event: PeerEventName, peer: PeerInfo, previous: PeerInfo | undefined): void {
+    const restarted = event === 'peer:updated' && previous !== undefined && previous.instance !== peer.instance
+    if (event === 'peer:discovered' || restarted) this.#publishSoon(GREET_DELAY_MS)
   }
 
   /** Our re-announce interval now, with the peers we know. */
