@@ -7,6 +7,9 @@ const FIRST_BACKOFF_MS = 1_000
 const MAX_BACKOFF_MS = 30_000
 const DIAL_TIMEOUT_MS = 5_000
 
+/** The peer store keeps a peer's addresses without the `/p2p/<id>` they were announced with. */
+const withoutPeerId = (addrs: Multiaddr[]): Multiaddr[] => addrs.map(a => a.decapsulateCode(CODE_P2P))
+
 export interface PeerDialerInit {
   libp2p: Libp2p
   allow: AllowList
@@ -76,7 +79,7 @@ export class PeerDialer {
   async #dial (peerId: PeerId, addrs: Multiaddr[], via: string): Promise<void> {
     const id = peerId.toString()
     try {
-      const bare = addrs.map(a => a.decapsulateCode(CODE_P2P))
+      const bare = withoutPeerId(addrs)
       if (bare.length > 0) await this.#libp2p.peerStore.merge(peerId, { multiaddrs: bare })
       const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
       await this.#libp2p.dial(peerId, { signal })
@@ -93,7 +96,7 @@ export class PeerDialer {
   #remember (peerId: PeerId, addrs: Multiaddr[]): void {
     if (addrs.length === 0) return
     const id = peerId.toString()
-    const bare = addrs.map(a => a.decapsulateCode(CODE_P2P))
+    const bare = withoutPeerId(addrs)
     const key = bare.map(a => a.toString()).sort().join(' ')
     if (this.#remembered.get(id) === key) return
     this.#remembered.set(id, key)
