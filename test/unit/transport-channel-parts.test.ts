@@ -48,6 +48,16 @@ describe('Waiters', () => {
     waiters.wakeAll()
     await woken
   })
+
+  it('a poll that fires leaves no entry behind (a long wait does not pile up)', async () => {
+    const waiters = new Waiters()
+    for (let i = 0; i < 5; i++) await waiters.next(5)
+    expect(waiters.size).toBe(0)
+    void waiters.next()
+    expect(waiters.size).toBe(1)
+    waiters.wakeAll()
+    expect(waiters.size).toBe(0)
+  })
 })
 
 describe('WriteChain', () => {
