@@ -15,7 +15,7 @@ import type { PresenceRecord } from './types.ts'
  * exact text that was signed, so no canonical JSON is needed. Receivers also
  * require: envelope ≤ MAX_PRESENCE_BYTES, the record schema below (unknown
  * fields are dropped, for newer publishers), `peerId` equal to the gossipsub
- * sender, `swarm` equal to their own, and `seq` above the last one they took
+ * sender (a record relayed by presence sync has none to match), `swarm` equal to their own, and `seq` above the last one they took
  * from that peer (stale or replayed records are refused).
  */
 
@@ -52,11 +52,15 @@ const envelopeSchema = z.object({
 })
 
 export interface PresenceExpectations {
-  /** The gossipsub message's `from`: the record must be about its own publisher. */
-  from: string
+  /**
+   * The gossipsub message's `from`: the record must be about its own
+   * publisher. Absent for a record relayed by another peer (presence sync):
+   * the author's signature alone binds it to its peer id.
+   */
+  from?: string
   swarm: string
-  /** Highest seq already taken from this peer, if any. */
-  lastSeq?: number
+  /** Highest seq already taken from this peer (or, for a relayed record, from its author), if any. */
+  lastSeq?: number | ((peerId: string) => number | undefined)
 }
 
 export type PresenceRejection = 'size' | 'json' | 'schema' | 'sender' | 'swarm' | 'stale' | 'key' | 'signature'
@@ -98,10 +102,11 @@ export async function decodePresence (data: Uint8Array, expect: PresenceExpectat
   const parsed = recordSchema.safeParse(raw)
   if (!parsed.success) return reject('schema', z.prettifyError(parsed.error))
   const record: PresenceRecord = parsed.data
-  if (record.peerId !== expect.from) return reject('sender', `record of ${record.peerId} published by ${expect.from}`)
+  if (expect.from !== undefined && record.peerId !== expect.from) return reject('sender', `record of ${record.peerId} published by ${expect.from}`)
   if (record.swarm !== expect.swarm) return reject('swarm', `record for swarm "${record.swarm}", not "${expect.swarm}"`)
-  if (expect.lastSeq !== undefined && record.seq <= expect.lastSeq) {
-    return reject('stale', `seq ${record.seq} not above ${expect.lastSeq}`)
+  const lastSeq = typeof expect.lastSeq === 'function' ? expect.lastSeq(record.peerId) : expect.lastSeq
+  if (lastSeq !== undefined && record.seq <= lastSeq) {
+    return reject('stale', `seq ${record.seq} not above ${lastSeq}`)
   }
   let publicKey: PublicKey | undefined
   try {

@@ -6,7 +6,10 @@ export type PeerEventListener = (event: PeerEventName, peer: PeerInfo, previous?
 
 interface Entry {
   info: PeerInfo
+  seq: number
   lastSeenMs: number
+  /** The record as its author signed it, for presence sync to pass on (absent: taken without one). */
+  envelope?: Uint8Array
   /** The peer's re-announce interval, as its last record said. */
   everyMs?: number
 }
@@ -31,11 +34,18 @@ export class PresenceTable {
     return this.#seqs.get(peerId)?.seq
   }
 
-  /** Take a verified record; a stale one (seq not above the last) is ignored and returns false. */
-  apply (record: PresenceRecord, connected: boolean, nowMs: number = Date.now()): boolean {
+  /**
+   * Take a verified record, heard at `seenMs`; a stale one (seq not above
+   * the last) is ignored and returns false. `envelope` is the signed form
+   * it came in, kept for presence sync.
+   */
+  apply (record: PresenceRecord, connected: boolean, seenMs: number = Date.now(), envelope?: Uint8Array): boolean {
     const last = this.lastSeq(record.peerId)
     if (last !== undefined && record.seq <= last) return false
-    this.#seqs.set(record.peerId, { seq: record.seq, atMs: nowMs })
+    this.#seqs.set(record.peerId, { seq: record.seq, atMs: seenMs })
+    const entry = this.#entries.get(record.peerId)
+    // A relayed record can be older news than the last one heard directly.
+    const seen = Math.max(seenMs, entry?.lastSeenMs ?? 0)
 
     if (record.leaving === true) {
       this.remove(record.peerId)
@@ -49,11 +59,16 @@ export class PresenceTable {
       sources: record.sources.map(s => ({ name: s.name, kind: s.kind, codec: s.codec })),
       stack: record.stack,
       addresses: [...record.addresses],
-      lastSeen: new Date(nowMs).toISOString(),
+      lastSeen: new Date(seen).toISOString(),
       connected
     }
-    const entry = this.#entries.get(record.peerId)
-    this.#entries.set(record.peerId, { info, lastSeenMs: nowMs, ...(record.every !== undefined ? { everyMs: record.every } : {}) })
+    this.#entries.set(record.peerId, {
+      info,
+      seq: record.seq,
+      lastSeenMs: seen,
+      ...(envelope !== undefined ? { envelope } : {}),
+      ...(record.every !== undefined ? { everyMs: record.every } : {})
+    })
     if (entry === undefined) {
       this.#onEvent('peer:discovered', structuredClone(info))
     } else if (contentKey(entry.info) !== contentKey(info)) {
@@ -86,6 +101,21 @@ export class PresenceTable {
     for (const [id, s] of this.#seqs) {
       if (s.atMs < cutoffMs && !this.#entries.has(id)) this.#seqs.delete(id)
     }
+  }
+
+  /** The last seq of every peer we took a record from, gone ones included (a sync request's `have`). */
+  seqs (): Map<string, number> {
+    return new Map([...this.#seqs].map(([id, s]) => [id, s.seq]))
+  }
+
+  /** The signed records of the known peers whose seq is above `have`'s, with when each was heard. */
+  signedAfter (have: Map<string, number>): Array<{ peerId: string, envelope: Uint8Array, lastSeenMs: number }> {
+    const out: Array<{ peerId: string, envelope: Uint8Array, lastSeenMs: number }> = []
+    for (const [peerId, e] of this.#entries) {
+      if (e.envelope === undefined || e.seq <= (have.get(peerId) ?? -1)) continue
+      out.push({ peerId, envelope: e.envelope, lastSeenMs: e.lastSeenMs })
+    }
+    return out
   }
 
   has (peerId: string): boolean {

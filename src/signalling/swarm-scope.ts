@@ -4,14 +4,18 @@ import { sha256 } from 'multiformats/hashes/sha2'
 
 /**
  * Everything a swarm name scopes, so two swarms on one LAN or DHT never mix:
- * the presence topic, the mDNS service tag, the kad-dht protocol and the DHT
- * rendezvous key.
+ * the presence topic and its sync protocol, the mDNS service tag, the kad-dht
+ * protocol and the DHT rendezvous key.
  */
 
 const RAW_CODEC = 0x55
 
 export function presenceTopic (swarm: string): string {
   return `/edge-stack/${swarm}/presence/1`
+}
+
+export function presenceSyncProtocol (swarm: string): string {
+  return `/edge-stack/${swarm}/presence-sync/1.0.0`
 }
 
 export function kadProtocol (swarm: string): string {

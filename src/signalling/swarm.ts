@@ -13,12 +13,14 @@ import { PeerDialer } from './peer-dialer.ts'
 import { PeerExpiry } from './peer-expiry.ts'
 import { decodePresence, encodePresence, MAX_PRESENCE_BYTES } from './presence-codec.ts'
 import { GRAYLIST_THRESHOLD } from './presence-scoring.ts'
-import { presenceIntervalMs } from './presence-interval.ts'
+import { presenceExpiryMs, presenceIntervalMs } from './presence-interval.ts'
+import { PresenceSync } from './presence-sync.ts'
+import type { SyncRecord } from './presence-sync-messages.ts'
 import { PresenceTable } from './presence-table.ts'
 import { PublishRateLimit } from './publish-rate-limit.ts'
 import { Rendezvous } from './rendezvous.ts'
 import { readSwarmKey } from './swarm-key.ts'
-import { presenceTopic, rendezvousCid } from './swarm-scope.ts'
+import { presenceSyncProtocol, presenceTopic, rendezvousCid } from './swarm-scope.ts'
 import type { PeerInfo, PresenceRecord, Swarm, SwarmEvents, SwarmInit } from './types.ts'
 import type { PeerEventName } from './presence-table.ts'
 
@@ -63,6 +65,7 @@ interface Running {
   dialer: PeerDialer
   expiry: PeerExpiry
   check: ConnectionCheck
+  sync: PresenceSync
   rendezvous?: Rendezvous
   timers: NodeJS.Timeout[]
   detach: Array<() => void>
@@ -90,6 +93,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
   #seq = 0
   /** When our last record went out (the periodic repeat counts from it). */
   #publishedAt = 0
+  /** Our last record as signed, for presence sync answers. */
+  #published: { seq: number, envelope: Uint8Array, atMs: number } | undefined
   #soon: NodeJS.Timeout | undefined
   #again: NodeJS.Timeout | undefined
 
@@ -211,7 +216,17 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
       onLost: hosts => { this.emit('addresses:lost', hosts) },
       log
     })
-    const running: Running = { node, dialer, expiry, check, timers: [], detach: [] }
+    const sync = new PresenceSync({
+      libp2p: node,
+      protocol: presenceSyncProtocol(s.name),
+      isAllowed: peer => this.#allow.allows(peer),
+      have: () => this.#table.seqs(),
+      offer: (asker, have) => this.#syncOffer(asker, have),
+      take: async (peer, record) => { await this.#takeSynced(peer, record) },
+      log
+    })
+    await sync.start()
+    const running: Running = { node, dialer, expiry, check, sync, timers: [], detach: [] }
     const pubsub = node.services.pubsub
     pubsub.topicValidators.set(this.#topic, async (_source, msg) => await this.#validate(msg))
     const onMessage = (evt: CustomEvent<Message>): void => { this.#onMessage(evt.detail) }
@@ -233,6 +248,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     const onDiscovery = (evt: CustomEvent<Libp2pPeerInfo>): void => { dialer.dial(evt.detail.id, evt.detail.multiaddrs, 'discovery', { optional: true }) }
     const onConnect = (evt: CustomEvent<PeerId>): void => {
       this.#table.setConnected(evt.detail.toString(), true)
+      // What the peer knows of the swarm, in one round trip (see presence-sync.ts).
+      void sync.ask(evt.detail)
       // The first peer makes DHT queries possible: look for the swarm at once.
       // Later ones bring their peers by presence; a round for each of them
       // (every daemon, at every connection) would cost N² queries as a swarm forms.
@@ -294,6 +311,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     running.expiry.stop()
     running.check.stop()
     running.dialer.stop()
+    await running.sync.stop()
     await running.rendezvous?.stop()
     await withTimeout(this.#publish(true), LEAVING_PUBLISH_TIMEOUT_MS)
     await new Promise(resolve => setTimeout(resolve, LEAVING_FLUSH_MS))
@@ -309,6 +327,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     clearTimeout(this.#again)
     this.#again = undefined
     this.#table.clear()
+    this.#published = undefined
     this.#log.info('swarm stopped')
   }
 
@@ -382,6 +401,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
       if (data.byteLength > MAX_PRESENCE_BYTES) {
         this.#log.warn({ bytes: data.byteLength, max: MAX_PRESENCE_BYTES }, 'presence record too large: peers will drop it')
       }
+      this.#published = { seq: record.seq, envelope: data, atMs: this.#publishedAt }
       const result = await running.node.services.pubsub.publish(this.#topic, data)
       this.#log.trace({ seq: record.seq, leaving, recipients: result.recipients.length }, 'presence published')
     } catch (err) {
@@ -415,15 +435,49 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
   }
 
   #onMessage (msg: Message): void {
-    const running = this.#running
     const record = this.#validated.get(msg)
-    if (running === undefined || record === undefined || msg.type !== 'signed') return
+    if (record === undefined || msg.type !== 'signed') return
     this.#validated.delete(msg)
-    const connected = running.node.getConnections(msg.from).length > 0
-    if (!this.#table.apply(record, connected)) return
+    // A copy: the message's data can be a view into gossipsub's whole RPC buffer.
+    this.#take(msg.from, record, msg.data.slice(), Date.now())
+  }
+
+  /** A verified record into the table; a peer it tells of that we are not connected to may be dialled. */
+  #take (peer: PeerId, record: PresenceRecord, envelope: Uint8Array, seenMs: number): void {
+    const running = this.#running
+    if (running === undefined) return
+    const connected = running.node.getConnections(peer).length > 0
+    if (!this.#table.apply(record, connected, seenMs, envelope)) return
     if (record.leaving !== true && !connected) {
-      running.dialer.dial(msg.from, parseAddrs(record.addresses, this.#log), 'presence', { optional: true })
+      running.dialer.dial(peer, parseAddrs(record.addresses, this.#log), 'presence', { optional: true })
     }
+  }
+
+  /** A sync answer for `asker`: our own record first, then every newer one we hold but its own. */
+  #syncOffer (asker: string, have: Map<string, number>): SyncRecord[] {
+    const now = Date.now()
+    const out: SyncRecord[] = []
+    const own = this.#published
+    if (own !== undefined && own.seq > (have.get(this.peerId) ?? -1)) out.push({ envelope: own.envelope, ageMs: now - own.atMs })
+    for (const r of this.#table.signedAfter(have)) {
+      if (r.peerId !== asker) out.push({ envelope: r.envelope, ageMs: now - r.lastSeenMs })
+    }
+    return out
+  }
+
+  /** One record of a sync answer from `from`: checked like gossip, but its author need not be the sender. */
+  async #takeSynced (from: string, synced: SyncRecord): Promise<void> {
+    const s = this.#init.swarm
+    const result = await decodePresence(synced.envelope, { swarm: s.name, lastSeq: id => this.#table.lastSeq(id) })
+    if (!result.ok) {
+      if (result.why !== 'stale') this.#log.warn({ peer: from, why: result.why, reason: result.reason }, 'invalid presence record in a sync answer dropped')
+      return
+    }
+    const record = result.record
+    if (record.peerId === this.peerId || !this.#allow.allows(record.peerId)) return
+    // Heard too long ago to count: the peer would be silent, and may be gone.
+    if (synced.ageMs > presenceExpiryMs({ expiryMs: s.peerExpiryMs, intervalMs: s.announceIntervalMs }, record.every)) return
+    this.#take(peerIdFromString(record.peerId), record, synced.envelope, Date.now() - synced.ageMs)
   }
 }
 

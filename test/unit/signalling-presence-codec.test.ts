@@ -122,4 +122,15 @@ describe('presence codec', () => {
       expect(result.ok).toBe(false)
     }), { numRuns: 300 })
   })
+
+  it('takes a record relayed by another peer on its author\'s signature alone (presence sync)', async () => {
+    const data = await encodePresence(record(), key)
+    expect(await decodePresence(data, { swarm: 'unit' })).toMatchObject({ ok: true, record: { peerId: id } })
+    // The stale check looks the author up.
+    const lastSeq = (peer: string): number | undefined => peer === id ? 1000 : undefined
+    expect(await decodePresence(data, { swarm: 'unit', lastSeq })).toMatchObject({ ok: false, why: 'stale' })
+    // A relayer cannot pass off a record signed by someone else.
+    const forged = await encodePresence(record(), other)
+    expect(await decodePresence(forged, { swarm: 'unit' })).toMatchObject({ ok: false, why: 'signature' })
+  })
 })

@@ -87,4 +87,25 @@ describe('presence table', () => {
     peer.addresses.push('x')
     expect(t.get(ID)).toMatchObject({ name: 'a', addresses: ['/ip4/127.0.0.1/tcp/1'] })
   })
+
+  it('keeps each record\'s signed form and hands out those newer than a sync request has', () => {
+    const other = '12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK'
+    const { t } = table()
+    const envelope = (n: number): Uint8Array => new Uint8Array([n])
+    t.apply(record({ seq: 5 }), true, 1000, envelope(5))
+    t.apply(record({ peerId: other, seq: 7 }), false, 2000, envelope(7))
+    t.apply(record({ peerId: '12D3KooWNoEnvelope', seq: 1 }), false, 2000)
+    expect(t.seqs()).toEqual(new Map([[ID, 5], [other, 7], ['12D3KooWNoEnvelope', 1]]))
+    expect(t.signedAfter(new Map()).map(r => [r.peerId, r.envelope[0], r.lastSeenMs])).toEqual([[ID, 5, 1000], [other, 7, 2000]])
+    expect(t.signedAfter(new Map([[ID, 5], [other, 6]])).map(r => r.peerId)).toEqual([other])
+    expect(t.signedAfter(t.seqs())).toEqual([])
+  })
+
+  it('a relayed record heard earlier than the last one does not move lastSeen back', () => {
+    const { t } = table()
+    t.apply(record({ seq: 1 }), true, 5000)
+    t.apply(record({ seq: 2 }), true, 3000)
+    expect(t.get(ID)?.lastSeen).toBe(new Date(5000).toISOString())
+    expect(t.silent(6000, () => 2000)).toEqual([])
+  })
 })

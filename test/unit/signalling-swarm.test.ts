@@ -162,7 +162,8 @@ describe('swarm', () => {
     const { logger, lines } = capturingLogger()
     const a = await swarms.start({ name: 'a', logger })
     const b = await swarms.start({ name: 'b', swarm: { bootstrap: a.addresses() } })
-    await waitFor('A to see B', () => peerNames(a).join() === 'b')
+    // Seeing B can come from presence sync, before gossipsub knows A subscribes.
+    await waitFor('B to know A subscribes to presence', () => node(b).services.pubsub.getSubscribers(presenceTopic('unit')).some(p => p.toString() === a.peerId))
     const cId = peerIdFromPrivateKey(keyC).toString()
     // Correctly signed by C, but published by B.
     const forged = await encodePresence({
