@@ -90,7 +90,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
     version: VERSION,
     stack: config.rtc.stack,
     // The config's sources and those WHIP clients publish now.
-    sources: media.list().map(({ name, kind, codec }) => ({ name, kind, codec }))
+    sources: media.list().map(({ name, kind, codec }) => ({ name, kind, codec })),
+    ...(sessions !== undefined && sessions.count() >= config.swarm.maxSessions ? { full: true } : {})
   })
   // A publisher came or went: say so now, not at the next announce interval.
   media.on('changed', () => { void swarm?.announce() })
@@ -178,6 +179,12 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
       })
       routeTrustedStreams(trusted, sessionManager, transportLog)
       sessionManager.on('session', info => { events.emit('session:state', info) })
+      // The last slot taken or one freed: peers auto-connecting should know now (presence `full`).
+      let full = false
+      sessionManager.on('session', () => {
+        const now = sessionManager.count() >= config.swarm.maxSessions
+        if (now !== full) { full = now; void swarmService.announce() }
+      })
       const watch = createWatchService({ localPeer, sessions: sessionManager, peers, media, logger: componentLogger(root, 'watch', config.log.levels) })
       sessionManager.on('channel', (peer, channel, session) => { channels.attach(peer, channel, session) })
       // A peer lost from presence may keep its session through a partition (see

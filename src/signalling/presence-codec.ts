@@ -42,6 +42,7 @@ const recordSchema = z.object({
   seq: z.number().int().nonnegative(),
   ts: z.number().nonnegative(),
   leaving: z.boolean().optional(),
+  full: z.boolean().optional(),
   every: z.number().int().positive().max(24 * 3_600_000).optional()
 })
 

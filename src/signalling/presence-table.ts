@@ -58,6 +58,7 @@ export class PresenceTable {
       version: record.version,
       sources: record.sources.map(s => ({ name: s.name, kind: s.kind, codec: s.codec })),
       stack: record.stack,
+      ...(record.full === true ? { full: true } : {}),
       addresses: [...record.addresses],
       lastSeen: new Date(seen).toISOString(),
       connected
@@ -145,5 +146,5 @@ export class PresenceTable {
 
 /** What counts as a change worth 'peer:updated' (not lastSeen). */
 function contentKey (p: PeerInfo): string {
-  return JSON.stringify([p.instance, p.name, p.version, p.sources, p.stack, p.addresses, p.connected])
+  return JSON.stringify([p.instance, p.name, p.version, p.sources, p.stack, p.full === true, p.addresses, p.connected])
 }

@@ -391,6 +391,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
         version: content.version,
         sources: content.sources,
         stack: content.stack,
+        ...(content.full === true ? { full: true } : {}),
         addresses: this.addresses(),
         seq: this.#seq,
         ts: Date.now(),

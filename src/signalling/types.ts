@@ -18,6 +18,11 @@ export interface PresenceContent {
   version: string
   sources: SourceSummary[]
   stack: string
+  /**
+   * Every session slot is taken (swarm.maxSessions): auto-connecting peers do
+   * not offer to it (an explicit `edgectl connect` still does). Absent: free.
+   */
+  full?: boolean
 }
 
 /** A signed presence record as published on the swarm topic. */

@@ -5,6 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { EDGECTL, startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
 import { collect, openChannelSocket } from '../helpers/channel-client.ts'
+import { makeIdentity } from '../helpers/identity.ts'
+import { makeTempDir } from '../helpers/temp-dir.ts'
 
 const run = promisify(execFile)
 const rtc = { bindAddress: '127.0.0.1', channels: { control: { ordered: true }, telemetry: { ordered: false, maxRetransmits: 0 } } }
@@ -159,6 +161,44 @@ describe('sessions between three daemons', () => {
     expect(await connectedPeers(outsider)).not.toContain(picky.peerId)
     const refused = await unixRequest(picky.socket, 'POST', '/v1/sessions', { peer: outsider.peerId })
     expect(refused.status).toBe(409)
+  })
+})
+
+describe('the session limit, told in presence', () => {
+  const daemons: EdgedProcess[] = []
+  const temps: Array<() => Promise<void>> = []
+  afterAll(async () => {
+    await Promise.all(daemons.map(async d => { await d.cleanup() }))
+    await Promise.all(temps.map(async t => { await t() }))
+  })
+
+  it('a full daemon says so, auto-connecting peers do not offer to it, and a freed slot is taken', async () => {
+    const dirs = await Promise.all([0, 1, 2].map(async () => await makeTempDir('edged-limit-')))
+    temps.push(...dirs.map(d => d.cleanup))
+    const ids = await Promise.all(dirs.map(async d => await makeIdentity(d.dir)))
+    // The offerer of a pair is the lower peer id: zulu gets the lowest, so it would offer to both.
+    const order = [0, 1, 2].sort((i, j) => ids[i] < ids[j] ? -1 : 1)
+    const [zDir, xDir, yDir] = order.map(i => dirs[i].dir)
+    const limited = (bootstrap: string[]): Record<string, any> => ({ rtc, swarm: { maxSessions: 1, bootstrap } })
+    const x = await startEdged({ name: 'xray', dir: xDir, config: limited([]) })
+    daemons.push(x)
+    const seed = [(await unixRequest(x.socket, 'GET', '/v1/status')).body.addresses[0] as string]
+    const y = await startEdged({ name: 'yankee', dir: yDir, config: limited(seed) })
+    daemons.push(y)
+    await waitFor('xray and yankee in a session', async () => (await connectedPeers(x)).includes(y.peerId), 15_000)
+
+    const z = await startEdged({ name: 'zulu', dir: zDir, config: limited(seed) })
+    daemons.push(z)
+    const peerOf = async (d: EdgedProcess, peer: string): Promise<any> => (await unixRequest(d.socket, 'GET', `/v1/peers/${peer}`)).body
+    await waitFor('zulu to see both full', async () => (await peerOf(z, x.peerId)).full === true && (await peerOf(z, y.peerId)).full === true, 10_000, 100)
+    await new Promise(resolve => setTimeout(resolve, 3_000))
+    // No offer went out only to be refused.
+    expect((await sessionsOf(z)).filter(s => s.attempts > 0)).toEqual([])
+
+    await x.stop()
+    await waitFor('zulu and yankee in a session once yankee\'s slot is free', async () => (await connectedPeers(z)).includes(y.peerId), 15_000, 100)
+    expect((await sessionsOf(z)).find(s => s.peer === y.peerId)).toMatchObject({ state: 'connected', role: 'offerer', lastError: null })
+    expect((await peerOf(z, y.peerId)).full).toBe(true)
   })
 })
 

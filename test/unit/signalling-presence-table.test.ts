@@ -29,6 +29,16 @@ describe('presence table', () => {
     expect(events[4][1]).toMatchObject({ name: 'renamed', stack: 'data', addresses: [], connected: true })
   })
 
+  it('a peer that fills its session slots, or frees one, is updated', () => {
+    const { t, events } = table()
+    t.apply(record({ seq: 1 }), true)
+    t.apply(record({ seq: 2, full: true }), true)
+    expect(t.get(ID)?.full).toBe(true)
+    t.apply(record({ seq: 3 }), true)
+    expect(t.get(ID)?.full).toBeUndefined()
+    expect(events.map(e => e[0])).toEqual(['peer:discovered', 'peer:updated', 'peer:updated'])
+  })
+
   it('tells an update what it replaced, so a restart (a new instance) shows', () => {
     const seen: Array<[PeerEventName, string, string | undefined]> = []
     const t = new PresenceTable((e, p, previous) => { seen.push([e, p.instance, previous?.instance]) })

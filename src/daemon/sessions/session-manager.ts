@@ -273,6 +273,12 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       log.debug({ peer: slot.peer, max: init.maxSessions }, 'not connecting: session limit reached')
       return
     }
+    // Its presence says every slot is taken: an offer would only be refused (`full`).
+    // Its next record, once a slot frees, brings it back here (peer:updated).
+    if (!slot.explicit && known(slot.peer)?.full === true) {
+      log.debug({ peer: slot.peer }, 'not connecting: the peer has no free session slot')
+      return
+    }
     void offer(slot)
   }
 
@@ -346,6 +352,8 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     const moved = changed && lostHost((slot.addresses ?? '').split(' '), peer.addresses)
     if (changed && slot.current === undefined) slot.retryAt = 0
     slot.addresses = addresses
+    // It refused us for want of a slot and now says one is free: no need to sit out the long back-off.
+    if (peer.full !== true && slot.current === undefined && slot.lastError?.code === 'full') slot.retryAt = 0
     if (restarted && slot.current !== undefined && weOffer(peer.peerId) && wanted(slot)) {
       // The peer restarted: its end of our PeerConnection is gone; make a new one now
       // instead of waiting for ICE to notice (the old one stays until the new one connects).
