@@ -1,8 +1,7 @@
 import type { PeerInfo, PresenceRecord, SwarmEvents } from './types.ts'
 
 export type PeerEventName = keyof SwarmEvents
-/** `previous`: what a record's 'peer:updated' replaced (a new `instance` is a restart). */
-export type PeerEventListener = (event: PeerEventName, peer: PeerInfo, previous?: PeerInfo) => void
+export type PeerEventListener = (event: PeerEventName, peer: PeerInfo) => void
 
 interface Entry {
   info: PeerInfo
@@ -73,7 +72,7 @@ export class PresenceTable {
     if (entry === undefined) {
       this.#onEvent('peer:discovered', structuredClone(info))
     } else if (contentKey(entry.info) !== contentKey(info)) {
-      this.#onEvent('peer:updated', structuredClone(info), entry.info)
+      this.#onEvent('peer:updated', structuredClone(info))
     }
     return true
   }

@@ -22,25 +22,15 @@ import { Rendezvous } from './rendezvous.ts'
 import { readSwarmKey } from './swarm-key.ts'
 import { presenceSyncProtocol, presenceTopic, rendezvousCid } from './swarm-scope.ts'
 import type { PeerInfo, PresenceRecord, Swarm, SwarmEvents, SwarmInit } from './types.ts'
-import type { PeerEventName } from './presence-table.ts'
 
 /** A tick this close to the repeat's due time publishes (timers fire a little early or late). */
 const ANNOUNCE_SLACK_MS = 50
-/** Publishes that events ask for (joining, a new peer) are at least this far apart. */
+/** Publishes that events ask for (joining) are at least this far apart. */
 const EVENT_PUBLISH_GAP_MS = 1_000
-/**
- * A greeting waits this long: the newcomer hears of the swarm through its
- * gossipsub mesh, which it grafts at its first heartbeats (1 s apart); a
- * record sent before that reaches it only by chance (IHAVE gossip), and the
- * next repeat can be a stretched interval away.
- */
-const GREET_DELAY_MS = 2_000
 /** While we have this few connections we are joining: each new one gets our record out at once. */
 const JOINING_PEERS = 2
 /** Coalesce bursts of "publish now" (new connections, new subscribers). */
 const ANNOUNCE_SOON_MS = 50
-/** After a new subscriber, presence goes out again this much later (see onSubscription). */
-const ANNOUNCE_AGAIN_MS = 1_000
 /** The leaving record gets this long to go out before libp2p closes its connections. */
 const LEAVING_PUBLISH_TIMEOUT_MS = 1_000
 const LEAVING_FLUSH_MS = 100
@@ -96,7 +86,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
   /** Our last record as signed, for presence sync answers. */
   #published: { seq: number, envelope: Uint8Array, atMs: number } | undefined
   #soon: NodeJS.Timeout | undefined
-  #again: NodeJS.Timeout | undefined
+  /** A record of ours went to at least one subscriber since we started. */
+  #reached = false
 
   constructor (init: SwarmInit) {
     super()
@@ -105,9 +96,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     this.#log = init.logger.child({ swarm: init.swarm.name })
     this.#allow = new AllowList(init.swarm.allow)
     this.#topic = presenceTopic(init.swarm.name)
-    this.#table = new PresenceTable((event, peer, previous) => {
+    this.#table = new PresenceTable((event, peer) => {
       this.#log.debug({ peer: peer.peerId, name: peer.name, connected: peer.connected }, event)
-      this.#greet(event, peer, previous)
       this.emit(event, peer)
     })
     this.onListenerError = (event, err) => { this.#log.error({ err, event }, 'swarm event listener threw') }
@@ -232,14 +222,12 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     const onMessage = (evt: CustomEvent<Message>): void => { this.#onMessage(evt.detail) }
     const onSubscription = (evt: CustomEvent<SubscriptionChangeData>): void => {
       if (!evt.detail.subscriptions.some(sub => sub.topic === this.#topic && sub.subscribe)) return
-      // Joining (our first peers): our record must get out. Later subscribers are
-      // peers we either know (they know us) or will discover, and #greet answers those.
-      if (node.getPeers().length > JOINING_PEERS) return
-      this.#publishSoon()
-      // The first record can go out before gossipsub may send to the new subscriber
-      // (its stream still opening): once more a moment later, or it waits a whole interval.
-      clearTimeout(this.#again)
-      this.#again = setTimeout(() => { this.#publishSoon() }, ANNOUNCE_AGAIN_MS)
+      // Our records so far went to nobody (published before gossipsub knew any
+      // subscriber: on a busy machine that can be seconds after the first
+      // connections): this subscriber forwards ours to the swarm. Once one has
+      // gone out, the peers we connect to hear us by presence sync, and the
+      // others through the mesh.
+      if (!this.#reached) this.#publishSoon()
     }
     pubsub.addEventListener('message', onMessage)
     pubsub.addEventListener('subscription-change', onSubscription)
@@ -324,8 +312,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     }
     clearTimeout(this.#soon)
     this.#soon = undefined
-    clearTimeout(this.#again)
-    this.#again = undefined
+    this.#reached = false
     this.#table.clear()
     this.#published = undefined
     this.#log.info('swarm stopped')
@@ -350,25 +337,14 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     }
   }
 
-  /**
-   * A peer new to us (or restarted) has not heard our record: it would wait
-   * up to a whole interval for it. Publish soon instead: a swarm forms in a
-   * second or two, and each join costs every daemon one record, not more
-   * (publishes driven by events are at least EVENT_PUBLISH_GAP_MS apart).
-   */
-  #greet (event: PeerEventName, peer: PeerInfo, previous: PeerInfo | undefined): void {
-    const restarted = event === 'peer:updated' && previous !== undefined && previous.instance !== peer.instance
-    if (event === 'peer:discovered' || restarted) this.#publishSoon(GREET_DELAY_MS)
-  }
-
   /** Our re-announce interval now, with the peers we know. */
   #intervalMs (): number {
     return presenceIntervalMs(this.#init.swarm.announceIntervalMs, this.#table.size)
   }
 
-  #publishSoon (delayMs = ANNOUNCE_SOON_MS): void {
+  #publishSoon (): void {
     if (this.#running === undefined || this.#stopping !== undefined || this.#soon !== undefined) return
-    const wait = Math.max(delayMs, this.#publishedAt + EVENT_PUBLISH_GAP_MS - Date.now())
+    const wait = Math.max(ANNOUNCE_SOON_MS, this.#publishedAt + EVENT_PUBLISH_GAP_MS - Date.now())
     this.#soon = setTimeout(() => {
       this.#soon = undefined
       void this.#publish(false)
@@ -404,6 +380,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
       }
       this.#published = { seq: record.seq, envelope: data, atMs: this.#publishedAt }
       const result = await running.node.services.pubsub.publish(this.#topic, data)
+      if (result.recipients.length > 0) this.#reached = true
       this.#log.trace({ seq: record.seq, leaving, recipients: result.recipients.length }, 'presence published')
     } catch (err) {
       this.#log.debug({ err: (err as Error).message, leaving }, 'presence publish failed')

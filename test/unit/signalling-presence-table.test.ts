@@ -39,14 +39,6 @@ describe('presence table', () => {
     expect(events.map(e => e[0])).toEqual(['peer:discovered', 'peer:updated', 'peer:updated'])
   })
 
-  it('tells an update what it replaced, so a restart (a new instance) shows', () => {
-    const seen: Array<[PeerEventName, string, string | undefined]> = []
-    const t = new PresenceTable((e, p, previous) => { seen.push([e, p.instance, previous?.instance]) })
-    t.apply(record({ seq: 1 }), true)
-    t.apply(record({ seq: 2, instance: 'i-2' }), true)
-    expect(seen).toEqual([['peer:discovered', 'i-1', undefined], ['peer:updated', 'i-2', 'i-1']])
-  })
-
   it('ignores stale and replayed records', () => {
     const { t, events } = table()
     t.apply(record({ seq: 5 }), true)
