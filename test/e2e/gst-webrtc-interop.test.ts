@@ -35,11 +35,13 @@ interface Client {
 function client (mode: 'whep' | 'whip', url: string, codec: string, seconds: number): Client {
   const proc = spawn('/usr/bin/python3', [CLIENT, mode, url, '--codec', codec, '--seconds', String(seconds)], { stdio: ['ignore', 'pipe', 'ignore'] })
   const events: Client['events'] = []
-  createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', line => { try { events.push(JSON.parse(line)) } catch {} })
+  // Each event is stamped with when it arrived (`at`, ms).
+  createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', line => { try { events.push({ ...JSON.parse(line), at: performance.now() }) } catch {} })
   return { proc, events, exited: new Promise(resolve => { proc.once('exit', code => { resolve(code) }) }) }
 }
 
-const frames = (c: Client): number => c.events.filter(e => e.event === 'frames').at(-1)?.frames ?? 0
+const lastCount = (c: Client): { frames: number, at: number } | undefined => c.events.findLast(e => e.event === 'frames') as { frames: number, at: number } | undefined
+const frames = (c: Client): number => lastCount(c)?.frames ?? 0
 const skip = unavailable()
 
 describe.skipIf(skip !== undefined)(`WHEP and WHIP with GStreamer's webrtcbin${skip === undefined ? '' : ` (skipped: ${skip})`}`, () => {
@@ -67,10 +69,14 @@ describe.skipIf(skip !== undefined)(`WHEP and WHIP with GStreamer's webrtcbin${s
       await waitFor('answered', () => c.events.find(e => e.event === 'answered' || e.event === 'refused' || e.event === 'error'), 15_000)
       expect(c.events[0]).toMatchObject({ event: 'answered', status: 201 })
       await waitFor('first frames', () => frames(c) > 0, 15_000)
-      const before = frames(c)
-      await sleep(3_000)
-      console.log(`webrtcbin WHEP ${codec}: ${frames(c) - before} frames in ~3 s`)
-      expect(frames(c) - before).toBeGreaterThanOrEqual(60)
+      // The client counts once a second: the rate between two of its counts at least
+      // 3 s apart (a count late by a moment must not read as a second of no frames).
+      const before = lastCount(c) as { frames: number, at: number }
+      await waitFor('a count 3 s later', () => (lastCount(c)?.at ?? 0) - before.at >= 3_000, 10_000)
+      const after = lastCount(c) as { frames: number, at: number }
+      const inThree = (after.frames - before.frames) * 3_000 / (after.at - before.at)
+      console.log(`webrtcbin WHEP ${codec}: ${after.frames - before.frames} frames in ${(after.at - before.at).toFixed(0)} ms (${inThree.toFixed(0)} per 3 s)`)
+      expect(inThree).toBeGreaterThanOrEqual(60)
       c.proc.kill('SIGTERM') // the client DELETEs its resource on the way out
       expect(await c.exited).toBe(0)
       await waitFor('session deleted', async () => !(await (await fetch(`${base}/api/browsers`)).json() as any).sessions.some((s: any) => s.source === codec), 10_000)
