@@ -91,7 +91,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
     stack: config.rtc.stack,
     // The config's sources and those WHIP clients publish now.
     sources: media.list().map(({ name, kind, codec }) => ({ name, kind, codec })),
-    ...(sessions !== undefined && sessions.count() >= config.swarm.maxSessions ? { full: true } : {})
+    ...(sessions?.full() === true ? { full: true } : {})
   })
   // A publisher came or went: say so now, not at the next announce interval.
   media.on('changed', () => { void swarm?.announce() })
@@ -182,8 +182,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
       // The last slot taken or one freed: peers auto-connecting should know now (presence `full`).
       let full = false
       sessionManager.on('session', () => {
-        const now = sessionManager.count() >= config.swarm.maxSessions
-        if (now !== full) { full = now; void swarmService.announce() }
+        if (sessionManager.full() !== full) { full = !full; void swarmService.announce() }
       })
       const watch = createWatchService({ localPeer, sessions: sessionManager, peers, media, logger: componentLogger(root, 'watch', config.log.levels) })
       sessionManager.on('channel', (peer, channel, session) => { channels.attach(peer, channel, session) })

@@ -1,6 +1,7 @@
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import type { Logger } from 'pino'
+import { PublishRateLimit } from './publish-rate-limit.ts'
 import {
   decodeSyncRecord, decodeSyncRequest, encodeSyncRecord, encodeSyncRequest,
   MAX_SYNC_RECORD_FRAME_BYTES, MAX_SYNC_RECORDS, MAX_SYNC_REQUEST_BYTES, SyncMessageError, type SyncRecord
@@ -10,6 +11,9 @@ import {
 export const SYNC_TIMEOUT_MS = 5_000
 /** Concurrent sync streams one connection may open to us (one is all a well-behaved peer uses). */
 const MAX_INBOUND_SYNC_STREAMS = 2
+/** Answers per peer: a well-behaved one asks once per connection; more is someone using us as an amplifier. */
+const ANSWER_BURST = 4
+const ANSWERS_PER_SECOND = 0.2
 
 export interface PresenceSyncInit {
   libp2p: Libp2p
@@ -21,8 +25,12 @@ export interface PresenceSyncInit {
   have: () => Map<string, number>
   /** What we hold that `have` lacks, for `asker` (our own record included, its own left out). */
   offer: (asker: string, have: Map<string, number>) => SyncRecord[]
-  /** One record an answer from `peer` brought; it checks the record (the author's signature) itself. */
-  take: (peer: string, record: SyncRecord) => Promise<void>
+  /**
+   * One record an answer from `peer` brought; it checks the record (the
+   * author's signature) itself, and returns false for an invalid one: the
+   * rest of that answer is not read.
+   */
+  take: (peer: string, record: SyncRecord) => Promise<boolean>
   log: Logger
 }
 
@@ -38,6 +46,7 @@ export class PresenceSync {
   readonly #init: PresenceSyncInit
   readonly #asking = new Set<string>()
   readonly #abort = new AbortController()
+  readonly #answers = new PublishRateLimit({ burst: ANSWER_BURST, perSecond: ANSWERS_PER_SECOND })
   #handling = false
 
   constructor (init: PresenceSyncInit) {
@@ -47,7 +56,8 @@ export class PresenceSync {
   async start (): Promise<void> {
     await this.#init.libp2p.handle(this.#init.protocol, async (stream, connection) => {
       await this.#answer(stream, connection.remotePeer.toString())
-    }, { maxInboundStreams: MAX_INBOUND_SYNC_STREAMS })
+      // Relayed (limited) connections too: a peer reached only through a relay joins like any other.
+    }, { maxInboundStreams: MAX_INBOUND_SYNC_STREAMS, runOnLimitedConnection: true })
     this.#handling = true
   }
 
@@ -67,22 +77,26 @@ export class PresenceSync {
     let taken = 0
     try {
       const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(SYNC_TIMEOUT_MS)])
-      stream = await this.#init.libp2p.dialProtocol(peer, this.#init.protocol, { signal })
+      stream = await this.#init.libp2p.dialProtocol(peer, this.#init.protocol, { signal, runOnLimitedConnection: true })
       const lp = lpStream(stream, { maxDataLength: MAX_SYNC_RECORD_FRAME_BYTES })
       await lp.write(encodeSyncRequest(this.#init.have()), { signal })
       await stream.close({ signal })
+      let ended = false
       while (taken < MAX_SYNC_RECORDS) {
         let frame
         try {
           frame = await lp.read({ signal })
         } catch (err) {
-          if ((err as Error).name === 'UnexpectedEOFError') break
+          // The end of the answer (a frame cut off by it is lost with it: gossip brings that record).
+          if ((err as Error).name === 'UnexpectedEOFError') { ended = true; break }
           throw err
         }
         taken++
-        await this.#init.take(id, decodeSyncRecord(frame.subarray()))
+        if (!await this.#init.take(id, decodeSyncRecord(frame.subarray()))) break
       }
-      this.#init.log.debug({ peer: id, records: taken }, 'presence sync answered')
+      // Stopped early (an invalid record, or more than an answer may hold): drop the rest.
+      if (!ended) stream.abort(new Error('presence sync answer not read to its end'))
+      this.#init.log.debug({ peer: id, records: taken, complete: ended }, 'presence sync answered')
     } catch (err) {
       if (!this.#abort.signal.aborted) this.#init.log.debug({ peer: id, records: taken, err: (err as Error).message }, 'presence sync failed')
       stream?.abort(err as Error)
@@ -97,6 +111,11 @@ export class PresenceSync {
     if (!this.#init.isAllowed(peer)) {
       log.debug({ peer }, 'presence sync from a peer not on the allow list refused')
       stream.abort(new Error('not on the allow list'))
+      return
+    }
+    if (!this.#answers.take(peer)) {
+      log.debug({ peer }, 'presence sync over the answer rate refused')
+      stream.abort(new Error('too many presence sync requests'))
       return
     }
     try {

@@ -3,6 +3,13 @@ import type { PeerInfo, PresenceRecord, SwarmEvents } from './types.ts'
 export type PeerEventName = keyof SwarmEvents
 export type PeerEventListener = (event: PeerEventName, peer: PeerInfo) => void
 
+/** A peer's record as its author signed it, and when we heard it. */
+export interface SignedRecord {
+  peerId: string
+  envelope: Uint8Array
+  lastSeenMs: number
+}
+
 interface Entry {
   info: PeerInfo
   seq: number
@@ -103,14 +110,19 @@ export class PresenceTable {
     }
   }
 
-  /** The last seq of every peer we took a record from, gone ones included (a sync request's `have`). */
-  seqs (): Map<string, number> {
-    return new Map([...this.#seqs].map(([id, s]) => [id, s.seq]))
+  /**
+   * The last seq of the peers we took a record from, gone ones included (a
+   * sync request's `have`): the `limit` most recently heard.
+   */
+  seqs (limit = Number.POSITIVE_INFINITY): Map<string, number> {
+    const all = [...this.#seqs]
+    if (all.length > limit) all.sort(([, a], [, b]) => b.atMs - a.atMs).splice(limit)
+    return new Map(all.map(([id, s]) => [id, s.seq]))
   }
 
   /** The signed records of the known peers whose seq is above `have`'s, with when each was heard. */
-  signedAfter (have: Map<string, number>): Array<{ peerId: string, envelope: Uint8Array, lastSeenMs: number }> {
-    const out: Array<{ peerId: string, envelope: Uint8Array, lastSeenMs: number }> = []
+  signedAfter (have: Map<string, number>): SignedRecord[] {
+    const out: SignedRecord[] = []
     for (const [peerId, e] of this.#entries) {
       if (e.envelope === undefined || e.seq <= (have.get(peerId) ?? -1)) continue
       out.push({ peerId, envelope: e.envelope, lastSeenMs: e.lastSeenMs })

@@ -15,7 +15,7 @@ import { decodePresence, encodePresence, MAX_PRESENCE_BYTES } from './presence-c
 import { GRAYLIST_THRESHOLD } from './presence-scoring.ts'
 import { presenceExpiryMs, presenceIntervalMs } from './presence-interval.ts'
 import { PresenceSync } from './presence-sync.ts'
-import type { SyncRecord } from './presence-sync-messages.ts'
+import { MAX_SYNC_HAVE, type SyncRecord } from './presence-sync-messages.ts'
 import { PresenceTable } from './presence-table.ts'
 import { PublishRateLimit } from './publish-rate-limit.ts'
 import { Rendezvous } from './rendezvous.ts'
@@ -31,6 +31,14 @@ const EVENT_PUBLISH_GAP_MS = 1_000
 const JOINING_PEERS = 2
 /** Coalesce bursts of "publish now" (new connections, new subscribers). */
 const ANNOUNCE_SOON_MS = 50
+/**
+ * A record relayed by presence sync is refused once its author signed it
+ * longer ago than the peer's expiry plus this much: the relayer states the
+ * age it heard it at, but only `ts` is signed, so a peer could otherwise pass
+ * off a dead peer's old record as fresh. Robots' clocks drift, and a record
+ * refused for that still arrives by gossip.
+ */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000
 /** The leaving record gets this long to go out before libp2p closes its connections. */
 const LEAVING_PUBLISH_TIMEOUT_MS = 1_000
 const LEAVING_FLUSH_MS = 100
@@ -191,6 +199,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
       try { await node.stop() } catch {}
       throw err
     }
+    // Connections made before our listeners were attached (libp2p dials bootstrap peers at start).
+    for (const peer of node.getPeers()) void this.#running.sync.ask(peer)
     this.#log.info({ peerId: this.peerId, addresses: this.addresses(), mdns: s.mdns, dht: s.dht, private: psk !== undefined }, 'swarm started')
     void this.#publish(false)
   }
@@ -210,9 +220,9 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
       libp2p: node,
       protocol: presenceSyncProtocol(s.name),
       isAllowed: peer => this.#allow.allows(peer),
-      have: () => this.#table.seqs(),
+      have: () => this.#table.seqs(MAX_SYNC_HAVE),
       offer: (asker, have) => this.#syncOffer(asker, have),
-      take: async (peer, record) => { await this.#takeSynced(peer, record) },
+      take: async (peer, record) => await this.#takeSynced(peer, record),
       log
     })
     await sync.start()
@@ -378,9 +388,11 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
       if (data.byteLength > MAX_PRESENCE_BYTES) {
         this.#log.warn({ bytes: data.byteLength, max: MAX_PRESENCE_BYTES }, 'presence record too large: peers will drop it')
       }
-      this.#published = { seq: record.seq, envelope: data, atMs: this.#publishedAt }
+      // Two publishes can overlap (an announce and the repeat): keep the newer.
+      if (record.seq > (this.#published?.seq ?? -1)) this.#published = { seq: record.seq, envelope: data, atMs: record.ts }
       const result = await running.node.services.pubsub.publish(this.#topic, data)
-      if (result.recipients.length > 0) this.#reached = true
+      // Nobody heard it (alone again, after a partition): the next subscriber asks for another.
+      this.#reached = result.recipients.length > 0
       this.#log.trace({ seq: record.seq, leaving, recipients: result.recipients.length }, 'presence published')
     } catch (err) {
       this.#log.debug({ err: (err as Error).message, leaving }, 'presence publish failed')
@@ -399,7 +411,11 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
       this.#log.debug({ peer: from }, 'presence over the publish rate rejected')
       return TopicValidatorResult.Reject
     }
-    const result = await decodePresence(msg.data, { from, swarm: this.#init.swarm.name, lastSeq: this.#table.lastSeq(from) })
+    // The record we hold already (its seq, not below) passes too: presence sync may have
+    // brought it first, and gossipsub forwards only what its validator accepts, so
+    // refusing it would stop the record at us. The table then takes it as nothing new.
+    const last = this.#table.lastSeq(from)
+    const result = await decodePresence(msg.data, { from, swarm: this.#init.swarm.name, lastSeq: last === undefined ? undefined : last - 1 })
     if (!result.ok) {
       if (result.why === 'stale') {
         this.#log.debug({ peer: from, reason: result.reason }, 'stale presence record ignored')
@@ -443,19 +459,26 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     return out
   }
 
-  /** One record of a sync answer from `from`: checked like gossip, but its author need not be the sender. */
-  async #takeSynced (from: string, synced: SyncRecord): Promise<void> {
+  /**
+   * One record of a sync answer from `from`: checked like gossip, but its
+   * author need not be the sender. False for an invalid one (the answer is
+   * then dropped: one warning, not one per record of a hostile answer).
+   */
+  async #takeSynced (from: string, synced: SyncRecord): Promise<boolean> {
     const s = this.#init.swarm
     const result = await decodePresence(synced.envelope, { swarm: s.name, lastSeq: id => this.#table.lastSeq(id) })
     if (!result.ok) {
-      if (result.why !== 'stale') this.#log.warn({ peer: from, why: result.why, reason: result.reason }, 'invalid presence record in a sync answer dropped')
-      return
+      if (result.why === 'stale') return true
+      this.#log.warn({ peer: from, why: result.why, reason: result.reason }, 'invalid presence record in a sync answer: the rest of the answer dropped')
+      return false
     }
     const record = result.record
-    if (record.peerId === this.peerId || !this.#allow.allows(record.peerId)) return
-    // Heard too long ago to count: the peer would be silent, and may be gone.
-    if (synced.ageMs > presenceExpiryMs({ expiryMs: s.peerExpiryMs, intervalMs: s.announceIntervalMs }, record.every)) return
+    if (record.peerId === this.peerId || !this.#allow.allows(record.peerId)) return true
+    // Heard, or signed, too long ago to count: the peer would be silent, and may be gone.
+    const expiry = presenceExpiryMs({ expiryMs: s.peerExpiryMs, intervalMs: s.announceIntervalMs }, record.every)
+    if (synced.ageMs > expiry || Date.now() - record.ts > expiry + MAX_CLOCK_SKEW_MS) return true
     this.#take(peerIdFromString(record.peerId), record, synced.envelope, Date.now() - synced.ageMs)
+    return true
   }
 }
 

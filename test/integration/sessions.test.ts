@@ -198,7 +198,7 @@ describe('the session limit, told in presence', () => {
     await x.stop()
     await waitFor('zulu and yankee in a session once yankee\'s slot is free', async () => (await connectedPeers(z)).includes(y.peerId), 15_000, 100)
     expect((await sessionsOf(z)).find(s => s.peer === y.peerId)).toMatchObject({ state: 'connected', role: 'offerer', lastError: null })
-    expect((await peerOf(z, y.peerId)).full).toBe(true)
+    await waitFor('zulu to see yankee full again', async () => (await peerOf(z, y.peerId)).full === true, 10_000, 100)
   })
 })
 

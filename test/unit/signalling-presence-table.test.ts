@@ -101,6 +101,8 @@ describe('presence table', () => {
     expect(t.signedAfter(new Map()).map(r => [r.peerId, r.envelope[0], r.lastSeenMs])).toEqual([[ID, 5, 1000], [other, 7, 2000]])
     expect(t.signedAfter(new Map([[ID, 5], [other, 6]])).map(r => r.peerId)).toEqual([other])
     expect(t.signedAfter(t.seqs())).toEqual([])
+    // A request names at most so many peers: the most recently heard.
+    expect([...t.seqs(2).keys()]).toEqual([other, '12D3KooWNoEnvelope'])
   })
 
   it('a relayed record heard earlier than the last one does not move lastSeen back', () => {

@@ -77,6 +77,8 @@ interface Slot {
    * peer is out of presence).
    */
   reofferUntil?: number
+  /** A session with this peer connected once: its end may still count it (see reconcile). */
+  connectedBefore?: boolean
   lastError: AttemptFailure | null
 }
 
@@ -92,6 +94,8 @@ export interface SessionManager extends Startable, TypedEmitter<SessionManagerEv
   /** The connected session with a peer, with its signal stream (for media requests). */
   link: (peer: string) => SessionLink | undefined
   count: () => number
+  /** Every session slot is taken (swarm.maxSessions): presence says so. */
+  full: () => boolean
   /** Replace swarm.allow live (config reload): sessions with peers no longer on it close. */
   setAllow: (peers: string[]) => void
 }
@@ -175,7 +179,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     })
     let connected = false
     attempt.on('state', state => {
-      if (state === 'connected') connected = true
+      if (state === 'connected') { connected = true; slot.connectedBefore = true }
       if (state === 'connected' && slot.current === attempt) {
         slot.failures = 0
         slot.lastError = null
@@ -274,8 +278,11 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       return
     }
     // Its presence says every slot is taken: an offer would only be refused (`full`).
-    // Its next record, once a slot frees, brings it back here (peer:updated).
-    if (!slot.explicit && known(slot.peer)?.full === true) {
+    // Its next record, once a slot frees, brings it back here (peer:updated). Not
+    // when our session with it just ended: its end may still count that one, and
+    // take the new offer in its place (a partition, healed).
+    const mayCountUs = slot.connectedBefore === true && slot.lastError?.code !== 'full'
+    if (!slot.explicit && !mayCountUs && known(slot.peer)?.full === true) {
       log.debug({ peer: slot.peer }, 'not connecting: the peer has no free session slot')
       return
     }
@@ -536,6 +543,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
   }
   manager.link = (peer) => connectedAttempt(slots.get(peer))
   manager.count = active
+  manager.full = () => active() >= init.maxSessions
   manager.setAllow = (peers) => {
     allow.clear()
     for (const peer of peers) allow.add(peer)
