@@ -10,6 +10,7 @@ import type { SignalStream } from '../../signalling/signal-stream.ts'
 import type { PeerInfo, Swarm } from '../../signalling/types.ts'
 import type { Channel, PeerSession, SessionRole, SessionSignal, StackProfile } from '../../transport/types.ts'
 import { sessionBackoffMs } from './backoff.ts'
+import { holdsBackFromFull } from './full-peer.ts'
 import { SessionAttempt, type AttemptFailure } from './session-attempt.ts'
 import type { SessionInfo } from './session-info.ts'
 import { EDGE_CHANNEL } from './channel-hub.ts'
@@ -277,12 +278,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       log.debug({ peer: slot.peer, max: init.maxSessions }, 'not connecting: session limit reached')
       return
     }
-    // Its presence says every slot is taken: an offer would only be refused (`full`).
-    // Its next record, once a slot frees, brings it back here (peer:updated). Not
-    // when our session with it just ended: its end may still count that one, and
-    // take the new offer in its place (a partition, healed).
-    const mayCountUs = slot.connectedBefore === true && slot.lastError?.code !== 'full'
-    if (!slot.explicit && !mayCountUs && known(slot.peer)?.full === true) {
+    if (holdsBackFromFull(slot, known(slot.peer)?.full === true)) {
       log.debug({ peer: slot.peer }, 'not connecting: the peer has no free session slot')
       return
     }
