@@ -15,8 +15,9 @@ import type { PresenceRecord } from './types.ts'
  * exact text that was signed, so no canonical JSON is needed. Receivers also
  * require: envelope ≤ MAX_PRESENCE_BYTES, the record schema below (unknown
  * fields are dropped, for newer publishers), `peerId` equal to the gossipsub
- * sender (a record relayed by presence sync has none to match), `swarm` equal to their own, and `seq` above the last one they took
- * from that peer (stale or replayed records are refused).
+ * sender (a record relayed by presence sync has none to match), `swarm`
+ * equal to their own, and `seq` above the last one they took from that peer
+ * (stale or replayed records are refused).
  */
 
 export const PRESENCE_VERSION = 1

@@ -54,9 +54,9 @@ export class PresenceSync {
   }
 
   async start (): Promise<void> {
+    // Relayed (limited) connections too: a peer reached only through a relay joins like any other.
     await this.#init.libp2p.handle(this.#init.protocol, async (stream, connection) => {
       await this.#answer(stream, connection.remotePeer.toString())
-      // Relayed (limited) connections too: a peer reached only through a relay joins like any other.
     }, { maxInboundStreams: MAX_INBOUND_SYNC_STREAMS, runOnLimitedConnection: true })
     this.#handling = true
   }
@@ -69,9 +69,9 @@ export class PresenceSync {
   }
 
   /** Ask `peer` for the records we lack; one exchange per peer at a time. Never throws: a failure is logged. */
-  async ask (peer: PeerId): Promise<number> {
+  async ask (peer: PeerId): Promise<void> {
     const id = peer.toString()
-    if (this.#asking.has(id) || this.#abort.signal.aborted) return 0
+    if (this.#asking.has(id) || this.#abort.signal.aborted) return
     this.#asking.add(id)
     let stream: Stream | undefined
     let taken = 0
@@ -103,7 +103,6 @@ export class PresenceSync {
     } finally {
       this.#asking.delete(id)
     }
-    return taken
   }
 
   async #answer (stream: Stream, peer: string): Promise<void> {

@@ -7,7 +7,8 @@ const IDLE_FORGET_MS = 60_000
 interface Bucket { tokens: number, at: number }
 
 /**
- * A token bucket per author of gossip messages: `burst` at once, refilled at
+ * A token bucket per key (per author of gossip messages here; presence sync
+ * keys its answers by the asking peer): `burst` at once, refilled at
  * `perSecond`. Messages over it are rejected by the topic validator, which
  * gossipsub scores against the sender (see presence-scoring.ts).
  */
