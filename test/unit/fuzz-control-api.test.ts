@@ -12,7 +12,12 @@ import { collect, openChannelSocket } from '../helpers/channel-client.ts'
 // ordered stream intact.
 
 const RUNS = 300
-const rtc = { bindAddress: '127.0.0.1', channels: { control: { ordered: true } } }
+/**
+ * `watched` carries the ordered stream that must arrive intact; the fuzz posts
+ * to `control` (and random labels), where a body that happens to be valid is
+ * a real send: on the watched channel it would be an extra message.
+ */
+const rtc = { bindAddress: '127.0.0.1', channels: { control: { ordered: true }, watched: { ordered: true } } }
 
 interface RawResponse { status: number, body: any }
 
@@ -70,8 +75,8 @@ describe('control API and channel WebSockets under random input', () => {
   })
 
   it('a 4xx with an error name for every random body, and another session\'s stream stays complete and in order', async () => {
-    const ws = await openChannelSocket(a.socket, b.peerId, 'control')
-    const peerWs = await openChannelSocket(b.socket, a.peerId, 'control')
+    const ws = await openChannelSocket(a.socket, b.peerId, 'watched')
+    const peerWs = await openChannelSocket(b.socket, a.peerId, 'watched')
     watch = { ws, peerWs }
     const N = 2_000
     const arrived = collect(peerWs, N, 120_000)
