@@ -354,7 +354,10 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
 
   #publishSoon (): void {
     if (this.#running === undefined || this.#stopping !== undefined || this.#soon !== undefined) return
-    const wait = Math.max(ANNOUNCE_SOON_MS, this.#publishedAt + EVENT_PUBLISH_GAP_MS - Date.now())
+    // The gap spares peers' CPU; while no record of ours has reached anyone, nobody pays
+    // for one more, and a joining daemon is heard a second or two sooner on a busy machine.
+    const gap = this.#reached ? EVENT_PUBLISH_GAP_MS : 0
+    const wait = Math.max(ANNOUNCE_SOON_MS, this.#publishedAt + gap - Date.now())
     this.#soon = setTimeout(() => {
       this.#soon = undefined
       void this.#publish(false)
