@@ -1,25 +1,22 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
 
 /**
- * Twenty daemons where the machine has 4 cores or more, ten on fewer. Twenty
- * fit on two cores now (idle, about 0.06 of a core each), and the last to
- * start hear the swarm by presence sync from their first peer
- * (presence-sync.ts), but on two cores full presence took 5.2-11.3 s after
- * the last daemon answered in five runs (12.2-12.6 s in the bench): its
- * gossipsub takes seconds to learn its first subscriber on a machine that
- * busy, and the control socket answers ~2 s before libp2p is up. Too close
- * to the 10 s bound to gate every CI run, so there `EDGE_SCALE_N=20 npm run
- * test:scale` runs the full size.
+ * Twenty daemons, the size issue 8 asks for, on any machine (they fit on two
+ * cores: idle, about 0.06 of a core each). On two cores full presence came
+ * 1.8-3.4 s after the last daemon answered in five runs, once a daemon whose
+ * record has reached nobody yet publishes it to its first subscriber at once
+ * (swarm.ts); before that, 2.6-11.3 s in eight runs over two sessions.
+ * `EDGE_SCALE_N` runs another size.
  */
 const FULL = 20
-const N = Number(process.env.EDGE_SCALE_N ?? 0) || (os.cpus().length >= 4 ? FULL : 10)
-const SIZE_NOTE = N >= FULL ? '' : ` (${FULL} on 4 cores or more; this machine has ${os.cpus().length}, EDGE_SCALE_N=20 runs them)`
+const N = Number(process.env.EDGE_SCALE_N ?? 0) || FULL
+const SIZE_NOTE = N === FULL ? '' : ` (EDGE_SCALE_N=${N}; issue 8 asks for ${FULL})`
 const MAX_SESSIONS = 3
 const STABLE_MS = 60_000
+const WARM_UP_MS = 60_000
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 const median = (xs: number[]): number => { const s = [...xs].sort((x, y) => x - y); return s[Math.floor(s.length / 2)] }
 
@@ -36,13 +33,23 @@ function rssBytes (pid: number): number {
  * at ~60 MiB/min until a major GC every ~70 s (RSS 190 → 300 MiB and back),
  * so a minute's window could catch the rise. Heap snapshots minutes apart
  * hold the same ~53 MB. Now the rise is a few MiB over the minute.
- * About 100 s (150 s with twenty): `npm run test:scale` runs it alone.
+ *
+ * The first minute after start is not steady state: with twenty on two
+ * cores a probe of V8's heap (`edge_nodejs_heap_*`, sampled every 10 s) saw
+ * heapTotal summed over the daemons rise 2242 → 2750 MiB in the ~60 s after
+ * the last one started (startup's garbage: compiled modules, handshakes,
+ * the first presence round), then fall to ~1170 MiB at the first major GCs
+ * and stay flat from 110 s to 200 s (RSS ~3384 MiB, ~169 MiB a daemon). A
+ * window right after sessions settle caught that rise (+9.5 %), so the RSS
+ * minute starts after a minute of warm-up, and the sessions must hold
+ * through both: stable for two minutes.
+ * About 180 s: `npm run test:scale` runs it alone.
  */
 describe(`a swarm of ${N} daemons on one machine${SIZE_NOTE}`, () => {
   const daemons: EdgedProcess[] = []
   afterAll(async () => { await Promise.all(daemons.map(async d => { await d.cleanup() })) }, 60_000)
 
-  it(`has full presence within 10 s, and with at most ${MAX_SESSIONS} sessions each stays stable for 60 s without growing`, async () => {
+  it(`has full presence within 10 s, and with at most ${MAX_SESSIONS} sessions each stays stable for 60 s (after a minute's warm-up, also stable) without growing`, async () => {
     const config = (bootstrap: string[]): Record<string, unknown> => ({
       rtc: { bindAddress: '127.0.0.1' },
       swarm: { bootstrap, maxSessions: MAX_SESSIONS, announceIntervalMs: 5_000, peerExpiryMs: 20_000 }
@@ -76,6 +83,7 @@ describe(`a swarm of ${N} daemons on one machine${SIZE_NOTE}`, () => {
       return settled
     }, 40_000, 3_000)
     const before = await Promise.all(daemons.map(sessionsOf))
+    await sleep(WARM_UP_MS)
 
     const rss: number[][] = []
     const start = performance.now()
@@ -92,7 +100,7 @@ describe(`a swarm of ${N} daemons on one machine${SIZE_NOTE}`, () => {
       const connected = after[i].filter(s => s.state === 'connected')
       total += connected.length
       expect(active(after[i]).length, `${d.name} sessions`).toBeLessThanOrEqual(MAX_SESSIONS)
-      // Stable: every PeerConnection of a minute ago is still there, none dropped or re-made.
+      // Stable: every PeerConnection of two minutes ago is still there, none dropped or re-made.
       // A new one may fill a free slot: an offer that crossed another and was refused `full`
       // is made again once the peer's presence says it has room.
       const now = new Map(connected.map(s => [s.peer, s.session]))
@@ -100,7 +108,7 @@ describe(`a swarm of ${N} daemons on one machine${SIZE_NOTE}`, () => {
       added += connected.filter(s => !before[i].some(x => x.state === 'connected' && x.session === s.session)).length
     }
     // Each session counts at both ends; a limit of 3 leaves room for about N × 3 / 2 of them.
-    console.log(`${total / 2} sessions among ${N} daemons (${added / 2} of them made during the minute, in free slots)`)
+    console.log(`${total / 2} sessions among ${N} daemons (${added / 2} of them made during the two minutes, in free slots)`)
     expect(total / 2).toBeGreaterThanOrEqual(N / 2)
     const peers = await Promise.all(daemons.map(async d => (await unixRequest(d.socket, 'GET', '/v1/peers')).body.peers.length as number))
     expect(peers).toEqual(daemons.map(() => N - 1))
@@ -112,5 +120,5 @@ describe(`a swarm of ${N} daemons on one machine${SIZE_NOTE}`, () => {
     console.log(`RSS of ${N} daemons: ${(first / 2 ** 20).toFixed(0)} MiB at the start of the minute, ${(last / 2 ** 20).toFixed(0)} MiB at its end`)
     expect(rss.length).toBeGreaterThanOrEqual(50)
     expect(last).toBeLessThanOrEqual(first * 1.1)
-  }, 240_000)
+  }, 330_000)
 })
