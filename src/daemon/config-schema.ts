@@ -4,6 +4,7 @@ import {
   DEFAULT_PEER_EXPIRY_MS, DEFAULT_SOCKET_MODE, DEFAULT_STACK, DEFAULT_SWARM_NAME, DEFAULT_WEB_LISTEN
 } from './config-defaults.ts'
 import { isLoopbackHost, parseHostPort } from '../web/web-auth.ts'
+import { MAX_CHANNEL_RELIABILITY } from '../util/channel-reliability.ts'
 import { CHANNEL_LABEL, SOURCE_NAME } from '../util/names.ts'
 
 /**
@@ -34,8 +35,8 @@ const iceServer = z.union([
 
 const channel = z.strictObject({
   ordered: z.boolean().default(true).describe('deliver in order'),
-  maxRetransmits: z.number().int().min(0).optional().describe('lossy: give up after this many retransmissions'),
-  maxPacketLifeTime: z.number().int().min(1).optional().describe('lossy: give up after this many milliseconds')
+  maxRetransmits: z.number().int().min(0).max(MAX_CHANNEL_RELIABILITY).optional().describe('lossy: give up after this many retransmissions'),
+  maxPacketLifeTime: z.number().int().min(1).max(MAX_CHANNEL_RELIABILITY).optional().describe('lossy: give up after this many milliseconds')
 }).refine(c => c.maxRetransmits === undefined || c.maxPacketLifeTime === undefined,
   'set maxRetransmits or maxPacketLifeTime, not both')
 

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { MAX_CHANNEL_RELIABILITY } from '../util/channel-reliability.ts'
 import { ProtocolError } from '../util/errors.ts'
 
 /** libp2p protocol of the trusted profile's channels (Noise-authenticated to the peer id). */
@@ -10,8 +11,8 @@ export const trustedHeaderSchema = z.strictObject({
   session: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'session must be 8-64 url-safe characters'),
   label: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/, 'label must be 1-64 letters, digits, . _ -'),
   ordered: z.boolean(),
-  maxRetransmits: z.number().int().min(0).max(65535).optional(),
-  maxPacketLifeTime: z.number().int().min(1).max(65535).optional()
+  maxRetransmits: z.number().int().min(0).max(MAX_CHANNEL_RELIABILITY).optional(),
+  maxPacketLifeTime: z.number().int().min(1).max(MAX_CHANNEL_RELIABILITY).optional()
 })
 
 export type TrustedHeader = z.infer<typeof trustedHeaderSchema>

@@ -1,3 +1,4 @@
+import { MAX_CHANNEL_RELIABILITY } from '../util/channel-reliability.ts'
 import type { ChannelOptions } from './types.ts'
 
 // A data channel's reliability is not readable from a received libdatachannel
@@ -13,13 +14,20 @@ export function encodeChannelProtocol (options: ChannelOptions): string {
   return protocol
 }
 
-/** Options from a protocol string written by encodeChannelProtocol, or undefined for anything else. */
+/**
+ * Options from a protocol string written by encodeChannelProtocol, or
+ * undefined for anything else (a value beyond MAX_CHANNEL_RELIABILITY, a zero
+ * lifetime, or both limits: no channel we open has them).
+ */
 export function decodeChannelProtocol (protocol: string): ChannelOptions | undefined {
   const match = PROTOCOL.exec(protocol)
   if (match === null) return undefined
   const options: ChannelOptions = { ordered: match[1] === '1' }
+  if (match[2] !== undefined && match[3] !== undefined) return undefined
   if (match[2] !== undefined) options.maxRetransmits = Number(match[2])
   if (match[3] !== undefined) options.maxPacketLifeTime = Number(match[3])
+  if ((options.maxRetransmits ?? 0) > MAX_CHANNEL_RELIABILITY) return undefined
+  if (options.maxPacketLifeTime !== undefined && (options.maxPacketLifeTime < 1 || options.maxPacketLifeTime > MAX_CHANNEL_RELIABILITY)) return undefined
   return options
 }
 

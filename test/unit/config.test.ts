@@ -76,6 +76,8 @@ describe('config', () => {
     ['a port out of range', { web: { listen: '127.0.0.1:70000' } }, 'web.listen', /port/],
     ['a bad log level', { log: { level: 'loud' } }, 'log.level', /info/],
     ['both lossy options on a channel', { rtc: { channels: { t: { maxRetransmits: 0, maxPacketLifeTime: 10 } } } }, 'rtc.channels.t', /not both/],
+    ['more retransmissions than a peer takes', { rtc: { channels: { t: { ordered: false, maxRetransmits: 65_536 } } } }, 'rtc.channels.t.maxRetransmits', /65535/],
+    ['a packet lifetime longer than a peer takes', { rtc: { channels: { t: { ordered: false, maxPacketLifeTime: 70_000 } } } }, 'rtc.channels.t.maxPacketLifeTime', /65535/],
     ['a source without a pipeline', { media: { sources: { cam: { kind: 'video' } } } }, 'media.sources.cam.pipeline', /string/],
     ['a non-octal socket mode', { control: { mode: '999' } }, 'control.mode', /octal/]
   ])('rejects %s, naming the key', (_what, value, key, message) => {

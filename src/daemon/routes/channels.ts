@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ServerResponse } from 'node:http'
 import type { WebSocket } from 'ws'
 import { z } from 'zod'
+import { MAX_CHANNEL_RELIABILITY } from '../../util/channel-reliability.ts'
 import { NotFoundError } from '../../util/errors.ts'
 import { CHANNEL_LABEL } from '../../util/names.ts'
 import type { DaemonApi } from '../daemon-api.ts'
@@ -16,8 +17,8 @@ const sendBody = z.union([
 ])
 const channelQuery = z.strictObject({
   ordered: z.enum(['true', 'false']).optional(),
-  maxRetransmits: z.coerce.number().int().min(0).optional(),
-  maxPacketLifeTime: z.coerce.number().int().min(1).optional()
+  maxRetransmits: z.coerce.number().int().min(0).max(MAX_CHANNEL_RELIABILITY).optional(),
+  maxPacketLifeTime: z.coerce.number().int().min(1).max(MAX_CHANNEL_RELIABILITY).optional()
 }).refine(q => q.maxRetransmits === undefined || q.maxPacketLifeTime === undefined, 'set maxRetransmits or maxPacketLifeTime, not both')
 
 /** How far a WebSocket may fall behind on writes before we stop reading from it. */
