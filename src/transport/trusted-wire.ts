@@ -37,7 +37,9 @@ export function encodeMessageDatagram (label: string, data: string | Uint8Array)
   return out
 }
 
+/** A lossy message from a peer's datagram, or undefined when it is not one (too short, no label, unknown kind). */
 export function decodeMessageDatagram (packet: Buffer): { label: string, data: string | Buffer } | undefined {
+  if (packet.length < 3 || packet[0] !== MESSAGE_DATAGRAM) return undefined
   const length = packet[1]
   if (packet.length < 3 + length || length === 0) return undefined
   const label = packet.subarray(2, 2 + length).toString('utf8')
