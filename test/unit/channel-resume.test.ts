@@ -1,9 +1,7 @@
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ChannelHub, EDGE_CHANNEL } from '../../src/daemon/sessions/channel-hub.ts'
-import { ChannelNotOpenError } from '../../src/util/errors.ts'
-import { TypedEmitter } from '../../src/util/typed-emitter.ts'
-import type { Channel, ChannelEvents, ChannelOptions, ChannelStats } from '../../src/transport/types.ts'
+import { FakeChannel, pairOf } from '../helpers/fake-channel.ts'
 
 // Two daemons' channel hubs joined by fake channels, so that sessions can be
 // cut (what is in flight is lost, as when an SCTP association dies) and
@@ -14,60 +12,7 @@ const log = pino({ level: 'silent' })
 const A = 'peer-a'
 const B = 'peer-b'
 
-class FakeChannel extends TypedEmitter<ChannelEvents> implements Channel {
-  readonly label: string
-  readonly options: ChannelOptions
-  readonly lossy = false
-  readonly maxMessageSize = 65536
-  readonly bufferedAmount = 0
-  isOpen = true
-  isClosed = false
-  far: FakeChannel | undefined
-  /** Partitioned: what is sent is lost. */
-  dropping = false
-
-  constructor (label: string, options: ChannelOptions = { ordered: true }) {
-    super()
-    this.label = label
-    this.options = options
-  }
-
-  send (data: string | Uint8Array): boolean {
-    if (this.isClosed) throw new ChannelNotOpenError(`${this.label} closed`)
-    const far = this.far
-    if (!this.dropping && far !== undefined) {
-      const copy = typeof data === 'string' ? data : Buffer.from(data)
-      setImmediate(() => { if (!far.isClosed) far.emit('message', copy) })
-    }
-    return true
-  }
-
-  async write (data: string | Uint8Array): Promise<void> {
-    await new Promise(resolve => setImmediate(resolve))
-    this.send(data)
-  }
-
-  close (): void {
-    if (this.isClosed) return
-    this.isClosed = true
-    this.isOpen = false
-    this.emit('close')
-  }
-
-  stats (): ChannelStats {
-    return { label: this.label, ordered: true, open: this.isOpen, messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0, bufferedAmount: 0, dropped: 0, queued: 0 }
-  }
-}
-
 interface FakeSession { id: string, a: Record<string, FakeChannel>, b: Record<string, FakeChannel> }
-
-function pairOf (label: string): [FakeChannel, FakeChannel] {
-  const a = new FakeChannel(label)
-  const b = new FakeChannel(label)
-  a.far = b
-  b.far = a
-  return [a, b]
-}
 
 /** A session between the hubs with the `_edge` and `control` channels (attached in `order` on each side). */
 function session (hubA: ChannelHub, hubB: ChannelHub, id: string, order: string[] = [EDGE_CHANNEL, 'control']): FakeSession {
