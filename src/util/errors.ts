@@ -237,6 +237,11 @@ export class UnsupportedMediaTypeError extends EdgeError {
   override readonly status = 415
 }
 
+/** A peer has as many channels with us as it may (MAX_CHANNELS_PER_PEER): close some first. */
+export class TooManyChannelsError extends EdgeError {
+  override readonly status = 409
+}
+
 /** The web listener serves as many browser sessions as it may (WHEP/WHIP). */
 export class TooManySessionsError extends EdgeError {
   override readonly status = 503

@@ -1,5 +1,6 @@
 import type { DataChannel } from 'node-datachannel'
 import type { Logger } from 'pino'
+import type { ChannelEndpoint } from '../daemon/sessions/channel-endpoint.ts'
 import type { ChannelHub } from '../daemon/sessions/channel-hub.ts'
 import type { SessionManager } from '../daemon/sessions/session-manager.ts'
 
@@ -48,6 +49,15 @@ export function attachBrowserChannel (init: BrowserChannelsInit, dc: DataChannel
     dc.close()
     return
   }
+  let endpoint: ChannelEndpoint
+  try {
+    endpoint = init.channels.endpoint(peer, label)
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'closing a browser channel')
+    dc.onMessage(() => {})
+    dc.close()
+    return
+  }
   let pending = 0
   let chain = Promise.resolve()
   dc.onMessage(msg => {
@@ -61,7 +71,7 @@ export function attachBrowserChannel (init: BrowserChannelsInit, dc: DataChannel
       .finally(() => { pending-- })
   })
   // A channel the browser opened is open when it reaches us.
-  const detach = init.channels.endpoint(peer, label).addConsumer({
+  const detach = endpoint.addConsumer({
     deliver: data => send(data),
     backlog: () => { try { return dc.bufferedAmount() } catch { return 0 } },
     overflow: () => { try { dc.close() } catch {} }

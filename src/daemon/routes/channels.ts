@@ -30,6 +30,8 @@ function endpointFor (api: DaemonApi, peer: string, name: string, query: unknown
   const opts = parseBody(channelQuery, query)
   const session = api.sessions.session(peer)
   if (session === undefined) throw new NotFoundError(`no connected session with ${peer}`)
+  // First: a label over the peer's channel limit is refused before a channel is opened for it.
+  const endpoint = api.channels.endpoint(peer, labelName)
   if (session.channel(labelName) === undefined) {
     session.openChannel(labelName, {
       ordered: opts.ordered !== 'false',
@@ -37,7 +39,7 @@ function endpointFor (api: DaemonApi, peer: string, name: string, query: unknown
       ...(opts.maxPacketLifeTime !== undefined ? { maxPacketLifeTime: opts.maxPacketLifeTime } : {})
     })
   }
-  return api.channels.endpoint(peer, labelName)
+  return endpoint
 }
 
 function toJsonMessage (peer: string, channel: string, data: Payload): string {

@@ -1,11 +1,20 @@
 import type { Logger } from 'pino'
 import type { Channel } from '../../transport/types.ts'
 import { ChannelEndpoint } from './channel-endpoint.ts'
+import { TooManyChannelsError } from '../../util/errors.ts'
 import { CHANNEL_LABEL } from '../../util/names.ts'
 import { parseEdgeMessage, type EdgeMessage } from './edge-messages.ts'
 
 /** The daemons' own channel on every session: flow control and resumption for the user channels. */
 export const EDGE_CHANNEL = '_edge'
+
+/**
+ * Channel labels one peer may have with us. An endpoint lives as long as its
+ * peer (a label's queue and sequence numbers outlast sessions), so without a
+ * bound a peer opening channel after channel, or a program posting to label
+ * after label, would grow the daemon for good. Robots' topics are tens.
+ */
+export const MAX_CHANNELS_PER_PEER = 1024
 
 /** Resumes held for a session whose `_edge` channel is not open yet. */
 const MAX_PENDING = 256
@@ -31,17 +40,23 @@ export class ChannelHub {
   /** By session id. */
   readonly #edges = new Map<string, EdgeLink>()
   readonly #dropTimers = new Map<string, NodeJS.Timeout>()
+  /** Endpoints by peer: their count is what MAX_CHANNELS_PER_PEER bounds. */
+  readonly #perPeer = new Map<string, number>()
 
   constructor (logger: Logger) {
     this.#log = logger
   }
 
+  /** The endpoint of `label` with `peer`, made if new; TooManyChannelsError when the peer has MAX_CHANNELS_PER_PEER already. */
   endpoint (peer: string, label: string): ChannelEndpoint {
     const key = `${peer}\n${label}`
     let endpoint = this.#endpoints.get(key)
     if (endpoint === undefined) {
+      const count = this.#perPeer.get(peer) ?? 0
+      if (count >= MAX_CHANNELS_PER_PEER) throw new TooManyChannelsError(`peer ${peer} has ${MAX_CHANNELS_PER_PEER} channels already: no channel ${JSON.stringify(label.slice(0, 64))}`)
       endpoint = new ChannelEndpoint(peer, label, this.#log)
       this.#endpoints.set(key, endpoint)
+      this.#perPeer.set(peer, count + 1)
       for (const l of this.#labelListeners) if (l.label === label) l.onEndpoint(endpoint)
     }
     return endpoint
@@ -67,15 +82,29 @@ export class ChannelHub {
         const message = parseEdgeMessage(data)
         if (message === undefined) { this.#log.warn({ peer }, 'ignoring a malformed message on the _edge channel'); return }
         // A resume can come before the channel it is about reaches us: keep it on the endpoint.
-        const endpoint = message.t === 'resume' && CHANNEL_LABEL.test(message.label)
-          ? this.endpoint(peer, message.label)
-          : this.find(peer, message.label)
+        let endpoint = this.find(peer, message.label)
+        if (endpoint === undefined && message.t === 'resume' && CHANNEL_LABEL.test(message.label)) {
+          try {
+            endpoint = this.endpoint(peer, message.label)
+          } catch (err) {
+            this.#log.warn({ peer, err: (err as Error).message }, 'ignoring a resume on the _edge channel')
+            return
+          }
+        }
         endpoint?.control(session, message)
       })
       channel.on('close', () => { if (this.#edges.get(session)?.channel === channel) this.#edges.delete(session) })
       return
     }
-    this.endpoint(peer, channel.label).attach(channel, {
+    let endpoint: ChannelEndpoint
+    try {
+      endpoint = this.endpoint(peer, channel.label)
+    } catch (err) {
+      this.#log.warn({ peer, err: (err as Error).message }, 'closing a channel the peer opened')
+      channel.close()
+      return
+    }
+    endpoint.attach(channel, {
       session,
       send: (message, queue = false) => { this.#send(session, message, queue) }
     })
@@ -139,6 +168,7 @@ export class ChannelHub {
     for (const [key, e] of this.#endpoints) {
       if (e.peer === peer) { e.close(); this.#endpoints.delete(key) }
     }
+    this.#perPeer.delete(peer)
   }
 
   close (): void {
@@ -146,6 +176,7 @@ export class ChannelHub {
     this.#dropTimers.clear()
     for (const e of this.#endpoints.values()) e.close()
     this.#endpoints.clear()
+    this.#perPeer.clear()
     this.#labelListeners.clear()
     this.#edges.clear()
   }
