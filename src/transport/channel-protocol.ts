@@ -22,8 +22,8 @@ export function encodeChannelProtocol (options: ChannelOptions): string {
 export function decodeChannelProtocol (protocol: string): ChannelOptions | undefined {
   const match = PROTOCOL.exec(protocol)
   if (match === null) return undefined
-  const options: ChannelOptions = { ordered: match[1] === '1' }
   if (match[2] !== undefined && match[3] !== undefined) return undefined
+  const options: ChannelOptions = { ordered: match[1] === '1' }
   if (match[2] !== undefined) options.maxRetransmits = Number(match[2])
   if (match[3] !== undefined) options.maxPacketLifeTime = Number(match[3])
   if ((options.maxRetransmits ?? 0) > MAX_CHANNEL_RELIABILITY) return undefined

@@ -1,6 +1,5 @@
 import type { DataChannel } from 'node-datachannel'
 import type { Logger } from 'pino'
-import type { ChannelEndpoint } from '../daemon/sessions/channel-endpoint.ts'
 import type { ChannelHub } from '../daemon/sessions/channel-hub.ts'
 import type { SessionManager } from '../daemon/sessions/session-manager.ts'
 
@@ -10,7 +9,7 @@ export const ECHO_LABEL = 'echo'
 const MAX_PENDING_WRITES = 256
 
 export interface BrowserChannelsInit {
-  channels: Pick<ChannelHub, 'endpoint'>
+  channels: Pick<ChannelHub, 'endpoint' | 'endpointIfRoom'>
   sessions: Pick<SessionManager, 'session'>
   logger: Logger
 }
@@ -49,11 +48,8 @@ export function attachBrowserChannel (init: BrowserChannelsInit, dc: DataChannel
     dc.close()
     return
   }
-  let endpoint: ChannelEndpoint
-  try {
-    endpoint = init.channels.endpoint(peer, label)
-  } catch (err) {
-    log.warn({ err: (err as Error).message }, 'closing a browser channel')
+  const endpoint = init.channels.endpointIfRoom(peer, label, 'closing a browser channel')
+  if (endpoint === undefined) {
     dc.onMessage(() => {})
     dc.close()
     return

@@ -50,7 +50,7 @@ export interface BrowserServiceInit {
   localPeer: string
   media: MediaSources
   sessions: Pick<SessionManager, 'link' | 'connect' | 'on' | 'off' | 'session'>
-  channels: Pick<ChannelHub, 'endpoint'>
+  channels: Pick<ChannelHub, 'endpoint' | 'endpointIfRoom'>
   peers: () => PeerInfo[]
   /** The rtc settings browser sessions use (bind address, ports, MTU, ICE servers). */
   rtc: () => BrowserRtcConfig

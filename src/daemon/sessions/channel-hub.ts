@@ -62,6 +62,17 @@ export class ChannelHub {
     return endpoint
   }
 
+  /** For what a peer (or a browser) opens: the endpoint, or undefined, logged, when the peer has no room for a new label. */
+  endpointIfRoom (peer: string, label: string, what: string): ChannelEndpoint | undefined {
+    try {
+      return this.endpoint(peer, label)
+    } catch (err) {
+      if (!(err instanceof TooManyChannelsError)) throw err
+      this.#log.warn({ peer, err: err.message }, what)
+      return undefined
+    }
+  }
+
   find (peer: string, label: string): ChannelEndpoint | undefined {
     return this.#endpoints.get(`${peer}\n${label}`)
   }
@@ -82,28 +93,16 @@ export class ChannelHub {
         const message = parseEdgeMessage(data)
         if (message === undefined) { this.#log.warn({ peer }, 'ignoring a malformed message on the _edge channel'); return }
         // A resume can come before the channel it is about reaches us: keep it on the endpoint.
-        let endpoint = this.find(peer, message.label)
-        if (endpoint === undefined && message.t === 'resume' && CHANNEL_LABEL.test(message.label)) {
-          try {
-            endpoint = this.endpoint(peer, message.label)
-          } catch (err) {
-            this.#log.warn({ peer, err: (err as Error).message }, 'ignoring a resume on the _edge channel')
-            return
-          }
-        }
+        const endpoint = message.t === 'resume' && CHANNEL_LABEL.test(message.label)
+          ? this.endpointIfRoom(peer, message.label, 'ignoring a resume on the _edge channel')
+          : this.find(peer, message.label)
         endpoint?.control(session, message)
       })
       channel.on('close', () => { if (this.#edges.get(session)?.channel === channel) this.#edges.delete(session) })
       return
     }
-    let endpoint: ChannelEndpoint
-    try {
-      endpoint = this.endpoint(peer, channel.label)
-    } catch (err) {
-      this.#log.warn({ peer, err: (err as Error).message }, 'closing a channel the peer opened')
-      channel.close()
-      return
-    }
+    const endpoint = this.endpointIfRoom(peer, channel.label, 'closing a channel the peer opened')
+    if (endpoint === undefined) { channel.close(); return }
     endpoint.attach(channel, {
       session,
       send: (message, queue = false) => { this.#send(session, message, queue) }
