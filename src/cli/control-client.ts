@@ -1,7 +1,7 @@
 import http from 'node:http'
 import type { ErrorResponse, PeersResponse, SessionInfo, SessionsResponse, StatusResponse } from '../daemon/api-types.ts'
 import { SSE_HEARTBEAT_MS } from '../daemon/routes/events.ts'
-import { WRITE_WAIT_MS } from '../daemon/sessions/channel-endpoint.ts'
+import { WRITE_WAIT_MS } from '../core/sessions/channel-endpoint.ts'
 import { DaemonError, DaemonNotRunningError, EdgeError, ProtocolError, TimeoutError } from '../util/errors.ts'
 import { SseParser } from './sse-parser.ts'
 

@@ -1,9 +1,9 @@
 /** Shapes of the control API's JSON bodies, shared by the daemon and edgectl. */
 import type { PeerInfo } from '../signalling/types.ts'
-import type { SessionInfo } from './sessions/session-info.ts'
+import type { SessionInfo } from '../core/sessions/session-info.ts'
 import type { SourceInfo } from '../media/media-sources.ts'
 import type { EncoderChoice } from '../media/encoder-probe.ts'
-import type { ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats } from './watch/watch-types.ts'
+import type { ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats } from '../core/watch/watch-types.ts'
 
 export type { PeerInfo, SessionInfo, ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats }
 

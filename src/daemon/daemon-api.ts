@@ -1,9 +1,9 @@
 import type { DaemonEvents, PeerInfo, ReloadResponse, StatusResponse } from './api-types.ts'
 import type { TypedEmitter } from '../util/typed-emitter.ts'
-import type { SessionManager } from './sessions/session-manager.ts'
-import type { ChannelHub } from './sessions/channel-hub.ts'
+import type { SessionManager } from '../core/sessions/session-manager.ts'
+import type { ChannelHub } from '../core/sessions/channel-hub.ts'
 import type { MediaSources } from '../media/media-sources.ts'
-import type { WatchService } from './watch/watch-service.ts'
+import type { WatchService } from '../core/watch/watch-service.ts'
 
 /** What the control API's routes need from the daemon (and nothing more). */
 export interface DaemonApi {

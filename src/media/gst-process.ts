@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import type { Logger } from '../daemon/logger.ts'
+import type { Logger } from 'pino'
 import { PipelineError, PipelineStartTimeoutError } from '../util/errors.ts'
 import type { Startable } from '../util/startable.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'

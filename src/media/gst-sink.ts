@@ -1,5 +1,5 @@
 import type dgram from 'node:dgram'
-import type { Logger } from '../daemon/logger.ts'
+import type { Logger } from 'pino'
 import { NoDisplayError } from '../util/errors.ts'
 import type { Startable } from '../util/startable.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'

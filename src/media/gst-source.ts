@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto'
 import type dgram from 'node:dgram'
-import type { Logger } from '../daemon/logger.ts'
+import type { Logger } from 'pino'
 import { PipelineError, PipelineStartTimeoutError } from '../util/errors.ts'
 import type { Startable } from '../util/startable.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'

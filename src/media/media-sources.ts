@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util'
-import type { Logger } from '../daemon/logger.ts'
+import type { Logger } from 'pino'
 import { ConflictError, NotFoundError } from '../util/errors.ts'
 import type { Startable } from '../util/startable.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'

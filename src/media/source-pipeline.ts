@@ -1,9 +1,21 @@
-import type { ParsedConfig } from '../daemon/config-schema.ts'
 import { CODECS, defaultCodec, type Codec, type MediaKind } from './codecs.ts'
 import { encoderDescription } from './encoders.ts'
 import { LOOPBACK } from './udp-socket.ts'
 
-export type SourceConfig = ParsedConfig['media']['sources'][string]
+/** One configured source (`media.sources.<name>`); the daemon's config schema validates it. */
+export interface SourceConfig {
+  kind: MediaKind
+  pipeline: string
+  codec?: Codec
+  encoder?: string
+  width?: number
+  height?: number
+  fps?: number
+  /** kbit/s */
+  bitrate?: number
+  keyframeInterval?: number
+  alwaysOn?: boolean
+}
 
 export const DEFAULT_FPS = 30
 export const DEFAULT_VIDEO_BITRATE_KBPS = 1500

@@ -1,7 +1,7 @@
 import type { DataChannel } from 'node-datachannel'
 import type { Logger } from 'pino'
-import type { ChannelHub } from '../daemon/sessions/channel-hub.ts'
-import type { SessionManager } from '../daemon/sessions/session-manager.ts'
+import type { ChannelHub } from '../core/sessions/channel-hub.ts'
+import type { SessionManager } from '../core/sessions/session-manager.ts'
 
 /** A browser data channel with this label gets its own messages back (round trips, RTT). */
 export const ECHO_LABEL = 'echo'

@@ -1,6 +1,6 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { ChannelHub, EDGE_CHANNEL, MAX_CHANNELS_PER_PEER } from '../../src/daemon/sessions/channel-hub.ts'
+import { ChannelHub, EDGE_CHANNEL, MAX_CHANNELS_PER_PEER } from '../../src/core/sessions/channel-hub.ts'
 import { TooManyChannelsError } from '../../src/util/errors.ts'
 import { FakeChannel, pairOf } from '../helpers/fake-channel.ts'
 

@@ -1,6 +1,6 @@
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ChannelHub, EDGE_CHANNEL } from '../../src/daemon/sessions/channel-hub.ts'
+import { ChannelHub, EDGE_CHANNEL } from '../../src/core/sessions/channel-hub.ts'
 import { FakeChannel, pairOf } from '../helpers/fake-channel.ts'
 
 // Two daemons' channel hubs joined by fake channels, so that sessions can be

@@ -1,7 +1,7 @@
 import net from 'node:net'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { parseEdgeMessage, type EdgeMessage } from '../../src/daemon/sessions/edge-messages.ts'
+import { parseEdgeMessage, type EdgeMessage } from '../../src/core/sessions/edge-messages.ts'
 import { keyFrameRequests } from '../../src/transport/rtcp-parse.ts'
 import { parseRtpHeader } from '../../src/media/rtp-packet.ts'
 import { decodeTrustedHeader, TrustedHeaderError, type TrustedHeader } from '../../src/signalling/trusted-channel-header.ts'

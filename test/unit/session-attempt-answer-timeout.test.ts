@@ -1,6 +1,6 @@
 import { pino } from 'pino'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ANSWER_TIMEOUT_MS, SessionAttempt, type AttemptFailure } from '../../src/daemon/sessions/session-attempt.ts'
+import { ANSWER_TIMEOUT_MS, SessionAttempt, type AttemptFailure } from '../../src/core/sessions/session-attempt.ts'
 import type { SignalMessage } from '../../src/signalling/signal-messages.ts'
 import type { SignalStream } from '../../src/signalling/signal-stream.ts'
 import type { PeerSession } from '../../src/transport/types.ts'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { holdsBackFromFull } from '../../src/daemon/sessions/full-peer.ts'
+import { holdsBackFromFull } from '../../src/core/sessions/full-peer.ts'
 
 describe('offers to a peer whose presence says it is full', () => {
   const fresh = { explicit: false, lastError: null }

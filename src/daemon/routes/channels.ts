@@ -6,7 +6,7 @@ import { MAX_CHANNEL_RELIABILITY } from '../../util/channel-reliability.ts'
 import { NotFoundError } from '../../util/errors.ts'
 import { CHANNEL_LABEL } from '../../util/names.ts'
 import type { DaemonApi } from '../daemon-api.ts'
-import type { ChannelEndpoint, Payload } from '../sessions/channel-endpoint.ts'
+import type { ChannelEndpoint, Payload } from '../../core/sessions/channel-endpoint.ts'
 import { parseBody } from './sessions.ts'
 import { SSE_HEARTBEAT_MS } from './events.ts'
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { BadRequestError } from '../../util/errors.ts'
 import type { DaemonApi } from '../daemon-api.ts'
-import type { SessionInfo } from '../sessions/session-info.ts'
+import type { SessionInfo } from '../../core/sessions/session-info.ts'
 
 const connectBody = z.strictObject({ peer: z.string().regex(/^(12D3Koo|Qm)[1-9A-HJ-NP-Za-km-z]{40,60}$/, 'must be a libp2p peer id') })
 

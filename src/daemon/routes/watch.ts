@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import type { DaemonApi } from '../daemon-api.ts'
-import type { WatchesResponse } from '../watch/watch-types.ts'
+import type { WatchesResponse } from '../../core/watch/watch-types.ts'
 import { parseBody } from './sessions.ts'
 
 const watchBody = z.strictObject({
