@@ -10,7 +10,9 @@ const SERIAL = [
   'test/integration/watch-flow.test.ts',
   'test/integration/media-flow.test.ts',
   'test/integration/media-keyframe.test.ts',
-  'test/integration/media-record.test.ts'
+  'test/integration/media-record.test.ts',
+  // pytest against two daemons: a watch counting frames, a sender stalled by backpressure.
+  'test/integration/python-client.test.ts'
 ]
 
 export default defineConfig({

@@ -173,16 +173,16 @@ def test_reliability_options_open_a_lossy_channel(pair: Pair) -> None:
     async def main() -> None:
         async with EdgeClient(pair.a.socket) as on_a, EdgeClient(pair.b.socket) as on_b:
             async with on_b.channel(pair.a.peer_id, "py-lossy", ordered=False, max_retransmits=0) as at_b:
+                # Wait for B's channel at A before A attaches: a program attaching first would open a reliable one.
+                opened = await wait_until("py-lossy open at A", lambda: _open_channel(on_a, pair.b.peer_id, "py-lossy"), 15)
+                assert opened["ordered"] is False and opened["maxRetransmits"] == 0
                 async with on_a.channel(pair.b.peer_id, "py-lossy") as at_a:
-                    await wait_until("py-lossy open at A", lambda: _channel(on_a, pair.b.peer_id, "py-lossy"), 15)
                     await at_b.send("lossy hello")
                     assert await at_a.receive(timeout=15) == "lossy hello"
-            stats = await _channel(on_a, pair.b.peer_id, "py-lossy")
-            assert stats["ordered"] is False
 
     run(main())
 
 
-async def _channel(edge: EdgeClient, peer: str, label: str):
+async def _open_channel(edge: EdgeClient, peer: str, label: str):
     session = await edge.session(peer)
-    return next((c for c in session["channels"] if c["label"] == label), None)
+    return next((c for c in session["channels"] if c["label"] == label and c["open"]), None)
