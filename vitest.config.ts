@@ -12,7 +12,9 @@ const SERIAL = [
   'test/integration/media-keyframe.test.ts',
   'test/integration/media-record.test.ts',
   // pytest against two daemons: a watch counting frames, a sender stalled by backpressure.
-  'test/integration/python-client.test.ts'
+  'test/integration/python-client.test.ts',
+  // The README's TypeScript example: tsc, and a watch counting frames.
+  'test/integration/ts-client.test.ts'
 ]
 
 export default defineConfig({

@@ -1,0 +1,83 @@
+import { execFile } from 'node:child_process'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { WebSocket } from 'ws'
+// By the package's own name, as a program that depends on edge-stack imports it (package.json "exports").
+import { clientSocketPath, DaemonError, DaemonNotRunningError, EdgeClient } from 'edge-stack/client'
+import { ROOT, startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
+import { openChannelSocket } from '../helpers/channel-client.ts'
+
+const run = promisify(execFile)
+const NODE = path.join(ROOT, 'node_modules', '.bin', 'node')
+const TSC = path.join(ROOT, 'node_modules', '.bin', 'tsc')
+const video = { kind: 'video', codec: 'h264', pipeline: 'videotestsrc is-live=true pattern=ball', width: 320, height: 240, fps: 30, bitrate: 500 }
+const config = { rtc: { bindAddress: '127.0.0.1' }, media: { sources: { video } } }
+const NOBODY = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'
+
+/** The one ```language block of the README's "From your robot code" section. */
+async function readmeExample (language: string): Promise<string> {
+  const readme = await fs.readFile(path.join(ROOT, 'README.md'), 'utf8')
+  const section = readme.split('\n## From your robot code\n')[1].split('\n## ')[0]
+  const blocks = [...section.matchAll(new RegExp(`^\`\`\`${language}\\n([\\s\\S]*?)^\`\`\`$`, 'gm'))].map(m => m[1])
+  expect(blocks).toHaveLength(1)
+  return blocks[0]
+}
+
+describe('edge-stack/client against real daemons', () => {
+  let a: EdgedProcess, b: EdgedProcess
+
+  beforeAll(async () => {
+    a = await startEdged({ name: 'ts-alpha', config })
+    const address = (await new EdgeClient({ socket: a.socket }).status()).addresses[0]
+    b = await startEdged({ name: 'ts-bravo', config: { ...config, swarm: { bootstrap: [address] } } })
+    const onA = new EdgeClient({ socket: a.socket })
+    await waitFor('A connected to B', async () =>
+      (await onA.sessions()).sessions.some(s => s.peer === b.peerId && s.state === 'connected'), 30_000)
+  })
+  afterAll(async () => { await Promise.all([a, b].map(async d => { await d?.cleanup() })) })
+
+  it('answers status, peers and sessions, and names the API errors', async () => {
+    const edge = new EdgeClient({ socket: a.socket })
+    expect((await edge.status()).peerId).toBe(a.peerId)
+    expect((await edge.peers()).peers.map(p => p.peerId)).toContain(b.peerId)
+    expect((await edge.session(b.peerId)).state).toBe('connected')
+    const unknown = await edge.session(NOBODY).catch((err: unknown) => err)
+    expect(unknown).toBeInstanceOf(DaemonError)
+    expect((unknown as DaemonError).remoteName).toBe('NotFoundError')
+    const gone = await new EdgeClient({ socket: path.join(a.dir, 'nothing.sock') }).status().catch((err: unknown) => err)
+    expect((gone as Error).name).toBe('DaemonNotRunningError')
+    expect(gone).toBeInstanceOf(DaemonNotRunningError)
+    expect(clientSocketPath({ EDGED_SOCKET: a.socket })).toBe(a.socket)
+    expect(new EdgeClient().socket).toBe(clientSocketPath())
+  })
+
+  it('runs the README\'s TypeScript example as it stands (and it type-checks)', async () => {
+    // Inside the package, so 'edge-stack/client' resolves to this checkout (test-artifacts/ is not committed).
+    await fs.mkdir(path.join(ROOT, 'test-artifacts'), { recursive: true })
+    const dir = await fs.mkdtemp(path.join(ROOT, 'test-artifacts', 'readme-'))
+    const file = path.join(dir, 'example.ts')
+    let echo: WebSocket | undefined
+    try {
+      await fs.writeFile(file, await readmeExample('ts'))
+      await run(TSC, ['--noEmit', '--strict', '--target', 'es2023', '--module', 'nodenext', '--moduleResolution', 'nodenext',
+        '--allowImportingTsExtensions', '--skipLibCheck', '--types', 'node', file], { cwd: ROOT, timeout: 60_000 })
+        .catch((err: { stdout?: string }) => { throw new Error(`the README example does not type-check:\n${err.stdout ?? String(err)}`) })
+      // The peer's program: answers what it gets on chat.
+      echo = await openChannelSocket(b.socket, a.peerId, 'chat')
+      const got: string[] = []
+      echo.on('message', (data: Buffer) => { got.push(data.toString()); echo?.send(`hello back to ${data.toString()}`) })
+      const { stdout } = await run(NODE, [file], { cwd: ROOT, env: { ...process.env, EDGED_SOCKET: a.socket }, timeout: 45_000 })
+      expect(got).toEqual(['hello from typescript'])
+      expect(stdout).toContain('reply: hello back to hello from typescript\n')
+      const frames = Number(/^frames: (\d+)$/m.exec(stdout)?.[1])
+      expect(frames).toBeGreaterThan(0)
+      // The example's watch ended with it.
+      expect((await new EdgeClient({ socket: a.socket }).watches()).watches).toEqual([])
+    } finally {
+      echo?.close()
+      await fs.rm(dir, { recursive: true, force: true })
+    }
+  })
+})
