@@ -4,6 +4,7 @@ import { SSE_HEARTBEAT_MS } from '../daemon/routes/events.ts'
 import { WRITE_WAIT_MS } from '../core/sessions/channel-endpoint.ts'
 import { DaemonError, DaemonNotRunningError, EdgeError, ProtocolError, TimeoutError } from '../util/errors.ts'
 import { SseParser } from './sse-parser.ts'
+import { openChannelSocket, type ChannelSocket } from './channel-socket.ts'
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 /** edged holds a send up to WRITE_WAIT_MS while the channel opens or reconnects: wait longer than that. */
@@ -85,6 +86,12 @@ export interface ControlClient {
   events: (onEvent: (event: ControlEvent) => void, signal?: AbortSignal) => Promise<EventsEnd>
   /** Follow the messages of every peer's channel with this label (GET /v1/messages). */
   messages: (channel: string, onMessage: (message: ChannelMessage) => void, signal?: AbortSignal) => Promise<EventsEnd>
+  /**
+   * A peer's data channel to send and receive on (a WebSocket); edged opens the
+   * channel with `options` if it is not open. Resolves once the socket is open;
+   * a refusal (no session, a bad label) rejects the first `receive()`.
+   */
+  channel: (peer: string, label: string, options?: ChannelOpenOptions) => Promise<ChannelSocket>
   /** This daemon's sources, the swarm's, and who watches ours. */
   sources: () => Promise<SourcesResponse>
   /**
@@ -238,6 +245,7 @@ export function createControlClient (init: ControlClientInit): ControlClient {
     messages: async (channel, onMessage, signal) => await sse(`/v1/messages?channel=${enc(channel)}`, event => {
       if (event.type === 'message' && isChannelMessage(event.data)) onMessage(event.data)
     }, signal),
+    channel: async (peer, label, options = {}) => await openChannelSocket(socket, peer, label, channelQuery(options), defaultTimeout),
     sources: async () => await request<SourcesResponse>('GET', '/v1/sources'),
     watch: async (peer, source, sink = DEFAULT_SINK) => await request<WatchInfo>('POST', '/v1/watch', { peer, source, sink }, { timeoutMs: WATCH_TIMEOUT_MS }),
     watchInfo: async id => await request<WatchInfo>('GET', `/v1/watch/${enc(id)}`),

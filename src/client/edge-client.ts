@@ -4,6 +4,7 @@ import {
   type ControlEvent, type EventsEnd, type RequestOptions, type SendBody, type SendResponse, type SseOptions
 } from './control-client.ts'
 import { clientSocketPath } from './socket-path.ts'
+import type { ChannelSocket } from './channel-socket.ts'
 
 export interface EdgeClientInit extends Partial<ControlClientInit> {}
 
@@ -78,6 +79,23 @@ export class EdgeClient implements ControlClient {
   /** Follow every peer's messages on the channel with this label (text as `text`, binary as `base64`). */
   async messages (channel: string, onMessage: (message: ChannelMessage) => void, signal?: AbortSignal): Promise<EventsEnd> {
     return await this.client.messages(channel, onMessage, signal)
+  }
+
+  /**
+   * A peer's data channel to send and receive on, text or binary, with the WebSocket's
+   * backpressure (`send` resolves once written; edged stops reading while the channel
+   * cannot take more). Opened on demand with `options` (lossy: `ordered: false` and
+   * `maxRetransmits` or `maxPacketLifeTime`). A refusal (no connected session with the
+   * peer, a bad label, too many channels) rejects `receive()` with a DaemonError naming it.
+   *
+   * ```ts
+   * const chat = await edge.channel(peer, 'chat')
+   * await chat.send('hello')
+   * for await (const message of chat) console.log(message)
+   * ```
+   */
+  async channel (peer: string, label: string, options?: ChannelOpenOptions): Promise<ChannelSocket> {
+    return await this.client.channel(peer, label, options)
   }
 
   /** This daemon's sources (with their encoders), the swarm's, and who watches ours. */

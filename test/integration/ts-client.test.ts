@@ -53,6 +53,45 @@ describe('edge-stack/client against real daemons', () => {
     expect(new EdgeClient().socket).toBe(clientSocketPath())
   })
 
+  it('carries channel messages both ways, text and binary, and names a refused channel', async () => {
+    const onA = new EdgeClient({ socket: a.socket })
+    const onB = new EdgeClient({ socket: b.socket })
+    const atA = await onA.channel(b.peerId, 'ts-chat')
+    const atB = await onB.channel(a.peerId, 'ts-chat')
+    try {
+      const N = 300
+      const sends: Array<Promise<void>> = []
+      for (let i = 0; i < N; i++) {
+        sends.push(atA.send(`a→b ${i}`))
+        sends.push(atB.send(`b→a ${i}`))
+      }
+      sends.push(atA.send(Uint8Array.from([0, 1, 255])))
+      await Promise.all(sends)
+      const gotAtB: unknown[] = []
+      for (let i = 0; i <= N; i++) gotAtB.push(await atB.receive(20_000))
+      const gotAtA: unknown[] = []
+      for (let i = 0; i < N; i++) gotAtA.push(await atA.receive(20_000))
+      expect(gotAtB.slice(0, N)).toEqual(Array.from({ length: N }, (_, i) => `a→b ${i}`))
+      expect(gotAtB[N]).toEqual(Buffer.from([0, 1, 255]))
+      expect(gotAtA).toEqual(Array.from({ length: N }, (_, i) => `b→a ${i}`))
+    } finally {
+      await atA.close()
+      await atB.close()
+    }
+    // Iterating a closed channel just ends.
+    const rest: unknown[] = []
+    for await (const m of atA) rest.push(m)
+    expect(rest).toEqual([])
+
+    const refused = await onA.channel(NOBODY, 'ts-chat')
+    const err = await refused.receive(10_000).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(DaemonError)
+    expect((err as DaemonError).remoteName).toBe('NotFoundError')
+    expect((err as DaemonError).status).toBe(404)
+    const bad = await (await onA.channel(b.peerId, '_reserved')).receive(10_000).catch((e: unknown) => e)
+    expect((bad as DaemonError).remoteName).toBe('BadRequestError')
+  })
+
   it('runs the README\'s TypeScript example as it stands (and it type-checks)', async () => {
     // Inside the package, so 'edge-stack/client' resolves to this checkout (test-artifacts/ is not committed).
     await fs.mkdir(path.join(ROOT, 'test-artifacts'), { recursive: true })
