@@ -92,6 +92,36 @@ describe('edge-stack/client against real daemons', () => {
     expect((bad as DaemonError).remoteName).toBe('BadRequestError')
   })
 
+  it('stalls a sender while the receiving program does not read, and loses nothing', async () => {
+    const atB = await new EdgeClient({ socket: b.socket }).channel(a.peerId, 'ts-bulk')
+    const atA = await new EdgeClient({ socket: a.socket }).channel(b.peerId, 'ts-bulk')
+    const size = 16 * 1024
+    const total = 2048 // 32 MiB: far more than the buffers on the way hold
+    const message = (i: number): Buffer => Buffer.alloc(size, i % 251)
+    let sent = 0
+    const sender = (async () => { for (let i = 0; i < total; i++) { await atA.send(message(i)); sent++ } })()
+    try {
+      // B reads nothing: the sender must stall (no progress for 2 s) well before the end.
+      let last = -1
+      let still = Date.now()
+      while (Date.now() - still < 2000) {
+        await new Promise(resolve => setTimeout(resolve, 100))
+        if (sent !== last) { last = sent; still = Date.now() }
+        expect(sent, 'every message went out with nobody reading').toBeLessThan(total)
+      }
+      expect(sent * size).toBeLessThan(24 * 1024 * 1024)
+      for (let i = 0; i < total; i++) {
+        const got = await atB.receive(30_000)
+        if (!message(i).equals(got as Buffer)) throw new Error(`message ${i} differs`)
+      }
+      await sender
+    } finally {
+      await atA.close()
+      await atB.close()
+      await sender.catch(() => {})
+    }
+  })
+
   it('runs the README\'s TypeScript example as it stands (and it type-checks)', async () => {
     // Inside the package, so 'edge-stack/client' resolves to this checkout (test-artifacts/ is not committed).
     await fs.mkdir(path.join(ROOT, 'test-artifacts'), { recursive: true })
