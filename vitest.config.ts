@@ -10,7 +10,11 @@ const SERIAL = [
   'test/integration/watch-flow.test.ts',
   'test/integration/media-flow.test.ts',
   'test/integration/media-keyframe.test.ts',
-  'test/integration/media-record.test.ts'
+  'test/integration/media-record.test.ts',
+  // pytest against two daemons: a watch counting frames, a sender stalled by backpressure.
+  'test/integration/python-client.test.ts',
+  // The README's TypeScript example: tsc, and a watch counting frames.
+  'test/integration/ts-client.test.ts'
 ]
 
 export default defineConfig({
