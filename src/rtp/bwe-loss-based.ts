@@ -1,7 +1,7 @@
 /**
  * The loss-based half of the estimate (draft-ietf-rmcat-gcc-02 §6, libwebrtc
  * SendSideBandwidthEstimation): it caps the rate by packet loss measured
- * over at least `minPackets` packets. Under 2 % loss the cap rises 8 %/s;
+ * over at least `minPackets` packets and `minIntervalMs`. Under 2 % loss the cap rises 8 %/s;
  * from 2 % to 10 % it holds, because that much loss on Wi-Fi or LTE is
  * usually not congestion; over 10 % it falls to (1 − loss/2) × the rate
  * being sent, at most once per 300 ms + RTT.
@@ -16,11 +16,14 @@ export interface LossBasedControllerInit {
   maxBitrateBps: number
   /** Packets a loss figure needs (default 20). */
   minPackets?: number
+  /** Time a loss figure spans at least (default 1000 ms, about one RTCP report's worth). */
+  minIntervalMs?: number
 }
 
 export const LOW_LOSS = 0.02
 export const HIGH_LOSS = 0.1
 export const DEFAULT_LOSS_MIN_PACKETS = 20
+export const DEFAULT_LOSS_MIN_INTERVAL_MS = 1000
 const INCREASE_PER_SECOND = 1.08
 const INCREASE_FLOOR_BPS_PER_S = 1000
 const DECREASE_INTERVAL_MS = 300
@@ -31,6 +34,8 @@ export class LossBasedController {
   private readonly minBps: number
   private maxBps: number
   private readonly minPackets: number
+  private readonly minIntervalMs: number
+  private windowStartMs: number | undefined
   private cap: number
   private expected = 0
   private lost = 0
@@ -44,6 +49,7 @@ export class LossBasedController {
     this.minBps = init.minBitrateBps
     this.maxBps = init.maxBitrateBps
     this.minPackets = init.minPackets ?? DEFAULT_LOSS_MIN_PACKETS
+    this.minIntervalMs = init.minIntervalMs ?? DEFAULT_LOSS_MIN_INTERVAL_MS
     this.cap = this.clamp(init.startBitrateBps)
   }
 
@@ -68,12 +74,15 @@ export class LossBasedController {
   /** `lost` of `packets` packets were lost (transport-cc results); `sendingBps` is what is being sent now. */
   onPackets (packets: number, lost: number, sendingBps: number, nowMs: number): void {
     if (packets <= 0) return
+    this.windowStartMs ??= nowMs
     this.expected += packets
     this.lost += Math.max(0, lost)
-    if (this.expected < this.minPackets) return
+    // A figure over a few packets is noise: 5 % random loss reads as 15 % in one of twenty.
+    if (this.expected < this.minPackets || nowMs - this.windowStartMs < this.minIntervalMs) return
     this.report(Math.min(this.lost / this.expected, 1), sendingBps, nowMs)
     this.expected = 0
     this.lost = 0
+    this.windowStartMs = nowMs
   }
 
   /** A receiver report's fraction lost (0-1, as the 8-bit field / 256). */

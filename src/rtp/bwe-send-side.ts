@@ -84,7 +84,7 @@ export class SendSideBandwidthEstimator {
     let newestSendMs = Number.NEGATIVE_INFINITY
     for (const p of results) {
       if (p.arrivalTimeMs === undefined) { lost++; continue }
-      this.acknowledged.add(p.arrivalTimeMs, p.size)
+      this.acknowledged.add(p.sendTimeMs, p.arrivalTimeMs, p.size)
       this.queueingDelay.add(p.sendTimeMs, p.arrivalTimeMs)
       if (p.probeClusterId !== undefined) this.probeEstimator.add(p)
       if (p.sendTimeMs > newestSendMs) newestSendMs = p.sendTimeMs
