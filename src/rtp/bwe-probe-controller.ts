@@ -56,7 +56,7 @@ export class ProbeController {
   private intervalMs: number
   private lastProbeMs: number | undefined
   /** Clusters sent whose result is awaited (id → rate, time). */
-  private readonly waiting = new Map<number, { bps: number, sentMs: number, exponential: boolean }>()
+  private readonly waiting = new Map<number, { bps: number, sentMs: number }>()
   private pending: ProbeCluster[] = []
 
   constructor (init: ProbeControllerInit) {
@@ -78,7 +78,7 @@ export class ProbeController {
   process (nowMs: number, estimateBps: number, lastDecreaseMs: number | undefined): ProbeCluster[] {
     if (!this.started) {
       this.started = true
-      for (const factor of INITIAL_FACTORS) this.queue(Math.min(this.startBps * factor, this.maxBps), nowMs, true)
+      for (const factor of INITIAL_FACTORS) this.queue(Math.min(this.startBps * factor, this.maxBps), nowMs)
     }
     for (const [id, w] of this.waiting) {
       if (nowMs - w.sentMs > RESULT_TIMEOUT_MS) {
@@ -89,7 +89,7 @@ export class ProbeController {
     const settled = lastDecreaseMs === undefined || nowMs - lastDecreaseMs >= this.holdAfterDecreaseMs
     const due = this.lastProbeMs === undefined || nowMs - this.lastProbeMs >= this.intervalMs
     if (this.waiting.size === 0 && this.pending.length === 0 && settled && due && estimateBps < NEAR_MAX * this.maxBps) {
-      this.queue(Math.min(2 * estimateBps, this.maxBps), nowMs, false)
+      this.queue(Math.min(2 * estimateBps, this.maxBps), nowMs)
     }
     const out = this.pending
     this.pending = []
@@ -103,7 +103,7 @@ export class ProbeController {
     this.waiting.delete(id)
     if (resultBps >= FURTHER_RATIO * w.bps) {
       this.intervalMs = this.baseIntervalMs
-      if (w.bps < this.maxBps && resultBps < NEAR_MAX * this.maxBps) this.queue(Math.min(2 * resultBps, this.maxBps), nowMs, true)
+      if (w.bps < this.maxBps && resultBps < NEAR_MAX * this.maxBps) this.queue(Math.min(2 * resultBps, this.maxBps), nowMs)
     } else {
       this.onFailure()
     }
@@ -113,11 +113,11 @@ export class ProbeController {
     this.intervalMs = Math.min(this.intervalMs * 2, this.maxIntervalMs)
   }
 
-  private queue (bps: number, nowMs: number, exponential: boolean): void {
+  private queue (bps: number, nowMs: number): void {
     const id = this.nextId++
     const minBytes = Math.ceil(bps * this.durationMs / 8000)
     this.pending.push({ id, bitrateBps: bps, minPackets: this.minPackets, minBytes, durationMs: this.durationMs })
-    this.waiting.set(id, { bps, sentMs: nowMs, exponential })
+    this.waiting.set(id, { bps, sentMs: nowMs })
     this.lastProbeMs = nowMs
   }
 }

@@ -50,6 +50,8 @@ export class SendSideBandwidthEstimator {
   private readonly probeController: ProbeController | undefined
   private readonly queueingDelay = new QueueingDelayTracker()
   private rttMs: number | undefined
+  /** Once an RTT comes from RTCP, the rougher one feedback gives is ignored. */
+  private rttFromReports = false
   private current: number
 
   constructor (init: SendSideEstimatorInit) {
@@ -136,8 +138,6 @@ export class SendSideBandwidthEstimator {
       source: 'transport-cc'
     }
   }
-
-  private rttFromReports = false
 
   private setRtt (rttMs: number, fromFeedback = false): void {
     if (fromFeedback && this.rttFromReports) return

@@ -83,6 +83,20 @@ describe('send-side bandwidth estimation on a simulated link', () => {
     expect(probed.probePackets / probed.sentPackets).toBeLessThan(0.03)
   })
 
+  it('meets both step figures whenever in the probe cycle the step comes', () => {
+    const ups: number[] = []
+    const downs: number[] = []
+    for (const step of [20_700, 22_100, 23_300, 23_900, 24_500]) {
+      const up = run({ linkBps: t => t < step ? 1 * M : 4 * M, durationMs: step + 12_000 })
+      const down = run({ linkBps: t => t < step ? 4 * M : 1 * M, durationMs: step + 3_000 })
+      ups.push((firstTime(up, step, bps => bps >= 0.8 * 4 * M) ?? Number.POSITIVE_INFINITY) - step)
+      downs.push((firstTime(down, step, bps => bps < 1 * M) ?? Number.POSITIVE_INFINITY) - step)
+    }
+    figures('step phases', { worstUpS: Math.max(...ups) / 1000, worstDownS: Math.max(...downs) / 1000 })
+    expect(Math.max(...ups)).toBeLessThanOrEqual(10_000)
+    expect(Math.max(...downs)).toBeLessThanOrEqual(2_000)
+  })
+
   it('with 5 % random loss and no rate limit, stays above 70 % of the max', () => {
     const r = run({ linkBps: () => 100 * M, lossRate: 0.05, durationMs: 40_000 })
     const after = estimates(r, 5_000)
