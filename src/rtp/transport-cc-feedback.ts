@@ -1,4 +1,4 @@
-import { MalformedRtcpError } from './rtcp-format-error.ts'
+import { MalformedRtcpError } from './bwe-malformed-rtcp-error.ts'
 
 /**
  * The transport-wide congestion control feedback message: RTCP RTPFB (205),

@@ -1,4 +1,4 @@
-import { SequenceUnwrapper } from './sequence-unwrapper.ts'
+import { SequenceUnwrapper } from './transport-cc-sequence-unwrapper.ts'
 import { buildTransportFeedback, DELTA_TICK_US, MAX_DELTA_TICKS, MAX_STATUS_COUNT, MIN_DELTA_TICKS, REFERENCE_TIME_UNIT_US, type ReceivedPacket } from './transport-cc-feedback.ts'
 
 /**

@@ -10,7 +10,7 @@ import { QueueingDelayTracker } from '../../src/rtp/bwe-queueing-delay.ts'
 import { SendHistory } from '../../src/rtp/bwe-send-history.ts'
 import { SendSideBandwidthEstimator } from '../../src/rtp/bwe-send-side.ts'
 import { TrendlineEstimator } from '../../src/rtp/bwe-trendline.ts'
-import { SequenceUnwrapper } from '../../src/rtp/sequence-unwrapper.ts'
+import { SequenceUnwrapper } from '../../src/rtp/transport-cc-sequence-unwrapper.ts'
 import type { TransportFeedback } from '../../src/rtp/transport-cc-feedback.ts'
 
 // Issue 17 groundwork: the parts of the send-side estimator, one at a time.

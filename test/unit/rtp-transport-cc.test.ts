@@ -1,10 +1,10 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { buildRemb, isRemb, parseRemb } from '../../src/rtp/remb.ts'
+import { buildRemb, isRemb, parseRemb } from '../../src/rtp/bwe-remb.ts'
 import { buildTransportFeedback, isTransportFeedback, parseTransportFeedback, type TransportFeedback } from '../../src/rtp/transport-cc-feedback.ts'
 import { readTransportSequence, writeTransportSequence } from '../../src/rtp/transport-cc-extension.ts'
 import { TransportFeedbackGenerator } from '../../src/rtp/transport-cc-generator.ts'
-import { MalformedRtcpError } from '../../src/rtp/rtcp-format-error.ts'
+import { MalformedRtcpError } from '../../src/rtp/bwe-malformed-rtcp-error.ts'
 import { parseRtpHeader } from '../../src/media/rtp-packet.ts'
 
 // Issue 17 groundwork: the wire formats of transport-wide congestion control

@@ -1,4 +1,4 @@
-import { MalformedRtcpError } from './rtcp-format-error.ts'
+import { MalformedRtcpError } from './bwe-malformed-rtcp-error.ts'
 
 /**
  * Receiver Estimated Maximum Bitrate (draft-alvestrand-rmcat-remb-03):
