@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
-import { ConfigError } from '../util/errors.ts'
+import { ConfigError, ConflictError } from '../util/errors.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
 import { startAll, stopAll, type Startable } from '../util/startable.ts'
 import { createSwarm } from '../signalling/swarm.ts'
@@ -15,6 +15,7 @@ import { trustedRefusal } from '../core/sessions/trusted-policy.ts'
 import { iceServersFromConfig } from './ice-config.ts'
 import { MediaSources } from '../media/media-sources.ts'
 import { createWatchService } from '../core/watch/watch-service.ts'
+import { Recordings } from '../core/record/recordings.ts'
 import type { Swarm } from '../signalling/types.ts'
 import type { DaemonEvents, PeerInfo, ReloadResponse, StatusResponse } from './api-types.ts'
 import type { Config } from './config-schema.ts'
@@ -185,6 +186,15 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         if (sessionManager.full() !== full) { full = !full; void swarmService.announce() }
       })
       const watch = createWatchService({ localPeer, sessions: sessionManager, peers, media, logger: componentLogger(root, 'watch', config.log.levels) })
+      // MCAP recordings: closed before the watches feeding them and the sessions (services stop in reverse).
+      const recordings = new Recordings({
+        localPeer,
+        peers,
+        sessions: sessionManager,
+        hub: channels,
+        video: { subscribe: async () => { throw new ConflictError('no in-process video feed yet') } },
+        logger: componentLogger(root, 'record', config.log.levels)
+      })
       sessionManager.on('channel', (peer, channel, session) => { channels.attach(peer, channel, session) })
       // A peer lost from presence may keep its session through a partition (see
       // session-manager onLost): its programs' channels go only with the session.
@@ -203,7 +213,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         mode: config.control.mode,
         group: config.control.group,
         logger: componentLogger(root, 'control', config.log.levels)
-      }, { status, peers, events, sessions: sessionManager, channels, media, watch, reload })
+      }, { status, peers, events, sessions: sessionManager, channels, media, watch, recordings, reload })
 
       const webRoutes: WebRoutes[] = []
       if (config.metrics.enabled) {
@@ -234,7 +244,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         : undefined
 
       // The web listener before the control socket: a socket that answers means everything is up (status shows `web`).
-      const services = [media, swarmService, signal, trusted, sessionManager, watch, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), controlServer]
+      const services = [media, swarmService, signal, trusted, sessionManager, watch, recordings, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), controlServer]
       await startAll(services)
       started = services
       log.info({ peerId: swarmService.peerId, swarm: config.swarm.name, addresses: swarmService.addresses() }, 'edged started')
