@@ -157,14 +157,13 @@ export class McapFile extends TypedEmitter<McapFileEvents> {
     this.#draining = this.#drain().finally(() => {
       this.#draining = undefined
       // Queued after the loop ended and before this ran.
-      if (this.#queue.length > 0) this.#kick()
+      if (this.#queue.length > 0 && this.#failed === undefined) this.#kick()
     })
   }
 
   async #drain (): Promise<void> {
-    for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
-      this.#queuedBytes -= next.data.byteLength
-      if (this.#failed !== undefined) continue
+    // A message leaves the queue (and its bytes the bound) once McapWriter has it.
+    for (let next = this.#queue[0]; next !== undefined && this.#failed === undefined; next = this.#queue[0]) {
       try {
         const channel = await this.#channel(next.spec)
         await this.#writer.addMessage({ channelId: channel.id, sequence: channel.sequence++, logTime: next.logTime, publishTime: next.publishTime, data: next.data })
@@ -172,7 +171,10 @@ export class McapFile extends TypedEmitter<McapFileEvents> {
         this.#stats.bytes += next.data.byteLength
       } catch (err) {
         this.#fail(err as Error)
+        return
       }
+      this.#queue.shift()
+      this.#queuedBytes -= next.data.byteLength
     }
   }
 
