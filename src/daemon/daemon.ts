@@ -15,6 +15,7 @@ import { trustedRefusal } from '../core/sessions/trusted-policy.ts'
 import { iceServersFromConfig } from './ice-config.ts'
 import { MediaSources } from '../media/media-sources.ts'
 import { createWatchService } from '../core/watch/watch-service.ts'
+import { MediaFeeds } from '../core/watch/media-feeds.ts'
 import type { Swarm } from '../signalling/types.ts'
 import type { DaemonEvents, PeerInfo, ReloadResponse, StatusResponse } from './api-types.ts'
 import type { Config } from './config-schema.ts'
@@ -214,6 +215,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
           info: () => ({ version: VERSION, peerId: swarmService.peerId, swarm: config.swarm.name, stack: config.rtc.stack })
         })))
       }
+      // The sources and peers' sources that browsers, Foxglove clients and recordings play: one encoder, one watch each.
+      const feeds = new MediaFeeds({ localPeer, media, sessions: sessionManager, peers, logger: componentLogger(root, 'watch', config.log.levels) })
       // Browsers (viewer, WHEP, WHIP): sessions of their own, closed before the web listener and the peers' sessions.
       const browsers = config.web.enabled
         ? new BrowserService({
@@ -222,6 +225,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
           sessions: sessionManager,
           channels,
           peers,
+          feeds,
           rtc: () => ({ iceServers: iceServersFromConfig(config.rtc.iceServers, localPeer), bindAddress: config.rtc.bindAddress, portRange: config.rtc.portRange, mtu: config.rtc.mtu }),
           logger: componentLogger(root, 'web', config.log.levels)
         })
@@ -234,7 +238,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         : undefined
 
       // The web listener before the control socket: a socket that answers means everything is up (status shows `web`).
-      const services = [media, swarmService, signal, trusted, sessionManager, watch, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), controlServer]
+      const services = [media, swarmService, signal, trusted, sessionManager, watch, feeds, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), controlServer]
       await startAll(services)
       started = services
       log.info({ peerId: swarmService.peerId, swarm: config.swarm.name, addresses: swarmService.addresses() }, 'edged started')
