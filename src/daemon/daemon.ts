@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
-import { ConfigError, ConflictError } from '../util/errors.ts'
+import { ConfigError } from '../util/errors.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
 import { startAll, stopAll, type Startable } from '../util/startable.ts'
 import { createSwarm } from '../signalling/swarm.ts'
@@ -16,6 +16,7 @@ import { iceServersFromConfig } from './ice-config.ts'
 import { MediaSources } from '../media/media-sources.ts'
 import { createWatchService } from '../core/watch/watch-service.ts'
 import { Recordings } from '../core/record/recordings.ts'
+import { MediaFeeds } from '../core/watch/media-feeds.ts'
 import type { Swarm } from '../signalling/types.ts'
 import type { DaemonEvents, PeerInfo, ReloadResponse, StatusResponse } from './api-types.ts'
 import type { Config } from './config-schema.ts'
@@ -186,15 +187,6 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         if (sessionManager.full() !== full) { full = !full; void swarmService.announce() }
       })
       const watch = createWatchService({ localPeer, sessions: sessionManager, peers, media, logger: componentLogger(root, 'watch', config.log.levels) })
-      // MCAP recordings: closed before the watches feeding them and the sessions (services stop in reverse).
-      const recordings = new Recordings({
-        localPeer,
-        peers,
-        sessions: sessionManager,
-        hub: channels,
-        video: { subscribe: async () => { throw new ConflictError('no in-process video feed yet') } },
-        logger: componentLogger(root, 'record', config.log.levels)
-      })
       sessionManager.on('channel', (peer, channel, session) => { channels.attach(peer, channel, session) })
       // A peer lost from presence may keep its session through a partition (see
       // session-manager onLost): its programs' channels go only with the session.
@@ -206,6 +198,18 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
       })
       sessionManager.on('session', info => {
         if ((info.state === 'idle' || info.state === 'closed') && !inPresence(info.peer)) channels.dropPeerLater(info.peer, () => gone(info.peer))
+      })
+
+      // The sources and peers' sources that browsers, Foxglove clients and recordings play: one encoder, one watch each.
+      const feeds = new MediaFeeds({ localPeer, media, sessions: sessionManager, peers, logger: componentLogger(root, 'watch', config.log.levels) })
+      // MCAP recordings: closed before the watches feeding them and the sessions (services stop in reverse).
+      const recordings = new Recordings({
+        localPeer,
+        peers,
+        sessions: sessionManager,
+        hub: channels,
+        video: feeds.video,
+        logger: componentLogger(root, 'record', config.log.levels)
       })
 
       const controlServer = createControlServer({
@@ -232,6 +236,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
           sessions: sessionManager,
           channels,
           peers,
+          feeds,
           rtc: () => ({ iceServers: iceServersFromConfig(config.rtc.iceServers, localPeer), bindAddress: config.rtc.bindAddress, portRange: config.rtc.portRange, mtu: config.rtc.mtu }),
           logger: componentLogger(root, 'web', config.log.levels)
         })
@@ -244,7 +249,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         : undefined
 
       // The web listener before the control socket: a socket that answers means everything is up (status shows `web`).
-      const services = [media, swarmService, signal, trusted, sessionManager, watch, recordings, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), controlServer]
+      const services = [media, swarmService, signal, trusted, sessionManager, watch, feeds, recordings, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), controlServer]
       await startAll(services)
       started = services
       log.info({ peerId: swarmService.peerId, swarm: config.swarm.name, addresses: swarmService.addresses() }, 'edged started')
