@@ -16,7 +16,8 @@ const run = promisify(execFile)
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 const rtc = { bindAddress: '127.0.0.1' }
 const sources = {
-  cam: { kind: 'video', codec: 'h264', pipeline: 'videotestsrc is-live=true pattern=ball', width: 320, height: 240, fps: 30 }
+  cam: { kind: 'video', codec: 'h264', pipeline: 'videotestsrc is-live=true pattern=ball', width: 320, height: 240, fps: 30 },
+  tone: { kind: 'audio', codec: 'opus', pipeline: 'audiotestsrc is-live=true wave=sine' }
 }
 
 async function edgectl (d: EdgedProcess, ...args: string[]): Promise<string> {
@@ -42,6 +43,22 @@ function annexB (video: ReadMessage[]): Buffer {
   return Buffer.concat(video.map(m => Buffer.from((JSON.parse(Buffer.from(m.data).toString()) as { data: string }).data, 'base64')))
 }
 
+/** NAL unit types of an Annex-B access unit. */
+function nalTypes (unit: Buffer): number[] {
+  const types: number[] = []
+  for (let i = 0; i + 3 < unit.length; i++) {
+    if (unit[i] === 0 && unit[i + 1] === 0 && unit[i + 2] === 1) types.push(unit[i + 3] & 0x1f)
+  }
+  return types
+}
+
+/** Foxglove's rule for h264: a message with an IDR also carries the SPS (and PPS); the first is a key frame. */
+function expectDecodableUnits (video: ReadMessage[]): void {
+  const units = video.map(m => nalTypes(Buffer.from((JSON.parse(Buffer.from(m.data).toString()) as { data: string }).data, 'base64')))
+  expect(units[0]).toContain(5)
+  for (const types of units) if (types.includes(5)) expect(types).toEqual(expect.arrayContaining([7, 8]))
+}
+
 /** Frames GStreamer decodes from an Annex-B file (fakesink's per-buffer message, with -v). */
 async function decodedFrames (file: string): Promise<number> {
   const { stdout, stderr } = await run('gst-launch-1.0', ['-v', 'filesrc', `location=${file}`, '!', 'h264parse', '!', 'avdec_h264', '!', 'fakesink', 'silent=false'], { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 })
@@ -63,12 +80,34 @@ describe('edgectl record: video and channel messages in one MCAP file', () => {
     const status = (await unixRequest(a.socket, 'GET', '/v1/status')).body
     b = await startEdged({ name: 'bravo', config: { rtc, swarm: { bootstrap: [status.addresses[0]] } } })
     await waitFor('bravo sees alpha\'s camera', async () =>
-      (await unixRequest(b.socket, 'GET', '/v1/peers')).body.peers.some((p: any) => p.peerId === a.peerId && p.sources.some((s: any) => s.name === 'cam')))
+      (await unixRequest(b.socket, 'GET', '/v1/peers')).body.peers.some((p: any) => p.peerId === a.peerId && p.sources.length === 2))
     await waitFor('a session between them', async () => await connected(b, a))
   }, 60_000)
   afterAll(async () => {
     await Promise.all([a, b].map(async d => { await d?.cleanup() }))
     await temp?.cleanup()
+  })
+
+  it('refuses what it cannot record with a named error, and creates no file', async () => {
+    const out = path.join(temp.dir, 'refused.mcap')
+    const post = async (body: unknown): Promise<[number, string]> => {
+      const res = await unixRequest(b.socket, 'POST', '/v1/record', body)
+      return [res.status, res.body.error?.name]
+    }
+    expect(await post({ peer: a.peerId })).toEqual([400, 'BadRequestError'])
+    expect(await post({ peer: a.peerId, out: 'relative.mcap' })).toEqual([400, 'BadRequestError'])
+    expect(await post({ peer: a.peerId, out: path.join(temp.dir, 'x.mkv') })).toEqual([400, 'BadRequestError'])
+    expect(await post({ peer: a.peerId, out, channels: ['_edge'] })).toEqual([400, 'BadRequestError'])
+    expect(await post({ peer: a.peerId, out: path.join(temp.dir, 'no', 'dir.mcap') })).toEqual([400, 'BadRequestError'])
+    expect(await post({ peer: a.peerId, out, sources: ['nope'] })).toEqual([404, 'NotFoundError'])
+    expect(await post({ peer: a.peerId, out, sources: ['tone'] })).toEqual([409, 'ConflictError'])
+    expect(await post({ peer: b.peerId, out })).toEqual([409, 'ConflictError'])
+    expect(await post({ peer: '12D3KooWNoSuchPeerNoSuchPeerNoSuchPeerNoSuchPeer1', out })).toEqual([404, 'NotFoundError'])
+    await fs.writeFile(out, 'someone else\'s')
+    expect(await post({ peer: a.peerId, out })).toEqual([409, 'ConflictError'])
+    expect(await fs.readFile(out, 'utf8')).toBe('someone else\'s')
+    expect((await unixRequest(b.socket, 'DELETE', '/v1/record/nope')).body.error.name).toBe('NotFoundError')
+    expect((await unixRequest(b.socket, 'GET', '/v1/watch')).body.recordings).toEqual([])
   })
 
   it('5 s of video and 100 channel messages: every message, monotonic log times, frames that decode; unwatch finalises', async () => {
@@ -106,6 +145,7 @@ describe('edgectl record: video and channel messages in one MCAP file', () => {
     // Video and messages on one timeline: the messages fall within the video's span.
     expect(telemetry[0].logTime > video[0].logTime).toBe(true)
     expect(telemetry[99].logTime < video.at(-1)!.logTime).toBe(true)
+    expectDecodableUnits(video)
     const h264 = path.join(temp.dir, 'cam.h264')
     await fs.writeFile(h264, annexB(video))
     const decoded = await decodedFrames(h264)
@@ -130,7 +170,13 @@ describe('edgectl record: video and channel messages in one MCAP file', () => {
     await sendSeries(a, b, 'control', 20, 20, 20)
     const framesBefore = (await unixRequest(b.socket, 'GET', `/v1/record/${res.body.id}`)).body.sources[0].frames
     await waitFor('video again after the remake', async () => (await unixRequest(b.socket, 'GET', `/v1/record/${res.body.id}`)).body.sources[0].frames > framesBefore + 30, 15_000)
-    await waitFor('40 channel messages taken', async () => (await unixRequest(b.socket, 'GET', `/v1/record/${res.body.id}`)).body.stats.channelMessages === 40)
+    await waitFor('40 channel messages taken', async () => (await unixRequest(b.socket, 'GET', `/v1/record/${res.body.id}`)).body.stats.channelMessages === 40).catch(async (err) => {
+      console.log(JSON.stringify((await unixRequest(b.socket, 'GET', `/v1/record/${res.body.id}`)).body))
+      console.log(JSON.stringify((await unixRequest(b.socket, 'GET', `/v1/sessions/${a.peerId}`)).body.channels))
+      console.log(b.output().split('\n').filter(l => /control|resum|again/.test(l)).join('\n'))
+      console.log(a.output().split('\n').filter(l => /control|resum|again/.test(l)).join('\n'))
+      throw err
+    })
     console.log(`record: video back ${((performance.now() - remadeAt) / 1000).toFixed(1)} s after the session was remade`)
 
     expect(await b.stop('SIGTERM')).toBe(0)
@@ -139,6 +185,7 @@ describe('edgectl record: video and channel messages in one MCAP file', () => {
     expectMonotonic(messages)
     expect(messages.filter(m => m.topic === '/channels/control').map(m => (JSON.parse(Buffer.from(m.data).toString()) as { i: number }).i)).toEqual([...Array(40).keys()])
     const video = messages.filter(m => m.topic === '/video/cam')
+    expectDecodableUnits(video)
     const h264 = path.join(temp.dir, 'sigterm.h264')
     await fs.writeFile(h264, annexB(video))
     expect(await decodedFrames(h264)).toBeGreaterThanOrEqual(video.length - 2)
