@@ -33,7 +33,7 @@ describe('edgectl record', () => {
     expect(run).toEqual({ code: 0, stdout: 'rec1\n', stderr: '' })
     expect(bodies).toEqual([{ peer: ARM, sources: ['video', 'rear'], channels: ['control'], out: path.resolve('run.mcap') }])
     // Neither named: edged records all of them.
-    expect(recordRequest(ARM, { source: [], channel: [], out: 'x.mcap' }, '/home/me')).toEqual({ peer: ARM, out: '/home/me/x.mcap' })
+    expect(recordRequest(ARM, { out: 'x.mcap' }, '/home/me')).toEqual({ peer: ARM, out: '/home/me/x.mcap' })
   })
 
   it('--json prints the recording; an error from edged is its name and message, exit 1', async () => {

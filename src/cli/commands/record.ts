@@ -10,13 +10,13 @@ import { FOLLOW_INTERVAL_MS } from './watch.ts'
 const RECORD_REQUEST_TIMEOUT_MS = 15_000
 
 interface RecordOptions {
-  source: string[]
-  channel: string[]
+  source?: string[]
+  channel?: string[]
   out: string
   follow?: boolean
 }
 
-const collect = (value: string, all: string[]): string[] => [...all, value]
+const collect = (value: string, all: string[] | undefined): string[] => [...(all ?? []), value]
 
 /** One line of --follow: state, frames a source, messages, size, losses. */
 export function formatRecordingStats (r: RecordingInfo): string {
@@ -30,8 +30,8 @@ export function recordRequest (peer: string, opts: RecordOptions, cwd = process.
   return {
     peer,
     out: path.resolve(cwd, opts.out),
-    ...(opts.source.length > 0 ? { sources: opts.source } : {}),
-    ...(opts.channel.length > 0 ? { channels: opts.channel } : {})
+    ...(opts.source === undefined ? {} : { sources: opts.source }),
+    ...(opts.channel === undefined ? {} : { channels: opts.channel })
   }
 }
 
@@ -39,8 +39,8 @@ export function recordCommand (program: Command, cli: CliContext): void {
   program.command('record')
     .description('record a peer\'s video and channel messages into one MCAP file; prints the recording id (stop it with edgectl unwatch ID)')
     .argument('<peer>', 'peer id (see edgectl peers)')
-    .option('--source <name>', 'an H.264 video source of the peer (repeat for more; default: all of them)', collect, [])
-    .option('--channel <label>', 'a data channel label (repeat for more; default: every channel with the peer)', collect, [])
+    .option('--source <name>', 'an H.264 video source of the peer (repeat for more; default: all of them)', collect)
+    .option('--channel <label>', 'a data channel label (repeat for more; default: every channel with the peer)', collect)
     .requiredOption('--out <file.mcap>', 'the MCAP file to create (it must not exist)')
     .option('--follow', 'print stats every second until Ctrl-C, then stop and finalise the file')
     .action(async (peer: string, opts: RecordOptions, cmd: Command) => {
