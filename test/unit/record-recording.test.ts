@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ChannelHub, EDGE_CHANNEL } from '../../src/core/sessions/channel-hub.ts'
 import type { RecordedUnit, VideoInput } from '../../src/core/record/record-types.ts'
 import { Recording, VIDEO_RETRY_MS } from '../../src/core/record/recording.ts'
+import { MAX_RECORDINGS, Recordings } from '../../src/core/record/recordings.ts'
+import type { PeerInfo } from '../../src/signalling/types.ts'
 import { TypedEmitter } from '../../src/util/typed-emitter.ts'
 import { FakeChannel, pairOf } from '../helpers/fake-channel.ts'
 import { readMcap } from '../helpers/mcap-read.ts'
@@ -162,4 +164,39 @@ describe('Recording', () => {
     // Stopped: no timer or subscription left behind.
     expect(video.subs[0].sub.closed).toBe(true)
   }, 15_000)
+})
+
+describe('Recordings', () => {
+  it('bounds recordings at MAX_RECORDINGS, refuses one file twice, and stop() finalises every file', async () => {
+    const temp = await makeTempDir('recordings-')
+    const hub = new ChannelHub(log)
+    const video = fakeVideo()
+    const peers = (): PeerInfo[] => [{ peerId: A, sources: [{ name: 'front', kind: 'video', codec: 'h264' }, { name: 'mic', kind: 'audio', codec: 'opus' }] } as unknown as PeerInfo]
+    const recordings = new Recordings({ localPeer: B, peers, sessions: { link: () => undefined }, hub, video, logger: log })
+    try {
+      await recordings.start()
+      const files = Array.from({ length: MAX_RECORDINGS }, (_, i) => path.join(temp.dir, `r${i}.mcap`))
+      const first = await recordings.create({ peer: A, out: files[0] })
+      // The peer's H.264 video, not its audio.
+      expect(first.sources.map(s => s.source)).toEqual(['front'])
+      await expect(recordings.create({ peer: A, out: files[0] })).rejects.toMatchObject({ name: 'ConflictError' })
+      for (const file of files.slice(1)) await recordings.create({ peer: A, out: file })
+      await expect(recordings.create({ peer: A, out: path.join(temp.dir, 'one-more.mcap') })).rejects.toMatchObject({ name: 'ConflictError' })
+      await expect(recordings.create({ peer: A, out: path.join(temp.dir, 'mic.mcap'), sources: ['mic'] })).rejects.toMatchObject({ name: 'ConflictError' })
+      const stopped = await recordings.delete(first.id)
+      expect(stopped.id).toBe(first.id)
+      expect(recordings.has(first.id)).toBe(false)
+      await expect(recordings.delete(first.id)).rejects.toMatchObject({ name: 'NotFoundError' })
+      expect((await readMcap(files[0])).records.Footer).toBe(1)
+      await recordings.stop()
+      expect(recordings.list()).toEqual([])
+      for (const file of files.slice(1)) expect((await readMcap(file)).records.Footer).toBe(1)
+      await expect(recordings.create({ peer: A, out: path.join(temp.dir, 'late.mcap') })).rejects.toMatchObject({ name: 'ConflictError' })
+      expect(video.subs.every(s => s.sub.closed)).toBe(true)
+    } finally {
+      await recordings.stop()
+      hub.close()
+      await temp.cleanup()
+    }
+  })
 })

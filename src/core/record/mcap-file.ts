@@ -9,7 +9,7 @@ export const MCAP_CHUNK_BYTES = 1024 * 1024
  * Messages waiting for the disk. A disk slower than what comes in (an SD card
  * under load) loses messages beyond this, counted, instead of growing the daemon.
  */
-export const MCAP_PENDING_MAX_BYTES = 32 * 1024 * 1024
+export const MCAP_PENDING_MAX_BYTES = 16 * 1024 * 1024
 
 /** One MCAP channel: a topic with its message encoding and (optional) schema. */
 export interface McapChannelSpec {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { ChannelEndpoint, Payload } from '../sessions/channel-endpoint.ts'
 import type { ChannelHub } from '../sessions/channel-hub.ts'
 import { channelTopic, isJsonObject } from './channel-topics.ts'
-import { McapFile, receiveTimeNs } from './mcap-file.ts'
+import { McapFile, receiveTimeNs, type McapChannelSpec } from './mcap-file.ts'
 import type { RecordedSourceInfo, RecordedUnit, RecordingInfo, RecordingState, VideoInput, VideoInputSubscription } from './record-types.ts'
 import { VideoClock } from './video-clock.ts'
 import { compressedVideoMessage, videoTopic } from './video-topic.ts'
@@ -53,6 +53,8 @@ export class Recording {
   readonly #videos: VideoTrack[]
   readonly #untaps: Array<() => void> = []
   #stopListening: () => void = () => {}
+  /** MCAP channel specs by topic key: one object (and one schema buffer) per topic, not per message. */
+  readonly #specs = new Map<string, McapChannelSpec>()
   #channelMessages = 0
   #state: RecordingState = 'recording'
   #error: { name: string, message: string } | null = null
@@ -125,7 +127,7 @@ export class Recording {
     const now = receiveTimeNs()
     const json = typeof data === 'string' && isJsonObject(data)
     const bytes = typeof data === 'string' ? Buffer.from(data) : data
-    if (this.#mcap?.write(channelTopic(label, direction, json), bytes, now) === true) this.#channelMessages++
+    if (this.#mcap?.write(this.#spec(`${label}\n${direction}\n${json}`, () => channelTopic(label, direction, json)), bytes, now) === true) this.#channelMessages++
   }
 
   async #subscribe (video: VideoTrack): Promise<void> {
@@ -161,7 +163,16 @@ export class Recording {
     const now = receiveTimeNs()
     const captured = video.clock.timestamp(unit.rtpTimestamp, now)
     const message = compressedVideoMessage(video.source, unit.data, captured)
-    if (this.#mcap?.write(videoTopic(video.source), message, now, captured) === true) video.frames++
+    if (this.#mcap?.write(this.#spec(`video\n${video.source}`, () => videoTopic(video.source)), message, now, captured) === true) video.frames++
+  }
+
+  #spec (key: string, make: () => McapChannelSpec): McapChannelSpec {
+    let spec = this.#specs.get(key)
+    if (spec === undefined) {
+      spec = make()
+      this.#specs.set(key, spec)
+    }
+    return spec
   }
 
   /** Stop every tap, listener, feed and retry timer. */

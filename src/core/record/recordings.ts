@@ -10,7 +10,7 @@ import type { RecordingInfo, RecordRequest, VideoInput } from './record-types.ts
 import { Recording } from './recording.ts'
 
 /** Recordings at once: each holds a file, taps and video subscriptions. */
-export const MAX_RECORDINGS = 16
+export const MAX_RECORDINGS = 8
 
 export interface RecordingsInit {
   localPeer: string
