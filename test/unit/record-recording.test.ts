@@ -10,6 +10,7 @@ import { TypedEmitter } from '../../src/util/typed-emitter.ts'
 import { FakeChannel, pairOf } from '../helpers/fake-channel.ts'
 import { readMcap } from '../helpers/mcap-read.ts'
 import { makeTempDir } from '../helpers/temp-dir.ts'
+import { waitFor } from '../helpers/edged-process.ts'
 
 // A recording on daemon B of its peer A: two channel hubs joined by fake
 // channels (a session can be cut and replaced), and a fake video input.
@@ -32,16 +33,13 @@ function session (hubA: ChannelHub, hubB: ChannelHub, id: string, labels: string
   return s
 }
 
+/** The session ends: every channel of both ends closes. */
 function end (s: FakeSession): void {
-  for (const c of [...Object.values(s.a), ...Object.values(s.b)]) c.close()
+  for (const side of [s.a, s.b]) for (const c of Object.values(side)) c.close()
 }
 
 async function until (check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
+  await waitFor('the condition', check, timeoutMs, 5)
 }
 
 class FakeSubscription extends TypedEmitter<{ end: [] }> {
