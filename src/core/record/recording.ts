@@ -137,8 +137,11 @@ export class Recording {
     try {
       sub = await this.#init.video.subscribe(this.peer, video.source, unit => { this.#onUnit(video, unit) })
     } catch (err) {
-      video.error = { name: (err as Error).name, message: (err as Error).message }
-      this.#log.warn({ source: video.source, err: video.error.message }, `video feed did not start: asking again in ${VIDEO_RETRY_MS} ms`)
+      const error = { name: (err as Error).name, message: (err as Error).message }
+      // Once a reason, not every VIDEO_RETRY_MS while a peer stays away.
+      const again = video.error?.message === error.message
+      video.error = error
+      this.#log[again ? 'debug' : 'warn']({ source: video.source, err: error.message }, `video feed did not start: asking again every ${VIDEO_RETRY_MS} ms`)
       this.#retry(video)
       return
     }
