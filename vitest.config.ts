@@ -14,7 +14,9 @@ const SERIAL = [
   // pytest against two daemons: a watch counting frames, a sender stalled by backpressure.
   'test/integration/python-client.test.ts',
   // The README's TypeScript example: tsc, and a watch counting frames.
-  'test/integration/ts-client.test.ts'
+  'test/integration/ts-client.test.ts',
+  'test/integration/record.test.ts',
+  'test/integration/video-feed.test.ts'
 ]
 
 export default defineConfig({

@@ -15,6 +15,8 @@ import { trustedRefusal } from '../core/sessions/trusted-policy.ts'
 import { iceServersFromConfig } from './ice-config.ts'
 import { MediaSources } from '../media/media-sources.ts'
 import { createWatchService } from '../core/watch/watch-service.ts'
+import { Recordings } from '../core/record/recordings.ts'
+import { MediaFeeds } from '../core/watch/media-feeds.ts'
 import type { Swarm } from '../signalling/types.ts'
 import type { DaemonEvents, PeerInfo, ReloadResponse, StatusResponse } from './api-types.ts'
 import type { Config } from './config-schema.ts'
@@ -198,12 +200,24 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         if ((info.state === 'idle' || info.state === 'closed') && !inPresence(info.peer)) channels.dropPeerLater(info.peer, () => gone(info.peer))
       })
 
+      // The sources and peers' sources that browsers, Foxglove clients and recordings play: one encoder, one watch each.
+      const feeds = new MediaFeeds({ localPeer, media, sessions: sessionManager, peers, logger: componentLogger(root, 'watch', config.log.levels) })
+      // MCAP recordings: closed before the watches feeding them and the sessions (services stop in reverse).
+      const recordings = new Recordings({
+        localPeer,
+        peers,
+        sessions: sessionManager,
+        hub: channels,
+        video: feeds.video,
+        logger: componentLogger(root, 'record', config.log.levels)
+      })
+
       const controlServer = createControlServer({
         socket: config.control.socket,
         mode: config.control.mode,
         group: config.control.group,
         logger: componentLogger(root, 'control', config.log.levels)
-      }, { status, peers, events, sessions: sessionManager, channels, media, watch, reload })
+      }, { status, peers, events, sessions: sessionManager, channels, media, watch, recordings, reload })
 
       const webRoutes: WebRoutes[] = []
       if (config.metrics.enabled) {
@@ -222,6 +236,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
           sessions: sessionManager,
           channels,
           peers,
+          feeds,
           rtc: () => ({ iceServers: iceServersFromConfig(config.rtc.iceServers, localPeer), bindAddress: config.rtc.bindAddress, portRange: config.rtc.portRange, mtu: config.rtc.mtu }),
           logger: componentLogger(root, 'web', config.log.levels)
         })
@@ -234,7 +249,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         : undefined
 
       // The web listener before the control socket: a socket that answers means everything is up (status shows `web`).
-      const services = [media, swarmService, signal, trusted, sessionManager, watch, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), controlServer]
+      const services = [media, swarmService, signal, trusted, sessionManager, watch, feeds, recordings, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), controlServer]
       await startAll(services)
       started = services
       log.info({ peerId: swarmService.peerId, swarm: config.swarm.name, addresses: swarmService.addresses() }, 'edged started')

@@ -227,6 +227,11 @@ export class WatchEndedError extends EdgeError {
   override readonly status = 410
 }
 
+/** An in-process consumer (Foxglove, MCAP) asked for a source in a codec it cannot take (it takes H.264 video). */
+export class UnsupportedCodecError extends EdgeError {
+  override readonly status = 400
+}
+
 /** A WHEP/WHIP offer that is not usable SDP, or offers nothing this daemon can send or receive. */
 export class BadSdpError extends EdgeError {
   override readonly status = 400

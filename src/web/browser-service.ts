@@ -11,10 +11,10 @@ import { SOURCE_NAME } from '../util/names.ts'
 import type { Startable } from '../util/startable.ts'
 import { attachBrowserChannel } from './browser-channels.ts'
 import { BrowserSession, type BrowserRtcConfig } from './browser-session.ts'
-import { LocalFeeds } from './local-feeds.ts'
+import type { LocalFeeds } from '../core/watch/local-feeds.ts'
 import { findReceivingSection, offeredSections, pickCodec, receivingSection, sendingSections, type OfferedCodec, type OfferedSection } from './offer-sdp.ts'
 import { PublishedSource } from './published-source.ts'
-import { RemoteFeeds } from './remote-feeds.ts'
+import type { RemoteFeeds } from '../core/watch/remote-feeds.ts'
 
 /** Browser sessions (WHEP players and WHIP publishers) at once. */
 export const MAX_BROWSER_SESSIONS = 32
@@ -52,6 +52,8 @@ export interface BrowserServiceInit {
   sessions: Pick<SessionManager, 'link' | 'connect' | 'on' | 'off' | 'session'>
   channels: Pick<ChannelHub, 'endpoint' | 'endpointIfRoom'>
   peers: () => PeerInfo[]
+  /** The daemon's shared feeds (core/watch/media-feeds.ts): its sources, and the watches of peers' sources it forwards. */
+  feeds: { local: LocalFeeds, remote: RemoteFeeds }
   /** The rtc settings browser sessions use (bind address, ports, MTU, ICE servers). */
   rtc: () => BrowserRtcConfig
   logger: Logger
@@ -73,8 +75,8 @@ export class BrowserService implements Startable {
   constructor (init: BrowserServiceInit) {
     this.#init = init
     this.#log = init.logger
-    this.local = new LocalFeeds({ media: init.media, logger: init.logger })
-    this.remote = new RemoteFeeds({ localPeer: init.localPeer, sessions: init.sessions, peers: init.peers, logger: init.logger })
+    this.local = init.feeds.local
+    this.remote = init.feeds.remote
   }
 
   async start (): Promise<void> {
@@ -84,9 +86,8 @@ export class BrowserService implements Startable {
   async stop (): Promise<void> {
     if (!this.#running) return
     this.#running = false
+    // Their tracks close, and so their holds on the feeds (which the daemon stops after us).
     for (const e of [...this.#entries.values()]) e.session.close()
-    this.local.close()
-    await this.remote.close()
   }
 
   list (): BrowserSessionInfo[] {

@@ -59,8 +59,8 @@ export function watchCommand (program: Command, cli: CliContext): void {
 
 export function unwatchCommand (program: Command, cli: CliContext): void {
   program.command('unwatch')
-    .description('stop a watch (a file: recording is finalised)')
-    .argument('<id>', 'watch id (from edgectl watch)')
+    .description('stop a watch or a recording (a file: or MCAP recording is finalised)')
+    .argument('<id>', 'watch id (from edgectl watch or edgectl record)')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       await cli.client(cmd).unwatch(id)
       if (cli.json(cmd)) cli.printJson({ id, unwatched: true })

@@ -1,5 +1,5 @@
-import { KeyFrameThrottle, type KeyFrameKind } from '../media/keyframe-throttle.ts'
-import type { SendTrack } from '../transport/track-types.ts'
+import { KeyFrameThrottle, type KeyFrameKind } from '../../media/keyframe-throttle.ts'
+import type { SendTrack } from '../../transport/track-types.ts'
 
 /**
  * One stream's RTP into many browser tracks, unchanged but for the payload

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino'
-import type { MediaSignalMessage } from '../signalling/signal-messages.ts'
-import type { PeerInfo } from '../signalling/types.ts'
-import type { SessionLink, SessionManager } from '../core/sessions/session-manager.ts'
-import { Watches } from '../core/watch/watches.ts'
-import type { SendTrack, TrackCodec, TrackKind } from '../transport/track-types.ts'
-import { NotFoundError, SourceFailedError, TimeoutError } from '../util/errors.ts'
+import type { MediaSignalMessage } from '../../signalling/signal-messages.ts'
+import type { PeerInfo } from '../../signalling/types.ts'
+import type { SessionLink, SessionManager } from '../sessions/session-manager.ts'
+import { Watches } from './watches.ts'
+import type { SendTrack, TrackCodec, TrackKind } from '../../transport/track-types.ts'
+import { NotFoundError, SourceFailedError, TimeoutError } from '../../util/errors.ts'
 import { ForwardSink } from './forward-sink.ts'
 import { TrackFanout } from './track-fanout.ts'
 
@@ -25,10 +25,10 @@ export interface RemoteFeedsInit {
 }
 
 /**
- * Peers' sources for browsers: this daemon watches the remote source once
- * (a watch of its own, like POST /v1/watch) into a ForwardSink, and the
- * remote track's packets go into every browser's track without re-encoding.
- * The watch ends with its last browser.
+ * Peers' sources for browsers and in-process consumers: this daemon watches
+ * the remote source once (a watch of its own, like POST /v1/watch) into a
+ * ForwardSink, and the remote track's packets go into every consumer's track
+ * without re-encoding. The watch ends with its last consumer.
  */
 export class RemoteFeeds {
   readonly #init: RemoteFeedsInit

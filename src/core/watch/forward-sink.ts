@@ -1,8 +1,8 @@
-import type { Codec, MediaKind } from '../media/codecs.ts'
-import { CODECS } from '../media/codecs.ts'
-import type { GstSinkEvents, SinkStats } from '../media/gst-sink.ts'
-import { RtpStats } from '../media/rtp-stats.ts'
-import { TypedEmitter } from '../util/typed-emitter.ts'
+import type { Codec, MediaKind } from '../../media/codecs.ts'
+import { CODECS } from '../../media/codecs.ts'
+import type { GstSinkEvents, SinkStats } from '../../media/gst-sink.ts'
+import { RtpStats } from '../../media/rtp-stats.ts'
+import { TypedEmitter } from '../../util/typed-emitter.ts'
 import type { TrackFanout } from './track-fanout.ts'
 
 /**

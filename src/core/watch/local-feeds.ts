@@ -1,8 +1,8 @@
 import type { Logger } from 'pino'
-import type { RunningSource } from '../media/running-source.ts'
-import type { MediaSources } from '../media/media-sources.ts'
-import type { SendTrack } from '../transport/track-types.ts'
-import { NotFoundError } from '../util/errors.ts'
+import type { RunningSource } from '../../media/running-source.ts'
+import type { MediaSources } from '../../media/media-sources.ts'
+import type { SendTrack } from '../../transport/track-types.ts'
+import { NotFoundError } from '../../util/errors.ts'
 import { TrackFanout } from './track-fanout.ts'
 
 interface Feed {
@@ -17,9 +17,9 @@ export interface LocalFeedsInit {
 }
 
 /**
- * This daemon's own sources for browsers: one encoder per source however
- * many browsers (and peers) watch it, held through MediaSources while any
- * browser track is fed from it.
+ * This daemon's own sources for browsers and in-process consumers (a
+ * SendTrack each): one encoder per source however many of them (and peers)
+ * watch it, held through MediaSources while any track is fed from it.
  */
 export class LocalFeeds {
   readonly #init: LocalFeedsInit

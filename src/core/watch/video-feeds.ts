@@ -1,0 +1,123 @@
+import { randomBytes, randomInt } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { AccessUnit } from '../../rtp/h264-depacketizer.ts'
+import type { TrackCodec, TrackKind } from '../../transport/track-types.ts'
+import { UnsupportedCodecError } from '../../util/errors.ts'
+import { TypedEmitter } from '../../util/typed-emitter.ts'
+import { AccessUnitTrack } from './access-unit-track.ts'
+import type { LocalFeeds } from './local-feeds.ts'
+import type { RemoteFeeds } from './remote-feeds.ts'
+
+export type { AccessUnit }
+
+export interface VideoSubscriptionEvents {
+  /** The feed ended without close() (its source went away, the peer ended the watch). */
+  end: []
+}
+
+/** One in-process consumer of a video source; close() when done (idempotent). */
+export interface VideoSubscription extends TypedEmitter<VideoSubscriptionEvents> {
+  /** The peer whose source it is (this daemon's own peer id for its own sources). */
+  readonly peer: string
+  readonly source: string
+  readonly closed: boolean
+  close: () => void
+}
+
+export interface VideoFeedsInit {
+  localPeer: string
+  local: Pick<LocalFeeds, 'describe' | 'acquire' | 'release' | 'feed'>
+  remote: Pick<RemoteFeeds, 'describe' | 'acquire' | 'release' | 'feed'>
+  logger: Logger
+}
+
+class Subscription extends TypedEmitter<VideoSubscriptionEvents> implements VideoSubscription {
+  readonly peer: string
+  readonly source: string
+  readonly track: AccessUnitTrack
+  #closing = false
+
+  constructor (peer: string, source: string, track: AccessUnitTrack) {
+    super()
+    this.peer = peer
+    this.source = source
+    this.track = track
+    track.once('close', () => { if (!this.#closing) this.emit('end') })
+  }
+
+  get closed (): boolean { return this.track.isClosed }
+
+  close (): void {
+    this.#closing = true
+    this.track.close()
+  }
+
+  /** Closed from inside (its consumer failed): subscribers hear `end`. */
+  end (): void {
+    this.track.close()
+  }
+}
+
+/**
+ * H.264 video for code inside edged (the Foxglove bridge, MCAP recording):
+ * access units (Annex-B, one per frame, with the RTP timestamp and arrival
+ * time, and a key-frame flag) of this daemon's sources and its peers'. Each
+ * subscriber is one more consumer on the feeds the browsers use: one encoder
+ * per local source, one watch per peer's source however many subscribers
+ * (and browsers) there are, no re-encoding. A subscriber's first unit is a
+ * key frame (asked for with a PLI through the fan-out when it joins or loses
+ * a packet).
+ */
+export class VideoFeeds {
+  readonly #init: VideoFeedsInit
+  readonly #log: Logger
+
+  constructor (init: VideoFeedsInit) {
+    this.#init = init
+    this.#log = init.logger
+  }
+
+  /** Kind and codec of a source of this daemon (peer undefined or ours) or of a peer; NotFoundError when unknown. */
+  describe (peer: string | undefined, source: string): { kind: TrackKind, codec: TrackCodec } {
+    return this.#isLocal(peer) ? this.#init.local.describe(source) : this.#init.remote.describe(peer as string, source)
+  }
+
+  /**
+   * Start receiving `source`'s access units (of this daemon when `peer` is
+   * undefined or our own id). Rejects with NotFoundError (no such source),
+   * UnsupportedCodecError (not H.264 video), SourceFailedError or
+   * TimeoutError (it did not start). `onUnit` must not block; an exception
+   * from it is logged and ends the subscription.
+   */
+  async subscribe (peer: string | undefined, source: string, onUnit: (unit: AccessUnit) => void): Promise<VideoSubscription> {
+    const local = this.#isLocal(peer)
+    const who = local ? this.#init.localPeer : peer as string
+    const info = this.describe(peer, source)
+    if (info.kind !== 'video' || info.codec !== 'h264') throw new UnsupportedCodecError(`source ${source} of ${who} is ${info.kind} ${info.codec}; in-process consumers take H.264 video`)
+    let sub: Subscription | undefined
+    const track = new AccessUnitTrack(
+      { mid: `inproc-${randomBytes(6).toString('hex')}`, kind: 'video', codec: 'h264', payloadType: 96, ssrc: randomInt(1, 0xffffffff), clockRate: 90_000 },
+      unit => {
+        try {
+          onUnit(unit)
+        } catch (err) {
+          this.#log.error({ err, peer: who, source }, 'in-process video consumer threw: ending its subscription')
+          sub?.end()
+        }
+      }
+    )
+    sub = new Subscription(who, source, track)
+    if (local) {
+      const gst = await this.#init.local.acquire(source)
+      this.#init.local.feed(source, gst, track)
+    } else {
+      await this.#init.remote.acquire(who, source)
+      this.#init.remote.feed(who, source, track)
+    }
+    return sub
+  }
+
+  #isLocal (peer: string | undefined): boolean {
+    return peer === undefined || peer === this.#init.localPeer
+  }
+}
