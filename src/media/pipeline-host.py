@@ -40,7 +40,7 @@ import threading
 import gi
 
 gi.require_version('Gst', '1.0')
-from gi.repository import GLib, Gst  # noqa: E402
+from gi.repository import GLib, GObject, Gst  # noqa: E402
 
 try:
     gi.require_version('GstVideo', '1.0')
@@ -154,6 +154,26 @@ def caps_fields(caps):
     return fields
 
 
+_INTEGER_TYPES = (GObject.TYPE_INT, GObject.TYPE_UINT, GObject.TYPE_LONG, GObject.TYPE_ULONG, GObject.TYPE_INT64, GObject.TYPE_UINT64)
+_FLOAT_TYPES = (GObject.TYPE_FLOAT, GObject.TYPE_DOUBLE)
+
+
+def coerce(pspec, value):
+    """The JSON value as the property's type wants it, or None when it does not fit (PyGObject would take 'maybe' for true)."""
+    t = pspec.value_type
+    if t == GObject.TYPE_BOOLEAN:
+        return value if isinstance(value, bool) else None
+    if t in _INTEGER_TYPES or t.is_a(GObject.TYPE_ENUM) or t.is_a(GObject.TYPE_FLAGS):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if t in _FLOAT_TYPES:
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if t == GObject.TYPE_STRING or t == Gst.Structure.__gtype__ or t == Gst.Caps.__gtype__:
+        return value if isinstance(value, str) else None
+    return value
+
+
 def to_json(value):
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
@@ -203,7 +223,10 @@ class Host:
         if self.pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
             # the bus carries the reason; let _on_message report it
             pass
-        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, self._on_sigint)
+        # A Python-level handler (PyGObject wakes its loop to run it): with the
+        # default one in place, MainLoop.run() would install its own SIGINT
+        # fallback, which quits at once and re-raises SIGINT, skipping EOS.
+        signal.signal(signal.SIGINT, lambda _sig, _frame: GLib.idle_add(self._on_sigint))
         threading.Thread(target=self._read_stdin, daemon=True).start()
         self.loop.run()
         self.pipeline.set_state(Gst.State.NULL)
@@ -211,7 +234,7 @@ class Host:
 
     def _on_sigint(self):
         self.send_eos()
-        return GLib.SOURCE_CONTINUE
+        return GLib.SOURCE_REMOVE
 
     def send_eos(self):
         if self.eos_sent:
@@ -317,12 +340,16 @@ class Host:
         pspec = el.find_property(prop) if isinstance(prop, str) else None
         if pspec is None:
             raise CommandError('UnknownPropertyError', '%s has no property %s' % (el.get_factory().get_name(), prop))
-        value = cmd.get('value')
+        value = coerce(pspec, cmd.get('value'))
+        if value is None:
+            raise CommandError('HostCommandError', '%s.%s is %s: %r does not fit' % (el.get_name(), prop, pspec.value_type.name, cmd.get('value')))
         if pspec.value_type == Gst.Structure.__gtype__:
-            parsed = Gst.Structure.from_string(str(value))
+            parsed = Gst.Structure.from_string(value)
             value = parsed[0] if isinstance(parsed, tuple) else parsed
-            if value is None:
-                raise CommandError('HostCommandError', 'not a GstStructure: %s' % cmd.get('value'))
+        elif pspec.value_type == Gst.Caps.__gtype__:
+            value = Gst.Caps.from_string(value)
+        if value is None:
+            raise CommandError('HostCommandError', '%s.%s: cannot parse %r' % (el.get_name(), prop, cmd.get('value')))
         try:
             el.set_property(prop, value)
         except (TypeError, ValueError, OverflowError) as err:
@@ -422,4 +449,9 @@ def main(args):
 
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # not sys.exit: the stdin reader thread may sit in readline() holding the
+    # reader's lock, and interpreter shutdown would abort on it
+    os._exit(code)

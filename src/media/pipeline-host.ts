@@ -52,6 +52,7 @@ export class PipelineHost extends TypedEmitter<PipelineHostEvents> implements St
   readonly #pending = new Map<number, Pending>()
   readonly #timeoutMs: number
   #nextId = 1
+  #ports: Record<string, number> = {}
 
   constructor (init: PipelineHostInit) {
     super()
@@ -68,7 +69,11 @@ export class PipelineHost extends TypedEmitter<PipelineHostEvents> implements St
       launcher: args => ({ command: python, args: [script, '--parent', String(process.pid), ...count, '--', ...args] })
     })
     this.#process.on('line', line => this.#onLine(line))
-    this.#process.on('started', pid => this.emit('started', pid))
+    this.#process.on('started', pid => {
+      // the playing line came first; the process counts as running (takes commands) only now
+      this.emit('playing', this.#ports)
+      this.emit('started', pid)
+    })
     this.#process.on('exit', (code, signal, tail) => {
       this.#rejectAll(new PipelineNotRunningError(`${this.label}: the pipeline exited`))
       this.emit('exit', code, signal, tail)
@@ -108,7 +113,7 @@ export class PipelineHost extends TypedEmitter<PipelineHostEvents> implements St
     const parsed = parseHostLine(line)
     switch (parsed.type) {
       case 'playing':
-        this.emit('playing', parsed.ports)
+        this.#ports = parsed.ports
         return
       case 'reply': {
         const pending = this.#pending.get(parsed.id)
