@@ -37,10 +37,14 @@ import signal
 import sys
 import threading
 
-import gi
-
-gi.require_version('Gst', '1.0')
-from gi.repository import GLib, GObject, Gst  # noqa: E402
+try:
+    import gi
+    gi.require_version('Gst', '1.0')
+    from gi.repository import GLib, GObject, Gst
+except (ImportError, ValueError) as missing:
+    sys.stderr.write('ERROR: GStreamer\'s Python bindings are not installed (%s): install the Debian packages '
+                     'python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 (scripts/setup does)\n' % missing)
+    sys.exit(1)
 
 try:
     gi.require_version('GstVideo', '1.0')

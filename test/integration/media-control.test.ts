@@ -9,6 +9,7 @@ import { CODECS } from '../../src/media/codecs.ts'
 import { buildSinkPipeline, FRAME_COUNTER, RTP_IN } from '../../src/media/sink-pipeline.ts'
 import { bindLoopback, closeSocket, LOOPBACK } from '../../src/media/udp-socket.ts'
 import { ByteRate, rateReached } from '../helpers/byte-rate.ts'
+import { rejection } from '../helpers/media-processes.ts'
 import { sleep, testSource } from '../helpers/media-pair.ts'
 
 /**
@@ -28,15 +29,6 @@ const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
-
-async function rejection (promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
-}
 
 /** "pts: 0:00:01.366666666" of a fakesink last-message line, in ms. */
 function ptsMs (line: string): number | undefined {
@@ -191,7 +183,7 @@ describe('a running source under control: bit rate, format, key frames, stats (n
     await fixed.start()
     expect((await rejection(fixed.setVideoFormat({ fps: 15 }))).name).toBe('VideoFormatUnsupportedError')
     expect(fixed.stats().state).toBe('running')
-    // a restart later keeps what was asked
+    // the refusal changed nothing
     expect((await fixed.elementStats()).format).toMatchObject({ fps: 30 })
   })
 

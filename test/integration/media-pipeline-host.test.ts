@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEFAULT_PYTHON, PIPELINE_HOST_SCRIPT, PipelineHost } from '../../src/media/pipeline-host.ts'
 import type { MissingElementError, PipelineCommandError, PipelineNotRunningError, VideoFormatUnsupportedError } from '../../src/util/errors.ts'
-import { isAlive, waitFor } from '../helpers/media-processes.ts'
+import { isAlive, rejection, waitFor } from '../helpers/media-processes.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..')
 const NODE = path.join(ROOT, 'node_modules', '.bin', 'node')
@@ -24,15 +24,6 @@ function host (init: Partial<ConstructorParameters<typeof PipelineHost>[0]> = {}
 
 async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
-}
-
-async function rejection (promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
 }
 
 describe('PipelineHost (pipeline-host.py on GStreamer\'s Python bindings)', () => {
