@@ -481,6 +481,14 @@ export const benchmark: Benchmark = {
       baseline: 'same change by restarting the source with the new rate (what gst-launch allowed)',
       baselineValue: q(change.restart, 50),
       baselineSamples: change.restart.map(v => round(v, 1))
+    }, {
+      name: `longest time without a packet at that consumer, from the bit-rate command to 1 s after, max (${change.live.length} changes)`,
+      unit: 'ms',
+      value: round(Math.max(...change.liveGap), 1),
+      samples: change.liveGap.map(v => round(v, 1)),
+      baseline: 'same change by restarting the source with the new rate',
+      baselineValue: round(Math.max(...change.restartGap), 1),
+      baselineSamples: change.restartGap.map(v => round(v, 1))
     })
     return figures
   }

@@ -37,6 +37,9 @@ export interface BitrateChangeResult {
   live: number[]
   /** ms from stopping the source to the new rate at the consumer of a source restarted with it. */
   restart: number[]
+  /** The longest time without a packet at the consumer around each change (from the command to 1 s after). */
+  liveGap: number[]
+  restartGap: number[]
   encoder: string
 }
 
@@ -70,7 +73,7 @@ export async function measureBitrateChange (ctx: BenchContext, rounds: number): 
   }
   const current = (): number => rate.kbps(performance.now() - 1_000, performance.now())
 
-  const result: BitrateChangeResult = { live: [], restart: [], encoder }
+  const result: BitrateChangeResult = { live: [], restart: [], liveGap: [], restartGap: [], encoder }
   source = await start(HIGH_KBPS)
   let target = HIGH_KBPS
   for (let r = 0; r < rounds; r++) {
@@ -87,9 +90,12 @@ export async function measureBitrateChange (ctx: BenchContext, rounds: number): 
         source = await start(to, ssrc)
       }
       result[how].push(await shown(since, from, to))
+      await sleep(Math.max(0, since + 1_000 - performance.now()))
+      result[how === 'live' ? 'liveGap' : 'restartGap'].push(rate.largestGap(since, since + 1_000))
       target = to
     }
-    ctx.log(`bit-rate change, round ${r + 1}/${rounds}: live ${result.live.slice(-1)[0].toFixed(0)} ms, restart ${result.restart.slice(-1)[0].toFixed(0)} ms`)
+    ctx.log(`bit-rate change, round ${r + 1}/${rounds}: live ${result.live.at(-1)!.toFixed(0)} ms (longest gap ${result.liveGap.at(-1)!.toFixed(0)} ms), ` +
+      `restart ${result.restart.at(-1)!.toFixed(0)} ms (longest gap ${result.restartGap.at(-1)!.toFixed(0)} ms)`)
   }
   await source.stop()
   source = undefined

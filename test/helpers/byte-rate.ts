@@ -24,6 +24,19 @@ export class ByteRate {
     return sum * 8 / (to - from)
   }
 
+  /** The longest stretch in [from, to) with no bytes arriving, in ms. */
+  largestGap (from: number, to: number): number {
+    let previous = from
+    let gap = 0
+    for (const at of this.#at) {
+      if (at < from) continue
+      if (at >= to) break
+      gap = Math.max(gap, at - previous)
+      previous = at
+    }
+    return Math.max(gap, to - previous)
+  }
+
   /**
    * The first time t in (after, until] (in steps of stepMs) at which the rate
    * over [t - windowMs, t) passes `test`; undefined if none.
