@@ -66,7 +66,7 @@ export class PipelineHost extends TypedEmitter<PipelineHostEvents> implements St
       stdin: true,
       readyLine: HOST_READY_LINE,
       // the host sets its own parent-death signal (prctl), and exits when its stdin closes
-      launcher: args => ({ command: python, args: [script, '--parent', String(process.pid), ...count, '--', ...args] })
+      launcher: args => ({ command: python, args: [script, '--parent', String(process.pid), ...count, '--', ...args], name: 'pipeline-host.py' })
     })
     this.#process.on('line', line => this.#onLine(line))
     this.#process.on('started', pid => {
