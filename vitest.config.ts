@@ -8,10 +8,10 @@ import { defineConfig } from 'vitest/config'
 const SERIAL = [
   'test/e2e/**/*.test.ts',
   'test/integration/watch-flow.test.ts',
+  'test/integration/media-control.test.ts',
   'test/integration/media-flow.test.ts',
   'test/integration/media-keyframe.test.ts',
-  'test/integration/media-record.test.ts',
-  'test/integration/media-control.test.ts'
+  'test/integration/media-record.test.ts'
 ]
 
 export default defineConfig({
