@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config'
 const SERIAL = [
   'test/e2e/**/*.test.ts',
   'test/integration/watch-flow.test.ts',
+  'test/integration/media-control.test.ts',
   'test/integration/media-flow.test.ts',
   'test/integration/media-keyframe.test.ts',
   'test/integration/media-record.test.ts',

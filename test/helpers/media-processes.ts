@@ -23,3 +23,13 @@ export async function waitFor (check: () => boolean, timeoutMs: number, stepMs =
   }
   return check()
 }
+
+/** The error a promise rejects with; throws when it resolves instead. */
+export async function rejection (promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise
+  } catch (err) {
+    return err as Error
+  }
+  throw new Error('expected a rejection')
+}

@@ -36,7 +36,7 @@ async function localSource (d: EdgedProcess, name: string): Promise<any> {
   return (await unixRequest(d.socket, 'GET', '/v1/sources')).body.local.find((s: any) => s.name === name)
 }
 
-/** Child processes of `pid` running gst-launch-1.0 (from /proc). */
+/** Child processes of `pid` running a GStreamer pipeline: gst-launch-1.0 (sinks) or pipeline-host.py (sources), from /proc. */
 function gstChildren (pid: number): number[] {
   const found: number[] = []
   for (const entry of fs.readdirSync('/proc')) {
@@ -45,7 +45,8 @@ function gstChildren (pid: number): number[] {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
       if (ppid !== pid) continue
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('gst-launch-1.0')) found.push(Number(entry))
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+      if (cmdline.includes('gst-launch-1.0') || cmdline.includes('pipeline-host.py')) found.push(Number(entry))
     } catch {}
   }
   return found
