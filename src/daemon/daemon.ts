@@ -3,7 +3,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { ConfigError } from '../util/errors.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
-import { startAll, stopAll, type Startable } from '../util/startable.ts'
+import { startAll, stopAll, together, type Startable } from '../util/startable.ts'
 import { createSwarm } from '../signalling/swarm.ts'
 import { createSignalService } from '../signalling/signal-service.ts'
 import { createTrustedChannelService } from '../signalling/trusted-channel-service.ts'
@@ -248,7 +248,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         : undefined
 
       // The web listener before the control socket: a socket that answers means everything is up (status shows `web`).
-      const services = [media, swarmService, signal, trusted, sessionManager, watch, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), controlServer]
+      // The encoder probe (a gst-inspect listing) and libp2p's start do not wait for each other.
+      const services = [together(media, swarmService), signal, trusted, sessionManager, watch, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), controlServer]
       await startAll(services)
       started = services
       log.info({ peerId: swarmService.peerId, swarm: config.swarm.name, addresses: swarmService.addresses() }, 'edged started')
