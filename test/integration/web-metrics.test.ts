@@ -158,7 +158,15 @@ describe('web listener access', () => {
     expect(on.body).toMatchObject({ applied: ['metrics.enabled'], restartNeeded: [] })
     const res = await get(`http://${web}/metrics`)
     expect(res.status).toBe(200)
-    const text = parsePromText(await res.text())
+    expect(await res.text()).toContain(`edge_info{version=`)
+    // The event-loop lag percentiles read NaN ("Nan") until the new monitor has a sample.
+    const text = await waitFor('metrics with event-loop samples', async () => {
+      try {
+        return parsePromText(await (await get(`http://${web}/metrics`)).text())
+      } catch {
+        return undefined
+      }
+    }, 10_000, 100)
     expect(series(text, 'edge_info', { peer_id: d.peerId, swarm: 'test' })[0].value).toBe(1)
     expect(series(text, 'nodejs_eventloop_lag_seconds')).toHaveLength(1)
 
