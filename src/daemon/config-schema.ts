@@ -106,7 +106,7 @@ export const configSchema = z.strictObject({
   }).refine(w => !w.enabled || w.token !== undefined || isLoopbackHost(parseHostPort(w.listen).host),
     { message: 'required when web.listen is not a loopback address (127.0.0.1, ::1, localhost)', path: ['token'] }).prefault({}),
   metrics: z.strictObject({
-    enabled: z.boolean().default(true).describe('Prometheus metrics at /metrics on the web listener')
+    enabled: z.boolean().default(true).describe('Prometheus metrics at /metrics on the web listener (live on reload)')
   }).prefault({}),
   log: z.strictObject({
     level: logLevel.default(DEFAULT_LOG_LEVEL).describe('default level'),

@@ -3,7 +3,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { ConfigError } from '../util/errors.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
-import { startAll, stopAll, type Startable } from '../util/startable.ts'
+import { startAll, stopAll, together, type Startable } from '../util/startable.ts'
 import { createSwarm } from '../signalling/swarm.ts'
 import { createSignalService } from '../signalling/signal-service.ts'
 import { createTrustedChannelService } from '../signalling/trusted-channel-service.ts'
@@ -22,11 +22,9 @@ import type { DaemonEvents, PeerInfo, ReloadResponse, StatusResponse } from './a
 import type { Config } from './config-schema.ts'
 import { applyLiveKeys, diffConfig } from './config-diff.ts'
 import { DEFAULTS_SOURCE, loadConfigFile, parseConfig } from './config-load.ts'
-import { createMetrics, metricsRoutes } from './metrics.ts'
-import { createWebServer, type WebRoutes, type WebServer } from '../web/web-server.ts'
-import { BrowserService } from '../web/browser-service.ts'
-import { viewerRoutes } from '../web/viewer-routes.ts'
-import { whepRoutes } from '../web/whep-routes.ts'
+import type { Metrics } from './metrics.ts'
+import { metricsRoutes } from './metrics-routes.ts'
+import type { WebRoutes, WebServer } from '../web/web-server.ts'
 import { createControlServer } from './control-server.ts'
 import { claimSocketPath } from './control-socket.ts'
 import { loadOrCreateIdentity } from './identity.ts'
@@ -57,6 +55,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
   let swarm: Swarm | undefined
   let sessions: SessionManager | undefined
   let web: WebServer | undefined
+  /** Prometheus metrics while web and metrics are on; prom-client is imported only then (start or reload). */
+  let metrics: Metrics | undefined
   let reloading: Promise<unknown> = Promise.resolve()
   const channels = new ChannelHub(componentLogger(root, 'channels', config.log.levels))
   const media = new MediaSources({
@@ -98,6 +98,23 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
   // A publisher came or went: say so now, not at the next announce interval.
   media.on('changed', () => { void swarm?.announce() })
 
+  const syncMetrics = async (): Promise<void> => {
+    const wanted = config.web.enabled && config.metrics.enabled
+    if (!wanted) {
+      metrics?.registry.clear()
+      metrics = undefined
+      return
+    }
+    if (metrics !== undefined) return
+    const { createMetrics } = await import('./metrics.ts')
+    metrics = createMetrics({
+      peers,
+      sessions: () => sessions?.list() ?? [],
+      sources: () => media.list(),
+      info: () => ({ version: VERSION, peerId: swarm?.peerId ?? '', swarm: config.swarm.name, stack: config.rtc.stack })
+    })
+  }
+
   const applyReload = async (): Promise<ReloadResponse> => {
     const next = config.source === DEFAULTS_SOURCE ? parseConfig({}) : loadConfigFile(config.source)
     const { applied, restartNeeded } = diffConfig(config, next)
@@ -112,6 +129,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         void swarm?.announce()
       } else if (key === 'log.level' || key === 'log.levels') {
         setLogLevels(root, config.log.level, config.log.levels)
+      } else if (key === 'metrics.enabled') {
+        await syncMetrics()
       }
       // rtc.channels: read by every new session.
     }
@@ -219,18 +238,13 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         logger: componentLogger(root, 'control', config.log.levels)
       }, { status, peers, events, sessions: sessionManager, channels, media, watch, recordings, reload })
 
-      const webRoutes: WebRoutes[] = []
-      if (config.metrics.enabled) {
-        webRoutes.push(metricsRoutes(createMetrics({
-          peers,
-          sessions: () => sessionManager.list(),
-          sources: () => media.list(),
-          info: () => ({ version: VERSION, peerId: swarmService.peerId, swarm: config.swarm.name, stack: config.rtc.stack })
-        })))
-      }
+      // The web stack (and prom-client) is imported only when the web listener is on: start time and memory.
+      const webStack = config.web.enabled ? await importWebStack() : undefined
+      await syncMetrics()
+      const webRoutes: WebRoutes[] = [metricsRoutes(() => metrics)]
       // Browsers (viewer, WHEP, WHIP): sessions of their own, closed before the web listener and the peers' sessions.
-      const browsers = config.web.enabled
-        ? new BrowserService({
+      const browsers = webStack !== undefined
+        ? new webStack.BrowserService({
           localPeer,
           media,
           sessions: sessionManager,
@@ -241,15 +255,16 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
           logger: componentLogger(root, 'web', config.log.levels)
         })
         : undefined
-      if (browsers !== undefined) {
-        webRoutes.push(viewerRoutes({ self: () => ({ peerId: localPeer, name: config.swarm.nodeName }), sources: () => media.list(), peers, browsers }), whepRoutes(browsers))
+      if (webStack !== undefined && browsers !== undefined) {
+        webRoutes.push(webStack.viewerRoutes({ self: () => ({ peerId: localPeer, name: config.swarm.nodeName }), sources: () => media.list(), peers, browsers }), webStack.whepRoutes(browsers))
       }
-      web = config.web.enabled
-        ? createWebServer({ listen: config.web.listen, token: config.web.token, routes: webRoutes, logger: componentLogger(root, 'web', config.log.levels) })
+      web = webStack !== undefined
+        ? webStack.createWebServer({ listen: config.web.listen, token: config.web.token, routes: webRoutes, logger: componentLogger(root, 'web', config.log.levels) })
         : undefined
 
       // The web listener before the control socket: a socket that answers means everything is up (status shows `web`).
-      const services = [media, swarmService, signal, trusted, sessionManager, watch, feeds, recordings, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), controlServer]
+      // The encoder probe (a gst-inspect listing) and libp2p's start do not wait for each other.
+      const services = [together(media, swarmService), signal, trusted, sessionManager, watch, feeds, recordings, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), controlServer]
       await startAll(services)
       started = services
       log.info({ peerId: swarmService.peerId, swarm: config.swarm.name, addresses: swarmService.addresses() }, 'edged started')
@@ -258,6 +273,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
       stopping ??= (async () => {
         await stopAll(started, err => { log.error({ err }, 'stop failed') })
         started = []
+        metrics?.registry.clear()
+        metrics = undefined
         channels.close()
         events.removeAllListeners()
         log.info('edged stopped')
@@ -265,4 +282,12 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
       await stopping
     }
   }
+}
+
+/** The web listener's modules (fastify routes, browser sessions, WHEP/WHIP), loaded when web.enabled. */
+async function importWebStack (): Promise<typeof import('../web/web-server.ts') & typeof import('../web/browser-service.ts') & typeof import('../web/viewer-routes.ts') & typeof import('../web/whep-routes.ts')> {
+  const [server, browsers, viewer, whep] = await Promise.all([
+    import('../web/web-server.ts'), import('../web/browser-service.ts'), import('../web/viewer-routes.ts'), import('../web/whep-routes.ts')
+  ])
+  return { ...server, ...browsers, ...viewer, ...whep }
 }
