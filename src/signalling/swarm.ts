@@ -20,6 +20,7 @@ import { PresenceTable } from './presence-table.ts'
 import { PublishRateLimit } from './publish-rate-limit.ts'
 import { Rendezvous } from './rendezvous.ts'
 import { readSwarmKey } from './swarm-key.ts'
+import { swarmGater } from './swarm-gater.ts'
 import { presenceSyncProtocol, presenceTopic, rendezvousCid } from './swarm-scope.ts'
 import type { PeerInfo, PresenceRecord, Swarm, SwarmEvents, SwarmInit } from './types.ts'
 
@@ -175,7 +176,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
   async #start (): Promise<void> {
     const s = this.#init.swarm
     const psk = s.key === undefined ? undefined : await readSwarmKey(s.key)
-    let node: SwarmNode
+    let node: SwarmNode | undefined
+    const rendezvous = await rendezvousCid(s.name)
     try {
       node = await createSwarmNode({
         swarmName: s.name,
@@ -187,7 +189,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
         dht: s.dht,
         relay: s.relay,
         psk,
-        gater: this.#allow.gater()
+        rendezvous,
+        gater: swarmGater({ allow: this.#allow, connectionsTo: peer => node?.getConnections(peer).length ?? 0 })
       })
       await node.start()
     } catch (err) {

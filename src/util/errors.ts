@@ -246,3 +246,9 @@ export class TooManyChannelsError extends EdgeError {
 export class TooManySessionsError extends EdgeError {
   override readonly status = 503
 }
+
+/** An inbound kad-dht stream carried more than edged's limit (see signalling/kad-stream-guard.ts). */
+export class KadStreamTooLargeError extends EdgeError {}
+
+/** A DHT record put, refused: edged reads no DHT records, so it stores none for others. */
+export class DhtRecordRefusedError extends EdgeError {}

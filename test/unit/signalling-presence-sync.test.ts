@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { encodePresence } from '../../src/signalling/presence-codec.ts'
 import { decodeSyncRecord, encodeSyncRecord, encodeSyncRequest } from '../../src/signalling/presence-sync-messages.ts'
 import { createSwarmNode } from '../../src/signalling/libp2p-node.ts'
-import { presenceSyncProtocol, presenceTopic } from '../../src/signalling/swarm-scope.ts'
+import { presenceSyncProtocol, presenceTopic, rendezvousCid } from '../../src/signalling/swarm-scope.ts'
 import type { PresenceRecord, Swarm } from '../../src/signalling/types.ts'
 import { capturingLogger, peerNames, TestSwarms, waitFor } from './signalling-test-swarm.ts'
 
@@ -94,7 +94,7 @@ describe('presence sync', () => {
 
     // N: a bare node of the swarm that publishes one record, by sync and then by gossip.
     const key = await generateKeyPair('Ed25519')
-    const n = await createSwarmNode({ swarmName: 'unit', privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], announce: [], bootstrap: [], mdns: false, dht: false, relay: false })
+    const n = await createSwarmNode({ swarmName: 'unit', privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], announce: [], bootstrap: [], mdns: false, dht: false, relay: false, rendezvous: await rendezvousCid('unit') })
     await n.start()
     try {
       const envelope = await encodePresence(record(key, { name: 'n', addresses: n.getMultiaddrs().map(a => a.toString()) }), key)
