@@ -14,7 +14,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import type { CID } from 'multiformats/cid'
 import { DhtRecordRefusedError } from '../util/errors.ts'
-import { kadStreamGuard } from './kad-stream-guard.ts'
+import { guardKadStreams } from './kad-stream-guard.ts'
 import { presenceScoring } from './presence-scoring.ts'
 import { SwarmDatastore } from './swarm-datastore.ts'
 import { kadProtocol, mdnsServiceTag, presenceTopic } from './swarm-scope.ts'
@@ -259,8 +259,12 @@ function announceInstead (announce: string[]): (addrs: Multiaddr[]) => Multiaddr
 
 /** Build (not start) the node. */
 export async function createSwarmNode (init: NodeInit): Promise<SwarmNode> {
-  const node = await createLibp2p({ ...libp2pOptions(init), start: false })
+  return await createLibp2p({ ...libp2pOptions(init), start: false })
+}
+
+/** Start the node, then put in what needs its protocols registered. */
+export async function startSwarmNode (node: SwarmNode, init: Pick<NodeInit, 'dht' | 'swarmName'>): Promise<void> {
+  await node.start()
   // kad-dht has no message size limit of its own (it reads up to 4 MiB per message).
-  if (init.dht) node.use(kadProtocol(init.swarmName), kadStreamGuard())
-  return node
+  if (init.dht) await guardKadStreams(node, kadProtocol(init.swarmName))
 }

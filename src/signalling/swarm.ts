@@ -8,7 +8,7 @@ import { TypedEmitter } from '../util/typed-emitter.ts'
 import { AllowList } from './allow-list.ts'
 import { ConnectionCheck } from './connection-check.ts'
 import { localHosts } from './local-hosts.ts'
-import { createSwarmNode, type SwarmNode } from './libp2p-node.ts'
+import { createSwarmNode, startSwarmNode, type SwarmNode } from './libp2p-node.ts'
 import { PeerDialer } from './peer-dialer.ts'
 import { PeerExpiry } from './peer-expiry.ts'
 import { decodePresence, encodePresence, MAX_PRESENCE_BYTES } from './presence-codec.ts'
@@ -192,8 +192,10 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
         rendezvous,
         gater: swarmGater({ allow: this.#allow, connectionsTo: peer => node?.getConnections(peer).length ?? 0 })
       })
-      await node.start()
+      await startSwarmNode(node, { dht: s.dht, swarmName: s.name })
     } catch (err) {
+      // A start that failed half-way (a listener, or the kad guard after it) leaves nothing running.
+      await node?.stop().catch(() => {})
       throw new SwarmListenError(s.listen, err)
     }
     try {
