@@ -195,7 +195,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
       await startSwarmNode(node, { dht: s.dht, swarmName: s.name })
     } catch (err) {
       // A start that failed half-way (a listener, or the kad guard after it) leaves nothing running.
-      await node?.stop().catch(() => {})
+      try { await node?.stop() } catch {}
       throw new SwarmListenError(s.listen, err)
     }
     try {
