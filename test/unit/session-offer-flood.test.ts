@@ -14,7 +14,11 @@ const ATTACKER = 'attacker-peer-aaaa'
 class FakeStream extends TypedEmitter<{ message: [SignalMessage], close: [Error?] }> {
   closed = false
   rejected: string[] = []
-  constructor (readonly remotePeer: string) { super() }
+  readonly remotePeer: string
+  constructor (remotePeer: string) {
+    super()
+    this.remotePeer = remotePeer
+  }
   async send (): Promise<void> {}
   async reject (code: string): Promise<void> { this.rejected.push(code); this.close() }
   close (): void {
