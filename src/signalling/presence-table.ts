@@ -91,10 +91,11 @@ export class PresenceTable {
       return true
     }
     const nameSinceMs = entry !== undefined && entry.claimedName === record.name ? entry.nameSinceMs : seenMs
+    const direct = connected || entry?.direct === true
     const info: PeerInfo = {
       peerId: record.peerId,
       instance: record.instance,
-      name: this.#displayName(record.peerId, record.name, nameSinceMs),
+      name: this.#displayName(record.peerId, record.name, nameSinceMs, direct),
       version: record.version,
       sources: record.sources.map(s => ({ name: s.name, kind: s.kind, codec: s.codec })),
       stack: record.stack,
@@ -107,7 +108,7 @@ export class PresenceTable {
       info,
       claimedName: record.name,
       nameSinceMs,
-      direct: connected || entry?.direct === true,
+      direct,
       seq: record.seq,
       lastSeenMs: seen,
       ...(envelope !== undefined ? { envelope } : {}),
@@ -118,17 +119,22 @@ export class PresenceTable {
     } else if (contentKey(entry.info) !== contentKey(info)) {
       this.#onEvent('peer:updated', structuredClone(info))
     }
+    if (info.name === record.name) this.#renameHolders(record.name, record.peerId)
     return true
   }
 
   setConnected (peerId: string, connected: boolean): void {
     const entry = this.#entries.get(peerId)
     if (entry === undefined) return
+    const becameDirect = connected && !entry.direct
     if (connected) entry.direct = true
-    if (entry.info.connected === connected) return
-    entry.info = { ...entry.info, connected }
+    const name = becameDirect ? this.#displayName(peerId, entry.claimedName, entry.nameSinceMs, true) : entry.info.name
+    if (entry.info.connected === connected && entry.info.name === name) return
+    entry.info = { ...entry.info, connected, name }
     this.#onEvent('peer:updated', structuredClone(entry.info))
+    if (becameDirect && name === entry.claimedName) this.#renameHolders(name, peerId)
   }
+
 
   /**
    * Peers silent for longer than `expiryOf` their announce interval allows;
@@ -165,17 +171,31 @@ export class PresenceTable {
   }
 
   /**
-   * A peer's name as we show it: plain for the first peer that held it here,
-   * with the peer id after it for any other, so that a record copying the
-   * name of a peer we know cannot pass for that peer.
+   * A peer's name as we show it: plain for one holder of a name, with the
+   * peer id after it for any other, so that a record copying the name of a
+   * peer we know cannot pass for that peer. The plain one is a peer we have
+   * been connected to before one only relayed to us, then the first to hold
+   * the name here.
    */
-  #displayName (peerId: string, name: string, sinceMs: number): string {
+  #displayName (peerId: string, name: string, sinceMs: number, direct: boolean): string {
     for (const [id, e] of this.#entries) {
       if (id === peerId || e.claimedName !== name) continue
-      if (e.nameSinceMs < sinceMs || (e.nameSinceMs === sinceMs && id < peerId)) return `${name} (${peerId.slice(-NAME_ID_CHARS)})`
+      if (outranks(e.direct, e.nameSinceMs, id, direct, sinceMs, peerId)) return `${name} (${peerId.slice(-NAME_ID_CHARS)})`
     }
     return name
   }
+
+  /** Show the other holders of `name` as the holder `except` now ranks among them. */
+  #renameHolders (name: string, except: string): void {
+    for (const [id, e] of this.#entries) {
+      if (id === except || e.claimedName !== name) continue
+      const shown = this.#displayName(id, name, e.nameSinceMs, e.direct)
+      if (shown === e.info.name) continue
+      e.info = { ...e.info, name: shown }
+      this.#onEvent('peer:updated', structuredClone(e.info))
+    }
+  }
+
 
   remove (peerId: string): void {
     const entry = this.#entries.get(peerId)
@@ -234,6 +254,13 @@ export class PresenceTable {
     this.#entries.clear()
     this.#seqs.clear()
   }
+}
+
+/** Whether holder A of a name shows it plain rather than holder B (see #displayName). */
+function outranks (aDirect: boolean, aSinceMs: number, aId: string, bDirect: boolean, bSinceMs: number, bId: string): boolean {
+  if (aDirect !== bDirect) return aDirect
+  if (aSinceMs !== bSinceMs) return aSinceMs < bSinceMs
+  return aId < bId
 }
 
 /** What counts as a change worth 'peer:updated' (not lastSeen). */
