@@ -14,6 +14,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import type { CID } from 'multiformats/cid'
 import { DhtRecordRefusedError } from '../util/errors.ts'
+import { AddressBudget } from './address-budget.ts'
 import { guardKadStreams } from './kad-stream-guard.ts'
 import { presenceScoring } from './presence-scoring.ts'
 import { SwarmDatastore } from './swarm-datastore.ts'
@@ -245,11 +246,20 @@ export function libp2pOptions (init: NodeInit): Libp2pOptions<SwarmServices> {
     },
     datastore: new SwarmDatastore({ rendezvous: init.rendezvous }),
     ...(init.psk !== undefined ? { connectionProtector: preSharedKey({ psk: init.psk }) } : {}),
-    ...(init.gater !== undefined ? { connectionGater: init.gater } : {}),
+    connectionGater: withAddressBudget(init.gater ?? {}, new AddressBudget()),
     peerDiscovery,
     connectionMonitor: { pingInterval: MONITOR_PING_INTERVAL_MS, pingTimeout: { minTimeout: MONITOR_MIN_PING_TIMEOUT_MS } },
     services
   }
+}
+
+/**
+ * `gater` plus the address budget (see AddressBudget) as its
+ * `filterMultiaddrForPeer`, which libp2p calls unbound, for every address the
+ * peer store is given.
+ */
+function withAddressBudget (gater: ConnectionGater, budget: AddressBudget): ConnectionGater {
+  return { ...gater, filterMultiaddrForPeer: (peer, addr) => budget.allows(peer.toString(), addr) }
 }
 
 function announceInstead (announce: string[]): (addrs: Multiaddr[]) => Multiaddr[] {

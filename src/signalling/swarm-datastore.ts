@@ -62,6 +62,13 @@ export class SwarmDatastore extends MemoryDatastore {
   /** Entries held now. */
   get size (): number { return this.#keys.size }
 
+  /** Entries held now under `prefix` (a key's text starts with it). */
+  count (prefix: string): number {
+    let n = 0
+    for (const key of this.#keys) if (key.startsWith(prefix)) n++
+    return n
+  }
+
   #admits (key: string): boolean {
     if (key.startsWith(PROVIDER_PREFIX)) {
       if (!key.startsWith(this.#rendezvousPrefix)) return false

@@ -1,6 +1,4 @@
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
-import { AddressBudget } from './address-budget.ts'
 import type { AllowList } from './allow-list.ts'
 
 /**
@@ -15,24 +13,19 @@ export interface SwarmGaterInit {
   allow: AllowList
   /** Open connections to `peer` now (the node's, read when a new one is upgraded). */
   connectionsTo: (peer: PeerId) => number
-  addresses?: AddressBudget
   maxConnectionsPerPeer?: number
 }
 
 /**
- * The node's connection gater: the allow list (and its bans), a cap on
- * connections per peer id, and a cap on the addresses the peer store keeps
- * per peer (see AddressBudget). libp2p calls `filterMultiaddrForPeer` unbound:
- * every member is an arrow function.
+ * The node's connection gater: the allow list (and its bans) and a cap on
+ * connections per peer id. (libp2p-node.ts adds the address budget.)
  */
 export function swarmGater (init: SwarmGaterInit): ConnectionGater {
   const allowGater = init.allow.gater()
-  const addresses = init.addresses ?? new AddressBudget()
   const maxPerPeer = init.maxConnectionsPerPeer ?? MAX_CONNECTIONS_PER_PEER
   return {
     ...allowGater,
     // Called once the peer id is proven and before the connection counts as open.
-    denyInboundUpgradedConnection: (peer: PeerId) => !init.allow.allows(peer) || init.connectionsTo(peer) >= maxPerPeer,
-    filterMultiaddrForPeer: (peer: PeerId, addr: Multiaddr) => addresses.allows(peer.toString(), addr)
+    denyInboundUpgradedConnection: (peer: PeerId) => !init.allow.allows(peer) || init.connectionsTo(peer) >= maxPerPeer
   }
 }
