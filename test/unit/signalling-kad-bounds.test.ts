@@ -83,7 +83,7 @@ describe('kad-dht bounds', () => {
     const junk = CID.createV1(0x55, await sha256.digest(new TextEncoder().encode('junk')))
     const rendezvous = await rendezvousCid(SWARM)
     const self = attacker.peerId.toMultihash().bytes
-    const addrs = Array.from({ length: 2_000 }, (_, i) => multiaddr(`/ip4/10.${(i >> 8) & 255}.${i & 255}.1/tcp/4001`).bytes)
+    const addrs = Array.from({ length: 2_000 }, (_, i) => multiaddr(`/ip4/127.${(i >> 8) & 255}.${i & 255}.1/tcp/9`).bytes)
     const before = providerKeys()
     for (const cid of [junk, rendezvous]) {
       const stream = await kadStream()
