@@ -1,30 +1,21 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
 import { afterEach, describe, expect, it } from 'vitest'
 import { encodePresence } from '../../src/signalling/presence-codec.ts'
 import { encodeSyncRecord } from '../../src/signalling/presence-sync-messages.ts'
 import { NEW_AUTHORS_BURST, NEW_AUTHORS_PER_MINUTE } from '../../src/signalling/swarm.ts'
-import { presenceSyncProtocol } from '../../src/signalling/swarm-scope.ts'
-import type { PresenceRecord, Swarm } from '../../src/signalling/types.ts'
-import { TestSwarms, waitFor } from './signalling-test-swarm.ts'
+import type { Swarm } from '../../src/signalling/types.ts'
+import { answerSyncWith, TestSwarms, unitRecord, waitFor } from './signalling-test-swarm.ts'
 
 const swarms = new TestSwarms()
 afterEach(async () => { await swarms.stopAll() })
 
 const QUIET = { announceIntervalMs: 60_000, peerExpiryMs: 120_000 }
-const PROTOCOL = presenceSyncProtocol('unit')
 const SYBILS = NEW_AUTHORS_BURST + 72
 const idOf = (key: PrivateKey): string => peerIdFromPrivateKey(key).toString()
 
-function record (key: PrivateKey, over: Partial<PresenceRecord> = {}): PresenceRecord {
-  const peerId = idOf(key)
-  return {
-    peerId, swarm: 'unit', instance: 'x-1', name: 'x', version: '1', sources: [], stack: 'webrtc',
-    addresses: [`/ip4/127.0.0.1/tcp/9/p2p/${peerId}`], seq: Date.now(), ts: Date.now(), ...over
-  }
-}
+const record = unitRecord
 
 /** A sync answer: `evil`'s own record first, then one record of each fresh key (the first named like `copied`). */
 async function sybilAnswer (evilKey: PrivateKey, evil: Swarm, copied: string): Promise<Uint8Array[]> {
@@ -36,15 +27,7 @@ async function sybilAnswer (evilKey: PrivateKey, evil: Swarm, copied: string): P
   return frames
 }
 
-async function answerWith (evil: Swarm, frames: Uint8Array[]): Promise<void> {
-  await evil.libp2p.unhandle(PROTOCOL)
-  await evil.libp2p.handle(PROTOCOL, async (stream) => {
-    const lp = lpStream(stream)
-    await lp.read()
-    for (const frame of frames) await lp.write(frame)
-    await stream.close()
-  })
-}
+const answerWith = answerSyncWith
 
 describe('presence against sybils', () => {
   it('one peer brings at most its burst of new authors; a copied name shows the peer id', { timeout: 30_000 }, async () => {

@@ -8,8 +8,7 @@ import { encodePresence } from '../../src/signalling/presence-codec.ts'
 import { decodeSyncRecord, encodeSyncRecord, encodeSyncRequest } from '../../src/signalling/presence-sync-messages.ts'
 import { createSwarmNode } from '../../src/signalling/libp2p-node.ts'
 import { presenceSyncProtocol, presenceTopic, rendezvousCid } from '../../src/signalling/swarm-scope.ts'
-import type { PresenceRecord, Swarm } from '../../src/signalling/types.ts'
-import { capturingLogger, peerNames, TestSwarms, waitFor } from './signalling-test-swarm.ts'
+import { answerSyncWith, capturingLogger, peerNames, TestSwarms, unitRecord, waitFor } from './signalling-test-swarm.ts'
 
 const swarms = new TestSwarms()
 afterEach(async () => { await swarms.stopAll() })
@@ -19,13 +18,7 @@ const QUIET = { announceIntervalMs: 60_000, peerExpiryMs: 120_000 }
 const PROTOCOL = presenceSyncProtocol('unit')
 const idOf = (key: PrivateKey): string => peerIdFromPrivateKey(key).toString()
 
-function record (key: PrivateKey, over: Partial<PresenceRecord> = {}): PresenceRecord {
-  const peerId = idOf(key)
-  return {
-    peerId, swarm: 'unit', instance: 'x-1', name: 'x', version: '1', sources: [], stack: 'webrtc',
-    addresses: [`/ip4/127.0.0.1/tcp/9/p2p/${peerId}`], seq: Date.now(), ts: Date.now(), ...over
-  }
-}
+const record = unitRecord
 
 describe('presence sync', () => {
   it('a newcomer hears peers that never heard of it from its first peer, without waiting for their repeat', { timeout: 30_000 }, async () => {
@@ -50,16 +43,8 @@ describe('presence sync', () => {
     expect(d.peer(b.peerId)?.addresses).toEqual(b.addresses())
   })
 
-  /** `evil` answers every sync request with `frames`, whatever it was asked. */
-  async function answerWith (evil: Swarm, frames: Uint8Array[]): Promise<void> {
-    await evil.libp2p.unhandle(PROTOCOL)
-    await evil.libp2p.handle(PROTOCOL, async (stream) => {
-      const lp = lpStream(stream)
-      await lp.read()
-      for (const frame of frames) await lp.write(frame)
-      await stream.close()
-    })
-  }
+  const answerWith = answerSyncWith
+
 
   it('takes the good records of an answer, skips stale ones, and drops the answer at its first invalid record with one warning', async () => {
     const evil = await swarms.start({ name: 'evil', swarm: QUIET })
