@@ -10,7 +10,8 @@ const SERIAL = [
   'test/integration/watch-flow.test.ts',
   'test/integration/media-flow.test.ts',
   'test/integration/media-keyframe.test.ts',
-  'test/integration/media-record.test.ts'
+  'test/integration/media-record.test.ts',
+  'test/unit/event-loop-slicer.test.ts'
 ]
 
 export default defineConfig({

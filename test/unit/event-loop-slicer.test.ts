@@ -29,11 +29,11 @@ describe('event loop slicer', () => {
     }))
   }
 
-  it('without it, a burst holds the event loop for all of its work', async () => {
-    expect(await maxLag(async () => { await burst() })).toBeGreaterThan(250)
-  })
-
-  it('with it, timers run between slices of about sliceMs', async () => {
-    expect(await maxLag(async () => { await burst(new EventLoopSlicer(10)) })).toBeLessThan(60)
+  it('a burst without it holds the event loop for all its work; with it, timers run between slices', async () => {
+    const without = await maxLag(async () => { await burst() })
+    const sliced = await maxLag(async () => { await burst(new EventLoopSlicer(10)) })
+    expect(without).toBeGreaterThan(250)
+    // About one 10 ms slice (plus a piece, plus a loaded machine's noise), not the 300 ms burst.
+    expect(sliced).toBeLessThan(without / 3)
   })
 })
