@@ -17,7 +17,8 @@ const SERIAL = [
   // The README's TypeScript example: tsc, and a watch counting frames.
   'test/integration/ts-client.test.ts',
   'test/integration/record.test.ts',
-  'test/integration/video-feed.test.ts'
+  'test/integration/video-feed.test.ts',
+  'test/unit/event-loop-slicer.test.ts'
 ]
 
 export default defineConfig({

@@ -6,6 +6,8 @@ export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/7420']
 export const DEFAULT_ANNOUNCE_INTERVAL_MS = 5_000
 export const DEFAULT_PEER_EXPIRY_MS = 20_000
 export const DEFAULT_MAX_SESSIONS = 32
+/** Peers the presence table holds (swarm.maxPeers). */
+export const DEFAULT_MAX_PEERS = 1024
 /** libp2p connections a daemon opens by itself to peers it hears of (see PeerDialer). */
 export const DEFAULT_OVERLAY_PEERS = 6
 export const DEFAULT_STACK = 'webrtc'

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import {
-  DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_LISTEN, DEFAULT_LOG_LEVEL, DEFAULT_MAX_SESSIONS, DEFAULT_OVERLAY_PEERS, DEFAULT_MTU,
+  DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_LISTEN, DEFAULT_LOG_LEVEL, DEFAULT_MAX_PEERS, DEFAULT_MAX_SESSIONS, DEFAULT_OVERLAY_PEERS, DEFAULT_MTU,
   DEFAULT_PEER_EXPIRY_MS, DEFAULT_SOCKET_MODE, DEFAULT_STACK, DEFAULT_SWARM_NAME, DEFAULT_WEB_LISTEN
 } from './config-defaults.ts'
 import { isLoopbackHost, parseHostPort } from '../web/web-auth.ts'
@@ -79,6 +79,8 @@ export const configSchema = z.strictObject({
     maxSessions: z.number().int().min(0).default(DEFAULT_MAX_SESSIONS).describe('upper bound of simultaneous sessions'),
     overlayPeers: z.number().int().min(1).max(1000).default(DEFAULT_OVERLAY_PEERS)
       .describe('libp2p connections to open by ourselves to peers found by mDNS, the DHT or presence; presence reaches the others through them, and a session dials its own peer'),
+    maxPeers: z.number().int().min(1).max(100_000).default(DEFAULT_MAX_PEERS)
+      .describe('peers the presence table holds at most; past it, peers we were never connected to give way first, and peers with a live connection never do'),
     key: z.string().min(1).optional().describe('private-swarm pre-shared key file (edgectl keygen)'),
     announceIntervalMs: z.number().int().min(100).default(DEFAULT_ANNOUNCE_INTERVAL_MS).describe('how often presence is published'),
     peerExpiryMs: z.number().int().min(300).default(DEFAULT_PEER_EXPIRY_MS).describe('a silent, unreachable peer is dropped after this')

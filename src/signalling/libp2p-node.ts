@@ -12,7 +12,12 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import type { CID } from 'multiformats/cid'
+import { DhtRecordRefusedError } from '../util/errors.ts'
+import { AddressBudget } from './address-budget.ts'
+import { guardKadStreams } from './kad-stream-guard.ts'
 import { presenceScoring } from './presence-scoring.ts'
+import { SwarmDatastore } from './swarm-datastore.ts'
 import { kadProtocol, mdnsServiceTag, presenceTopic } from './swarm-scope.ts'
 
 /**
@@ -59,6 +64,58 @@ const MESH = { D: 4, Dlo: 3, Dhi: 5, Dout: 1, Dscore: 2, Dlazy: 4 } as const
  */
 const IDONTWANT_MIN_BYTES = MAX_PUBSUB_DATA_BYTES + 1
 
+/**
+ * Bounds on what peers can make this node hold (issue 21; each is listed in
+ * the README's "Bounds" section). libp2p's own knobs where it has one.
+ */
+/** Connections in all; past it libp2p prunes the least valued and refuses new inbound ones. */
+export const MAX_CONNECTIONS = 128
+/** Inbound connections still in their Noise/yamux upgrade (libp2p's default, said out loud). */
+const MAX_INCOMING_PENDING_CONNECTIONS = 10
+/** New inbound connections per second from one host (libp2p's default, said out loud). */
+const INBOUND_CONNECTIONS_PER_HOST_PER_SECOND = 5
+/** A connection's upgrade, and a stream's protocol negotiation, must finish within this (libp2p: 10 s). */
+const INBOUND_UPGRADE_TIMEOUT_MS = 5_000
+const STREAM_NEGOTIATION_TIMEOUT_MS = 5_000
+/**
+ * yamux: streams a peer may have open on one connection at once (all
+ * protocols, those still negotiating included; yamux's default 1,000 let one
+ * connection hold 1,000 streams of ~75 KB each). The per-protocol limits
+ * below add up to less than this.
+ */
+export const YAMUX_MAX_INBOUND_STREAMS = 128
+const YAMUX_MAX_OUTBOUND_STREAMS = 512
+/** yamux frame size we send (its default) and unread bytes a stream may buffer (its default is 4 MiB). */
+const YAMUX_MAX_MESSAGE_BYTES = 64 * 1024
+const YAMUX_MAX_READ_BUFFER_BYTES = 1024 * 1024
+/** Per protocol and connection, inbound/outbound (libp2p's registrar counts them). */
+export const PROTOCOL_STREAMS = {
+  identify: { in: 2, out: 2 },
+  ping: { in: 2, out: 2 },
+  kad: { in: 4, out: 16 },
+  gossipsub: { in: 2, out: 2 },
+  relayHop: { in: 4, out: 4 }
+} as const
+/** identify messages (listen addresses, protocols): libp2p's default, said out loud. */
+const IDENTIFY_MAX_MESSAGE_BYTES = 8 * 1024
+/** A kad request is answered within this (kad-dht: 10 s). */
+const KAD_INCOMING_MESSAGE_TIMEOUT_MS = 5_000
+/** kad-dht's provider cache (its LRU in front of the datastore). */
+const KAD_PROVIDER_CACHE_SIZE = 64
+/** gossipsub: per-peer subscription bookkeeping, and its RPC decoding caps (defaults: 1 MiB, 5,000 of each). */
+const GOSSIP_MAX_TOPIC_BYTES_PER_PEER = 16 * 1024
+const GOSSIP_DECODE_LIMITS = {
+  maxSubscriptions: 16,
+  maxMessages: 256,
+  maxIhaveMessageIDs: 1_000,
+  maxIwantMessageIDs: 1_000,
+  maxIdontwantMessageIDs: 512,
+  maxControlMessages: 64,
+  maxPeerInfos: 16
+} as const
+/** What one peer's outbound gossip queue may hold before sends to it fail. */
+const GOSSIP_MAX_OUTBOUND_BUFFER_BYTES = 1024 * 1024
+
 /** The gossipsub wire message, as handed to `fastMsgIdFn`. */
 type RpcMessage = Parameters<GossipsubOpts['fastMsgIdFn']>[0]
 
@@ -98,6 +155,8 @@ export interface NodeInit {
   /** Private-network key file contents (see swarm-key.ts). */
   psk?: Uint8Array
   gater?: ConnectionGater
+  /** The swarm's rendezvous key: the only DHT key whose providers we store. */
+  rendezvous: CID
 }
 
 /** The libp2p options of a swarm node: every swarm-scoped name comes from swarm-scope.ts. */
@@ -107,9 +166,20 @@ export function libp2pOptions (init: NodeInit): Libp2pOptions<SwarmServices> {
   if (init.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: init.bootstrap, timeout: 100 }))
 
   const services: Libp2pOptions<SwarmServices>['services'] = {
-    identify: identify(),
-    ping: ping(),
+    identify: identify({
+      maxInboundStreams: PROTOCOL_STREAMS.identify.in,
+      maxOutboundStreams: PROTOCOL_STREAMS.identify.out,
+      maxMessageSize: IDENTIFY_MAX_MESSAGE_BYTES
+    }),
+    ping: ping({ maxInboundStreams: PROTOCOL_STREAMS.ping.in, maxOutboundStreams: PROTOCOL_STREAMS.ping.out }),
     pubsub: gossipsub({
+      maxInboundStreams: PROTOCOL_STREAMS.gossipsub.in,
+      maxOutboundStreams: PROTOCOL_STREAMS.gossipsub.out,
+      // We take part in one topic; subscriptions to others are not tracked.
+      allowedTopics: [presenceTopic(init.swarmName)],
+      maxTopicBytesPerPeer: GOSSIP_MAX_TOPIC_BYTES_PER_PEER,
+      decodeRpcLimits: { ...GOSSIP_DECODE_LIMITS },
+      maxOutboundBufferSize: GOSSIP_MAX_OUTBOUND_BUFFER_BYTES,
       allowPublishToZeroTopicPeers: true,
       emitSelf: false,
       // Every presence record must be signed by its author (the default, said out loud).
@@ -124,7 +194,11 @@ export function libp2pOptions (init: NodeInit): Libp2pOptions<SwarmServices> {
   if (init.relay) {
     // Every daemon relays for its swarm (gated like any connection): two peers
     // that cannot dial each other still reach each other's signal protocol.
-    services.relay = circuitRelayServer({ reservations: { maxReservations: MAX_RELAY_RESERVATIONS } })
+    services.relay = circuitRelayServer({
+      reservations: { maxReservations: MAX_RELAY_RESERVATIONS },
+      maxInboundHopStreams: PROTOCOL_STREAMS.relayHop.in,
+      maxOutboundHopStreams: PROTOCOL_STREAMS.relayHop.out
+    })
   }
   if (init.dht) {
     services.dht = kadDHT({
@@ -134,6 +208,12 @@ export function libp2pOptions (init: NodeInit): Libp2pOptions<SwarmServices> {
       clientMode: false,
       peerInfoMapper: passthroughMapper,
       logPrefix: 'libp2p:edge-stack:kad-dht',
+      maxInboundStreams: PROTOCOL_STREAMS.kad.in,
+      maxOutboundStreams: PROTOCOL_STREAMS.kad.out,
+      incomingMessageTimeout: KAD_INCOMING_MESSAGE_TIMEOUT_MS,
+      // edged reads no DHT records: refuse to store any for others (kad-dht's only record type is /pk/).
+      validators: { pk: async () => { throw new DhtRecordRefusedError('this node stores no DHT records') } },
+      providers: { cacheSize: KAD_PROVIDER_CACHE_SIZE, provideValidity: PROVIDER_VALIDITY_MS / 1000, cleanupInterval: PROVIDER_SWEEP_MS / 1000 },
       reprovide: { validity: PROVIDER_VALIDITY_MS, interval: PROVIDER_SWEEP_MS, threshold: PROVIDER_VALIDITY_MS / 2 }
     })
   }
@@ -151,13 +231,35 @@ export function libp2pOptions (init: NodeInit): Libp2pOptions<SwarmServices> {
     },
     transports: init.relay ? [tcp(), circuitRelayTransport()] : [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({
+      maxInboundStreams: YAMUX_MAX_INBOUND_STREAMS,
+      maxOutboundStreams: YAMUX_MAX_OUTBOUND_STREAMS,
+      maxMessageSize: YAMUX_MAX_MESSAGE_BYTES,
+      streamOptions: { maxReadBufferLength: YAMUX_MAX_READ_BUFFER_BYTES }
+    })],
+    connectionManager: {
+      maxConnections: MAX_CONNECTIONS,
+      maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS,
+      inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_PER_SECOND,
+      inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
+      inboundStreamProtocolNegotiationTimeout: STREAM_NEGOTIATION_TIMEOUT_MS
+    },
+    datastore: new SwarmDatastore({ rendezvous: init.rendezvous }),
     ...(init.psk !== undefined ? { connectionProtector: preSharedKey({ psk: init.psk }) } : {}),
-    ...(init.gater !== undefined ? { connectionGater: init.gater } : {}),
+    connectionGater: withAddressBudget(init.gater ?? {}, new AddressBudget()),
     peerDiscovery,
     connectionMonitor: { pingInterval: MONITOR_PING_INTERVAL_MS, pingTimeout: { minTimeout: MONITOR_MIN_PING_TIMEOUT_MS } },
     services
   }
+}
+
+/**
+ * `gater` plus the address budget (see AddressBudget) as its
+ * `filterMultiaddrForPeer`, which libp2p calls unbound, for every address the
+ * peer store is given.
+ */
+function withAddressBudget (gater: ConnectionGater, budget: AddressBudget): ConnectionGater {
+  return { ...gater, filterMultiaddrForPeer: (peer, addr) => budget.allows(peer.toString(), addr) }
 }
 
 function announceInstead (announce: string[]): (addrs: Multiaddr[]) => Multiaddr[] {
@@ -168,4 +270,11 @@ function announceInstead (announce: string[]): (addrs: Multiaddr[]) => Multiaddr
 /** Build (not start) the node. */
 export async function createSwarmNode (init: NodeInit): Promise<SwarmNode> {
   return await createLibp2p({ ...libp2pOptions(init), start: false })
+}
+
+/** Start the node, then put in what needs its protocols registered. */
+export async function startSwarmNode (node: SwarmNode, init: Pick<NodeInit, 'dht' | 'swarmName'>): Promise<void> {
+  await node.start()
+  // kad-dht has no message size limit of its own (it reads up to 4 MiB per message).
+  if (init.dht) await guardKadStreams(node, kadProtocol(init.swarmName))
 }

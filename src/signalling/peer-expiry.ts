@@ -13,6 +13,12 @@ export interface PeerExpiryInit {
   expiryMs: number
   /** Our own announce interval: a peer's expiry stretches with its own (see presence-interval.ts). */
   intervalMs: number
+  /**
+   * Our re-announce interval now (stretched by the peers we know). A peer we
+   * were never connected to is only somebody's say-so: its expiry stretches
+   * no further than this, whatever `every` its record claims. Default: `intervalMs`.
+   */
+  currentIntervalMs?: () => number
   log: Logger
 }
 
@@ -44,7 +50,10 @@ export class PeerExpiry {
   sweep (nowMs: number = Date.now()): void {
     const { table, libp2p, expiryMs, intervalMs } = this.#init
     table.pruneSeqs(nowMs - 10 * expiryMs)
-    for (const id of table.silent(nowMs, every => presenceExpiryMs({ expiryMs, intervalMs }, every))) {
+    const current = this.#init.currentIntervalMs?.() ?? intervalMs
+    const expiryOf = (every: number | undefined, direct: boolean): number =>
+      presenceExpiryMs({ expiryMs, intervalMs }, direct ? every : Math.min(every ?? intervalMs, current))
+    for (const id of table.silent(nowMs, expiryOf)) {
       if (this.#pinging.has(id)) continue
       const peerId = peerIdFromString(id)
       if (libp2p.getConnections(peerId).length === 0) {

@@ -21,3 +21,12 @@ export function presenceExpiryMs (base: { expiryMs: number, intervalMs: number }
   if (everyMs === undefined || everyMs <= base.intervalMs) return base.expiryMs
   return Math.round(base.expiryMs * everyMs / base.intervalMs)
 }
+
+/**
+ * The largest `every` a record may claim with a table of `maxPeers`: what a
+ * daemon of a swarm that size announces at. A larger claim (24 h stretched a
+ * record's expiry to four days) counts as this.
+ */
+export function maxEveryMs (baseMs: number, maxPeers: number): number {
+  return presenceIntervalMs(baseMs, maxPeers)
+}

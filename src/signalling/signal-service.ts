@@ -9,6 +9,14 @@ import { SignalStream } from './signal-stream.ts'
 export const SIGNAL_DIAL_TIMEOUT_MS = 10_000
 /** Concurrent signal streams one connection may open to us. */
 export const MAX_INBOUND_SIGNAL_STREAMS = 8
+/**
+ * Concurrent signal streams one peer may have open to us over all its
+ * connections (a session uses one; a remake a second for a while), and all
+ * peers together. The per-connection limit alone let one peer id hold 8 per
+ * connection over 125 connections.
+ */
+export const MAX_SIGNAL_STREAMS_PER_PEER = 8
+export const MAX_SIGNAL_STREAMS = 256
 
 export interface SignalServiceEvents {
   /** A peer opened a signal stream to us (already checked against the allow list). */
@@ -38,6 +46,8 @@ export function createSignalService (init: SignalServiceInit): SignalService {
   const service = new TypedEmitter<SignalServiceEvents>() as SignalService
   service.onListenerError = (event, err) => { log.error({ err, event }, 'signal listener failed') }
   let handling = false
+  const perPeer = new Map<string, number>()
+  let total = 0
 
   service.start = async () => {
     await init.host.libp2p.handle(SIGNAL_PROTOCOL, (stream, connection) => {
@@ -48,6 +58,20 @@ export function createSignalService (init: SignalServiceInit): SignalService {
         void signalStream.reject('not-allowed', 'this peer is not on the allow list')
         return
       }
+      const open = perPeer.get(peer) ?? 0
+      if (open >= MAX_SIGNAL_STREAMS_PER_PEER || total >= MAX_SIGNAL_STREAMS) {
+        log.warn({ peer, open, total }, 'signal stream over the per-peer or total limit refused')
+        stream.abort(new Error('too many signal streams'))
+        return
+      }
+      perPeer.set(peer, open + 1)
+      total++
+      signalStream.on('close', () => {
+        total--
+        const left = (perPeer.get(peer) ?? 1) - 1
+        if (left <= 0) perPeer.delete(peer)
+        else perPeer.set(peer, left)
+      })
       service.emit('stream', signalStream)
       signalStream.start()
     }, { maxInboundStreams: MAX_INBOUND_SIGNAL_STREAMS, runOnLimitedConnection: true })

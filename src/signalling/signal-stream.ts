@@ -10,6 +10,9 @@ export interface SignalStreamEvents {
   close: [Error | undefined]
 }
 
+/** A closing stream's last bytes get this long to go out before it is reset. */
+export const CLOSE_TIMEOUT_MS = 2_000
+
 /** A stream carries at most this many messages (a session's offer, answer and candidates). */
 export const MAX_MESSAGES_PER_STREAM = 1000
 
@@ -85,12 +88,23 @@ export class SignalStream extends TypedEmitter<SignalStreamEvents> {
     this.close(new SignalRejectedError(message, code))
   }
 
-  /** Close both directions; idempotent. */
+  /**
+   * Close; idempotent. A clean close ends our side and lets the peer finish
+   * its own. One with an error (a refusal, a timeout, a bad message) ends
+   * both sides: what we sent is flushed, then reading stops too, and a peer
+   * that does not take it within CLOSE_TIMEOUT_MS gets the stream reset, so
+   * no half-open stream is left behind.
+   */
   close (err?: Error): void {
     if (this.#closed) return
     this.#closed = true
     this.emit('close', err)
     this.removeAllListeners()
-    this.#stream.close().catch(() => { this.#stream.abort(new Error('signal stream close failed')) })
+    const stream = this.#stream
+    const signal = AbortSignal.timeout(CLOSE_TIMEOUT_MS)
+    const done = stream.close({ signal }).then(async () => {
+      if (err !== undefined) await stream.closeRead({ signal })
+    })
+    done.catch(() => { stream.abort(err ?? new Error('signal stream close failed')) })
   }
 }

@@ -4,22 +4,24 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { SwarmListenError } from '../util/errors.ts'
+import { EventLoopSlicer } from '../util/event-loop-slicer.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
 import { AllowList } from './allow-list.ts'
 import { ConnectionCheck } from './connection-check.ts'
 import { localHosts } from './local-hosts.ts'
-import { createSwarmNode, type SwarmNode } from './libp2p-node.ts'
+import { createSwarmNode, startSwarmNode, type SwarmNode } from './libp2p-node.ts'
 import { PeerDialer } from './peer-dialer.ts'
 import { PeerExpiry } from './peer-expiry.ts'
 import { decodePresence, encodePresence, MAX_PRESENCE_BYTES } from './presence-codec.ts'
 import { GRAYLIST_THRESHOLD } from './presence-scoring.ts'
-import { presenceExpiryMs, presenceIntervalMs } from './presence-interval.ts'
+import { maxEveryMs, presenceExpiryMs, presenceIntervalMs } from './presence-interval.ts'
 import { PresenceSync } from './presence-sync.ts'
 import { MAX_SYNC_HAVE, type SyncRecord } from './presence-sync-messages.ts'
-import { PresenceTable } from './presence-table.ts'
+import { DEFAULT_MAX_PEERS, PresenceTable } from './presence-table.ts'
 import { PublishRateLimit } from './publish-rate-limit.ts'
 import { Rendezvous } from './rendezvous.ts'
 import { readSwarmKey } from './swarm-key.ts'
+import { swarmGater } from './swarm-gater.ts'
 import { presenceSyncProtocol, presenceTopic, rendezvousCid } from './swarm-scope.ts'
 import type { PeerInfo, PresenceRecord, Swarm, SwarmEvents, SwarmInit } from './types.ts'
 
@@ -50,6 +52,16 @@ const RENDEZVOUS_QUERY_TIMEOUT_MS = 10_000
 /** How often peers' gossipsub scores are looked at, and how long a graylisted one stays shut out. */
 const GRAYLIST_CHECK_MS = 1_000
 export const GRAYLIST_BAN_MS = 60_000
+/**
+ * Authors we do not know yet that one peer may bring us, by gossip or in
+ * presence sync answers: a burst (a daemon joining a swarm hears of all its
+ * peers from the first one it connects to), then this many a minute. Keys are
+ * free, so without it one connection could fill the table with made-up peers
+ * (1,000 fresh keys over one connection did). Records over it are ignored,
+ * not rejected: an honest peer that relays a flood is not penalised for it.
+ */
+export const NEW_AUTHORS_BURST = 128
+export const NEW_AUTHORS_PER_MINUTE = 60
 /** How often this machine's addresses are compared with the last look (see ConnectionCheck). */
 const ADDRESS_CHECK_MS = 1_000
 
@@ -82,9 +94,15 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
   readonly #allow: AllowList
   readonly #table: PresenceTable
   readonly #topic: string
+  /** The largest `every` a record may claim (see maxEveryMs). */
+  readonly #maxEveryMs: number
   /** Records that passed the topic validator, waiting for gossipsub's 'message'. */
   readonly #validated = new WeakMap<Message, PresenceRecord>()
   readonly #rate = new PublishRateLimit()
+  /** New authors (not in our table) that one forwarding peer may bring us (see NEW_AUTHORS_*). */
+  readonly #newAuthors = new PublishRateLimit({ burst: NEW_AUTHORS_BURST, perSecond: NEW_AUTHORS_PER_MINUTE / 60 })
+  /** Decoding and signature checks of a burst of records share the event loop (see EventLoopSlicer). */
+  readonly #slicer = new EventLoopSlicer()
   #running: Running | undefined
   #starting: Promise<void> | undefined
   #stopping: Promise<void> | undefined
@@ -104,10 +122,12 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     this.#log = init.logger.child({ swarm: init.swarm.name })
     this.#allow = new AllowList(init.swarm.allow)
     this.#topic = presenceTopic(init.swarm.name)
+    const maxPeers = init.swarm.maxPeers ?? DEFAULT_MAX_PEERS
+    this.#maxEveryMs = maxEveryMs(init.swarm.announceIntervalMs, maxPeers)
     this.#table = new PresenceTable((event, peer) => {
       this.#log.debug({ peer: peer.peerId, name: peer.name, connected: peer.connected }, event)
       this.emit(event, peer)
-    })
+    }, { maxPeers, maxEveryMs: this.#maxEveryMs })
     this.onListenerError = (event, err) => { this.#log.error({ err, event }, 'swarm event listener threw') }
   }
 
@@ -175,7 +195,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
   async #start (): Promise<void> {
     const s = this.#init.swarm
     const psk = s.key === undefined ? undefined : await readSwarmKey(s.key)
-    let node: SwarmNode
+    let node: SwarmNode | undefined
+    const rendezvous = await rendezvousCid(s.name)
     try {
       node = await createSwarmNode({
         swarmName: s.name,
@@ -187,10 +208,13 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
         dht: s.dht,
         relay: s.relay,
         psk,
-        gater: this.#allow.gater()
+        rendezvous,
+        gater: swarmGater({ allow: this.#allow, connectionsTo: peer => node?.getConnections(peer).length ?? 0 })
       })
-      await node.start()
+      await startSwarmNode(node, { dht: s.dht, swarmName: s.name })
     } catch (err) {
+      // A start that failed half-way (a listener, or the kad guard after it) leaves nothing running.
+      try { await node?.stop() } catch {}
       throw new SwarmListenError(s.listen, err)
     }
     try {
@@ -209,7 +233,14 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     const s = this.#init.swarm
     const log = this.#log
     const dialer = new PeerDialer({ libp2p: node, allow: this.#allow, overlayPeers: s.overlayPeers, log })
-    const expiry = new PeerExpiry({ libp2p: node, table: this.#table, expiryMs: s.peerExpiryMs, intervalMs: s.announceIntervalMs, log })
+    const expiry = new PeerExpiry({
+      libp2p: node,
+      table: this.#table,
+      expiryMs: s.peerExpiryMs,
+      intervalMs: s.announceIntervalMs,
+      currentIntervalMs: () => this.#intervalMs(),
+      log
+    })
     const check = new ConnectionCheck({
       libp2p: node,
       redial: peer => { dialer.dialNow(peer, 'address change') },
@@ -228,7 +259,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     await sync.start()
     const running: Running = { node, dialer, expiry, check, sync, timers: [], detach: [] }
     const pubsub = node.services.pubsub
-    pubsub.topicValidators.set(this.#topic, async (_source, msg) => await this.#validate(msg))
+    pubsub.topicValidators.set(this.#topic, async (source, msg) => await this.#validate(source.toString(), msg))
     const onMessage = (evt: CustomEvent<Message>): void => { this.#onMessage(evt.detail) }
     const onSubscription = (evt: CustomEvent<SubscriptionChangeData>): void => {
       if (!evt.detail.subscriptions.some(sub => sub.topic === this.#topic && sub.subscribe)) return
@@ -402,7 +433,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     }
   }
 
-  async #validate (msg: Message): Promise<TopicValidatorResult> {
+  /** A gossip record by `msg.from`, forwarded to us by `source`. */
+  async #validate (source: string, msg: Message): Promise<TopicValidatorResult> {
     if (msg.type !== 'signed') return TopicValidatorResult.Reject
     const from = msg.from.toString()
     if (!this.#allow.allows(from)) {
@@ -414,6 +446,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
       this.#log.debug({ peer: from }, 'presence over the publish rate rejected')
       return TopicValidatorResult.Reject
     }
+    if (!this.#admitsAuthor(source, from)) return TopicValidatorResult.Ignore
+    await this.#slicer.turn()
     // The record we hold already (its seq, not below) passes too: presence sync may have
     // brought it first, and gossipsub forwards only what its validator accepts, so
     // refusing it would stop the record at us. The table then takes it as nothing new.
@@ -437,6 +471,18 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     this.#validated.delete(msg)
     // A copy: the message's data can be a view into gossipsub's whole RPC buffer.
     this.#take(msg.from, record, msg.data.slice(), Date.now())
+  }
+
+  /**
+   * Whether a record of `author` that `forwarder` brought may go on: always
+   * for an author we know, or the forwarder's own record; a new author takes
+   * one of the forwarder's new-author tokens.
+   */
+  #admitsAuthor (forwarder: string, author: string): boolean {
+    if (author === forwarder || this.#table.has(author)) return true
+    if (this.#newAuthors.take(forwarder)) return true
+    this.#log.debug({ peer: forwarder, author }, 'presence of a new author over the forwarder\'s new-author rate ignored')
+    return false
   }
 
   /** A verified record into the table; a peer it tells of that we are not connected to may be dialled. */
@@ -469,6 +515,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
    */
   async #takeSynced (from: string, synced: SyncRecord): Promise<boolean> {
     const s = this.#init.swarm
+    await this.#slicer.turn()
     const result = await decodePresence(synced.envelope, { swarm: s.name, lastSeq: id => this.#table.lastSeq(id) })
     if (!result.ok) {
       if (result.why === 'stale') return true
@@ -477,8 +524,10 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     }
     const record = result.record
     if (record.peerId === this.peerId || !this.#allow.allows(record.peerId)) return true
+    if (!this.#admitsAuthor(from, record.peerId)) return true
     // Heard, or signed, too long ago to count: the peer would be silent, and may be gone.
-    const expiry = presenceExpiryMs({ expiryMs: s.peerExpiryMs, intervalMs: s.announceIntervalMs }, record.every)
+    const every = record.every === undefined ? undefined : Math.min(record.every, this.#maxEveryMs)
+    const expiry = presenceExpiryMs({ expiryMs: s.peerExpiryMs, intervalMs: s.announceIntervalMs }, every)
     if (synced.ageMs > expiry || Date.now() - record.ts > expiry + MAX_CLOCK_SKEW_MS) return true
     this.#take(peerIdFromString(record.peerId), record, synced.envelope, Date.now() - synced.ageMs)
     return true

@@ -10,7 +10,8 @@ export const TRUSTED_DIAL_TIMEOUT_MS = 10_000
 const HEADER_TIMEOUT_MS = 5_000
 /** Frames on a trusted channel stream (a message plus its kind byte). */
 export const MAX_TRUSTED_FRAME_BYTES = 256 * 1024 + 1
-const MAX_INBOUND_STREAMS = 256
+/** Channels one connection may have open at once: within yamux's per-connection stream limit (libp2p-node.ts), beside the other protocols. */
+const MAX_INBOUND_STREAMS = 96
 
 export interface IncomingTrustedStream {
   peer: string

@@ -73,6 +73,8 @@ export interface SwarmInit {
     peerExpiryMs: number
     /** libp2p connections opened by ourselves to peers we hear of (see PeerDialer). */
     overlayPeers: number
+    /** Peers the presence table holds at most (see PresenceTable.apply). Default DEFAULT_MAX_PEERS. */
+    maxPeers?: number
   }
   privateKey: PrivateKey
   /** Called at every announcement, so the record always shows current sources. */

@@ -281,3 +281,9 @@ export class BitrateNotAdjustableError extends EdgeError {
 export class VideoFormatUnsupportedError extends EdgeError {
   override readonly status = 409
 }
+
+/** An inbound kad-dht stream carried more than edged's limit (see signalling/kad-stream-guard.ts). */
+export class KadStreamTooLargeError extends EdgeError {}
+
+/** A DHT record put, refused: edged reads no DHT records, so it stores none for others. */
+export class DhtRecordRefusedError extends EdgeError {}

@@ -7,9 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { encodePresence } from '../../src/signalling/presence-codec.ts'
 import { decodeSyncRecord, encodeSyncRecord, encodeSyncRequest } from '../../src/signalling/presence-sync-messages.ts'
 import { createSwarmNode } from '../../src/signalling/libp2p-node.ts'
-import { presenceSyncProtocol, presenceTopic } from '../../src/signalling/swarm-scope.ts'
-import type { PresenceRecord, Swarm } from '../../src/signalling/types.ts'
-import { capturingLogger, peerNames, TestSwarms, waitFor } from './signalling-test-swarm.ts'
+import { presenceSyncProtocol, presenceTopic, rendezvousCid } from '../../src/signalling/swarm-scope.ts'
+import { answerSyncWith, capturingLogger, peerNames, TestSwarms, unitRecord, waitFor } from './signalling-test-swarm.ts'
 
 const swarms = new TestSwarms()
 afterEach(async () => { await swarms.stopAll() })
@@ -19,13 +18,7 @@ const QUIET = { announceIntervalMs: 60_000, peerExpiryMs: 120_000 }
 const PROTOCOL = presenceSyncProtocol('unit')
 const idOf = (key: PrivateKey): string => peerIdFromPrivateKey(key).toString()
 
-function record (key: PrivateKey, over: Partial<PresenceRecord> = {}): PresenceRecord {
-  const peerId = idOf(key)
-  return {
-    peerId, swarm: 'unit', instance: 'x-1', name: 'x', version: '1', sources: [], stack: 'webrtc',
-    addresses: [`/ip4/127.0.0.1/tcp/9/p2p/${peerId}`], seq: Date.now(), ts: Date.now(), ...over
-  }
-}
+const record = unitRecord
 
 describe('presence sync', () => {
   it('a newcomer hears peers that never heard of it from its first peer, without waiting for their repeat', { timeout: 30_000 }, async () => {
@@ -50,16 +43,8 @@ describe('presence sync', () => {
     expect(d.peer(b.peerId)?.addresses).toEqual(b.addresses())
   })
 
-  /** `evil` answers every sync request with `frames`, whatever it was asked. */
-  async function answerWith (evil: Swarm, frames: Uint8Array[]): Promise<void> {
-    await evil.libp2p.unhandle(PROTOCOL)
-    await evil.libp2p.handle(PROTOCOL, async (stream) => {
-      const lp = lpStream(stream)
-      await lp.read()
-      for (const frame of frames) await lp.write(frame)
-      await stream.close()
-    })
-  }
+  const answerWith = answerSyncWith
+
 
   it('takes the good records of an answer, skips stale ones, and drops the answer at its first invalid record with one warning', async () => {
     const evil = await swarms.start({ name: 'evil', swarm: QUIET })
@@ -94,7 +79,7 @@ describe('presence sync', () => {
 
     // N: a bare node of the swarm that publishes one record, by sync and then by gossip.
     const key = await generateKeyPair('Ed25519')
-    const n = await createSwarmNode({ swarmName: 'unit', privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], announce: [], bootstrap: [], mdns: false, dht: false, relay: false })
+    const n = await createSwarmNode({ swarmName: 'unit', privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], announce: [], bootstrap: [], mdns: false, dht: false, relay: false, rendezvous: await rendezvousCid('unit') })
     await n.start()
     try {
       const envelope = await encodePresence(record(key, { name: 'n', addresses: n.getMultiaddrs().map(a => a.toString()) }), key)

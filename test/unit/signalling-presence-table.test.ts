@@ -113,3 +113,71 @@ describe('presence table', () => {
     expect(t.silent(6000, () => 2000)).toEqual([])
   })
 })
+
+describe('presence table bounds', () => {
+  const id = (n: number): string => `12D3KooWpeer${String(n).padStart(4, '0')}`
+  const bounded = (maxPeers: number, maxEveryMs?: number): { t: PresenceTable, events: Array<[PeerEventName, PeerInfo]> } => {
+    const events: Array<[PeerEventName, PeerInfo]> = []
+    return { t: new PresenceTable((e, p) => { events.push([e, p]) }, { maxPeers, ...(maxEveryMs !== undefined ? { maxEveryMs } : {}) }), events }
+  }
+
+  it('holds maxPeers; a relayed newcomer displaces only the oldest relayed peer, never a connected or once-connected one', () => {
+    const { t } = bounded(3)
+    t.apply(record({ peerId: id(1), name: 'connected' }), true, 1000)
+    t.apply(record({ peerId: id(2), name: 'once' }), true, 1100)
+    t.setConnected(id(2), false)
+    t.apply(record({ peerId: id(3), name: 'relayed' }), false, 1200)
+    expect(t.apply(record({ peerId: id(4), name: 'sybil' }), false, 2000)).toBe(true)
+    expect(t.has(id(3))).toBe(false)
+    expect(t.size).toBe(3)
+    // Now the only relayed peer is the sybil itself: the next relayed one takes its place, no other.
+    expect(t.apply(record({ peerId: id(5), name: 'sybil2' }), false, 3000)).toBe(true)
+    expect(t.list().map(p => p.peerId).sort()).toEqual([id(1), id(2), id(5)])
+  })
+
+  it('refuses a relayed newcomer when every peer held was connected to us', () => {
+    const { t } = bounded(2)
+    t.apply(record({ peerId: id(1) }), true, 1000)
+    t.apply(record({ peerId: id(2) }), true, 1000)
+    expect(t.apply(record({ peerId: id(3) }), false, 2000)).toBe(false)
+    expect(t.has(id(3))).toBe(false)
+    // The refused record left no seq behind: its author may come back when there is room.
+    expect(t.lastSeq(id(3))).toBeUndefined()
+  })
+
+  it('a connected newcomer displaces a peer without a live connection, relayed-only ones first', () => {
+    const { t } = bounded(2)
+    t.apply(record({ peerId: id(1) }), true, 1000)
+    t.setConnected(id(1), false)
+    t.apply(record({ peerId: id(2) }), false, 1500)
+    expect(t.apply(record({ peerId: id(3) }), true, 2000)).toBe(true)
+    expect(t.has(id(2))).toBe(false)
+    expect(t.apply(record({ peerId: id(4) }), true, 2000)).toBe(true)
+    expect(t.has(id(1))).toBe(false)
+    expect(t.apply(record({ peerId: id(5) }), true, 2000)).toBe(false)
+  })
+
+  it('caps a record\'s every', () => {
+    const { t } = bounded(8, 60_000)
+    t.apply(record({ peerId: id(1), every: 24 * 3_600_000 }), false, 0)
+    const seen: Array<number | undefined> = []
+    t.silent(10, every => { seen.push(every); return 1 })
+    expect(seen).toEqual([60_000])
+  })
+
+  it('shows a copied name with the peer id; a peer we are connected to keeps it plain even when the copy came first', () => {
+    const { t, events } = bounded(8)
+    t.apply(record({ peerId: id(1), name: 'robot' }), false, 1000)
+    t.apply(record({ peerId: id(2), name: 'robot' }), false, 2000)
+    expect(t.get(id(1))?.name).toBe('robot')
+    expect(t.get(id(2))?.name).toBe(`robot (${id(2).slice(-8)})`)
+    // id(2) is the one we connect to: it is the robot we can vouch for.
+    t.setConnected(id(2), true)
+    expect(t.get(id(2))?.name).toBe('robot')
+    expect(t.get(id(1))?.name).toBe(`robot (${id(1).slice(-8)})`)
+    expect(events.at(-1)).toMatchObject(['peer:updated', { peerId: id(1), name: `robot (${id(1).slice(-8)})` }])
+    // A copy arriving after a connected holder is marked at once.
+    t.apply(record({ peerId: id(3), name: 'robot' }), false, 3000)
+    expect(t.get(id(3))?.name).toBe(`robot (${id(3).slice(-8)})`)
+  })
+})

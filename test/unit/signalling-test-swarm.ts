@@ -1,9 +1,12 @@
 import { Writable } from 'node:stream'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
 import { pino, type Logger } from 'pino'
 import { createSwarm } from '../../src/signalling/swarm.ts'
-import type { PresenceContent, Swarm, SwarmInit } from '../../src/signalling/types.ts'
+import { presenceSyncProtocol } from '../../src/signalling/swarm-scope.ts'
+import type { PresenceContent, PresenceRecord, Swarm, SwarmInit } from '../../src/signalling/types.ts'
 
 /** Shared by the signalling unit tests: swarms on loopback with quick presence. */
 
@@ -78,4 +81,25 @@ export async function waitFor (what: string, check: () => boolean, timeoutMs = 1
 
 export function peerNames (swarm: Swarm): string[] {
   return swarm.peers().map(p => p.name).sort()
+}
+
+/** A presence record of swarm 'unit' by `key` (now, with a loopback address), with `over` on top. */
+export function unitRecord (key: PrivateKey, over: Partial<PresenceRecord> = {}): PresenceRecord {
+  const peerId = peerIdFromPrivateKey(key).toString()
+  return {
+    peerId, swarm: 'unit', instance: 'x-1', name: 'x', version: '1', sources: [], stack: 'webrtc',
+    addresses: [`/ip4/127.0.0.1/tcp/9/p2p/${peerId}`], seq: Date.now(), ts: Date.now(), ...over
+  }
+}
+
+/** Make `evil` answer every presence sync request with `frames`, whatever it was asked. */
+export async function answerSyncWith (evil: Swarm, frames: Uint8Array[]): Promise<void> {
+  const protocol = presenceSyncProtocol('unit')
+  await evil.libp2p.unhandle(protocol)
+  await evil.libp2p.handle(protocol, async (stream) => {
+    const lp = lpStream(stream)
+    await lp.read()
+    for (const frame of frames) await lp.write(frame)
+    await stream.close()
+  })
 }

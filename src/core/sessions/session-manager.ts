@@ -6,6 +6,7 @@ import type { Startable } from '../../util/startable.ts'
 import type { MediaSignalMessage, SignalMessage } from '../../signalling/signal-messages.ts'
 import { lostHost } from '../../signalling/address-hosts.ts'
 import type { SignalService } from '../../signalling/signal-service.ts'
+import { PublishRateLimit } from '../../signalling/publish-rate-limit.ts'
 import type { SignalStream } from '../../signalling/signal-stream.ts'
 import type { PeerInfo, Swarm } from '../../signalling/types.ts'
 import type { Channel, PeerSession, SessionRole, SessionSignal, StackProfile } from '../../transport/types.ts'
@@ -21,6 +22,10 @@ export const FIRST_MESSAGE_TIMEOUT_MS = 10_000
 export const RECONCILE_INTERVAL_MS = 1_000
 /** How long an answerer whose connected session failed offers a new one itself (see Slot.reofferUntil). */
 export const REOFFER_GRACE_MS = 60_000
+
+/** Offers a peer may make at once, and the rate they come back at (a remake or a restart needs one each). */
+export const OFFER_BURST = 8
+export const OFFERS_PER_SECOND = 0.5
 
 /** A connected session as the media (watch) layer uses it: its PeerSession and its signal stream. */
 export type SessionLink = Pick<SessionAttempt, 'peer' | 'id' | 'session' | 'sendMedia' | 'canSignal'>
@@ -112,6 +117,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
   const manager = new TypedEmitter<SessionManagerEvents>() as SessionManager
   manager.onListenerError = (event, err) => { log.error({ err, event }, 'session listener failed') }
   const slots = new Map<string, Slot>()
+  const offerRate = new PublishRateLimit({ burst: OFFER_BURST, perSecond: OFFERS_PER_SECOND })
   const allow = new Set(init.allow)
   let timer: NodeJS.Timeout | undefined
   let running = false
@@ -228,6 +234,28 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       logger: log
     })
 
+  /**
+   * Make `attempt` the slot's current one. At most two attempts per peer: a
+   * connected one (kept as `previous`, make-before-break, until the new one
+   * connects) and one negotiating. A negotiating attempt that is replaced is
+   * closed (each one holds a PeerConnection and its UDP sockets: offers that
+   * replaced each other without closing took a daemon from 2 sockets to 1,002).
+   * The new attempt goes in first, so the old one's 'ended' finds the slot taken.
+   */
+  const install = (slot: Slot, attempt: SessionAttempt): void => {
+    const replaced = slot.current
+    let closing: SessionAttempt | undefined
+    if (replaced?.state === 'connected') {
+      if (slot.previous !== undefined && slot.previous !== replaced) closing = slot.previous
+      slot.previous = replaced
+    } else {
+      closing = replaced
+    }
+    slot.current = attempt
+    closing?.close('replaced by a newer negotiation')
+    adopt(slot, attempt)
+  }
+
   const trustedRefused = (peer: string, profile: StackProfile): string | undefined =>
     profile === 'trusted' ? init.trustedRefusal?.(peer) : undefined
 
@@ -264,10 +292,8 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     if (!running || slot.manualOff) { stream.close(); return }
     const attempt = createAttempt(slot, 'offerer', id, init.profileFor(slot.peer), stream)
     log.info({ peer: slot.peer, session: id, replacing: slot.current?.id }, 'offering a session')
-    if (slot.current !== undefined) slot.previous = slot.current
-    slot.current = attempt
     slot.remake = false
-    adopt(slot, attempt)
+    install(slot, attempt)
   }
 
   /** Start what should run for this peer and is not running. */
@@ -323,6 +349,12 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       void stream.reject('busy', 'sessions with you were disconnected by the operator', message.session)
       return
     }
+    // Each offer we take costs a PeerConnection: a peer gets a few at once, then one every few seconds.
+    if (!offerRate.take(peer)) {
+      log.warn({ peer }, 'offer over the per-peer offer rate refused')
+      void stream.reject('busy', `more than ${OFFER_BURST} offers at once, or one per ${1 / OFFERS_PER_SECOND} s`, message.session)
+      return
+    }
     // The peer offers: it knows our old session is gone, we need not offer again ourselves.
     slot.reofferUntil = undefined
     const current = slot.current
@@ -339,9 +371,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     }
     const attempt = createAttempt(slot, 'answerer', message.session, profile, stream)
     log.info({ peer, session: message.session, replacing: slot.current?.id }, 'answering an offer')
-    if (slot.current !== undefined) slot.previous = slot.current
-    slot.current = attempt
-    adopt(slot, attempt)
+    install(slot, attempt)
     attempt.acceptOffer(message)
   }
 
