@@ -1,6 +1,6 @@
 import { PeerConnection, type DataChannel } from 'node-datachannel'
 import type { Logger } from 'pino'
-import { ConflictError, InvalidSignalError, SessionClosedError } from '../util/errors.ts'
+import { ChannelOpenError, ConflictError, InvalidSignalError, SessionClosedError } from '../util/errors.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
 import { DEFAULT_CHANNEL_LIMITS, RtcChannel } from './channel.ts'
 import { decodeChannelProtocol, encodeChannelProtocol } from './channel-protocol.ts'
@@ -171,7 +171,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     // waits until libdatachannel has opened the pending ones (see SYNC_LABEL).
     const wait = this.#remoteSdp === null ? this.role === 'answerer' : this.#sync?.isOpen !== true
     if (wait) this.#deferred.push(channel)
-    else this.#createNative(channel)
+    else if (!this.#createNative(channel)) throw new ChannelOpenError(`channel ${label} to ${this.remotePeer} could not be created: ${channel.failure}`)
     return channel
   }
 
@@ -319,15 +319,28 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     return keepChannel(this.#channels, channel, opened => { this.emit('channel', opened) })
   }
 
-  #createNative (channel: RtcChannel): void {
+  /**
+   * Create the native channel; false, with the channel closed (its label free
+   * again), when libdatachannel refuses (e.g. "Too many DataChannels": SCTP
+   * streams run out near 512 a side).
+   */
+  #createNative (channel: RtcChannel): boolean {
     const { ordered, maxRetransmits, maxPacketLifeTime } = channel.options
-    const dc = this.#pc.createDataChannel(channel.label, {
-      protocol: encodeChannelProtocol(channel.options),
-      unordered: !ordered,
-      ...(maxRetransmits !== undefined ? { maxRetransmits } : {}),
-      ...(maxPacketLifeTime !== undefined ? { maxPacketLifeTime } : {})
-    })
+    let dc: DataChannel
+    try {
+      dc = this.#pc.createDataChannel(channel.label, {
+        protocol: encodeChannelProtocol(channel.options),
+        unordered: !ordered,
+        ...(maxRetransmits !== undefined ? { maxRetransmits } : {}),
+        ...(maxPacketLifeTime !== undefined ? { maxPacketLifeTime } : {})
+      })
+    } catch (err) {
+      this.#log.warn({ channel: channel.label, err: (err as Error).message }, 'data channel not created')
+      channel.fail((err as Error).message)
+      return false
+    }
     channel.attach(dc)
+    return true
   }
 
   #remoteChannel (dc: DataChannel): void {
