@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino'
 import { EdgeError, UnauthorizedError, WebListenError } from '../util/errors.ts'
 import type { Startable } from '../util/startable.ts'
+import { logRateLimited } from '../util/rate-limited-log.ts'
 import { HTTP_MAX_PIPELINED, HTTP_REQUEST_TIMEOUT_MS, HTTP_TIMEOUTS, limitHttp } from '../util/http-limits.ts'
 import { bearerMatches, parseHostPort } from './web-auth.ts'
 
@@ -11,6 +12,8 @@ export const WEB_REQUEST_TIMEOUT_MS = HTTP_REQUEST_TIMEOUT_MS
 /** Connections open at once on the web listener, and from one remote address (see README "Limits"). */
 export const WEB_MAX_CONNECTIONS = 256
 export const WEB_MAX_CONNECTIONS_PER_ADDRESS = 32
+/** A flood of 503s (WHEP/WHIP beyond the browser sessions' limit) logs one warning per this interval. */
+const BUSY_LOG_INTERVAL_MS = 60_000
 
 /** Adds routes to the web listener (metrics now; the viewer, WHEP and WHIP later). */
 export type WebRoutes = (app: FastifyInstance) => void | Promise<void>
@@ -65,9 +68,12 @@ export function createWebServer (init: WebServerInit): WebServer {
     })
   }
 
+  const warnBusy = logRateLimited(init.logger, BUSY_LOG_INTERVAL_MS)
   app.setErrorHandler((err: FastifyError | EdgeError, req, reply) => {
     const status = err instanceof EdgeError ? err.status : (err.statusCode ?? 500)
-    if (status >= 500) init.logger.error({ err, url: req.url }, 'web request failed')
+    // 503 is a limit doing its job (browser sessions, stopping): a warning, once a minute at most.
+    if (status === 503) warnBusy('warn', { err: err.message, url: req.url }, 'web request refused: busy')
+    else if (status >= 500) init.logger.error({ err, url: req.url }, 'web request failed')
     const name = err instanceof EdgeError ? err.name : (status >= 500 ? 'InternalError' : (err.code ?? 'BadRequestError'))
     void reply.status(status).send({ error: { name, message: err.message } })
   })
