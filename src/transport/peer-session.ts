@@ -2,6 +2,7 @@ import { PeerConnection, type DataChannel } from 'node-datachannel'
 import type { Logger } from 'pino'
 import { ChannelOpenError, ConflictError, InvalidSignalError, SessionClosedError } from '../util/errors.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
+import { logRateLimited, type RateLimitedLog } from '../util/rate-limited-log.ts'
 import { DEFAULT_CHANNEL_LIMITS, RtcChannel } from './channel.ts'
 import { decodeChannelProtocol, encodeChannelProtocol } from './channel-protocol.ts'
 import { fingerprintFromSdp, normaliseFingerprint, sameFingerprint } from './fingerprint.ts'
@@ -64,6 +65,12 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
   readonly #channels = new Map<string, RtcChannel>()
   /** Channels waiting to be created (see openChannel). */
   readonly #deferred: RtcChannel[] = []
+  /**
+   * libdatachannel refused a channel (its SCTP streams are used up): refuse
+   * the next ones without asking it, until a channel closes and frees a stream.
+   */
+  #streamsFull: string | undefined
+  readonly #warnRefused: RateLimitedLog
   #sync: RtcChannel | null = null
   /** The `media` profile's inactive section (see media-anchor.ts). */
   #anchor: ReturnType<PeerConnection['addTrack']> | null = null
@@ -101,6 +108,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     this.#settings = profileSettings(init.profile)
     this.#limits = { ...DEFAULT_CHANNEL_LIMITS, ...init.channelLimits }
     this.#log = init.logger.child({ peer: init.remotePeer, role: init.role })
+    this.#warnRefused = logRateLimited(this.#log, 60_000)
     this.onListenerError = (event, err) => { this.#log.error({ err, event }, 'session listener threw') }
     this.#state = new SessionStateMachine({ session: this, isClosed: () => this.#closed, log: this.#log, failMessage: 'session failed' })
 
@@ -326,6 +334,10 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
    */
   #createNative (channel: RtcChannel): boolean {
     const { ordered, maxRetransmits, maxPacketLifeTime } = channel.options
+    if (this.#streamsFull !== undefined) {
+      channel.fail(this.#streamsFull)
+      return false
+    }
     let dc: DataChannel
     try {
       dc = this.#pc.createDataChannel(channel.label, {
@@ -335,11 +347,13 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
         ...(maxPacketLifeTime !== undefined ? { maxPacketLifeTime } : {})
       })
     } catch (err) {
-      this.#log.warn({ channel: channel.label, err: (err as Error).message }, 'data channel not created')
-      channel.fail((err as Error).message)
+      this.#streamsFull = (err as Error).message
+      this.#warnRefused('warn', { channel: channel.label, err: this.#streamsFull }, 'data channel not created')
+      channel.fail(this.#streamsFull)
       return false
     }
     channel.attach(dc)
+    channel.once('close', () => { this.#streamsFull = undefined })
     return true
   }
 

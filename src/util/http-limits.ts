@@ -45,6 +45,14 @@ export const HTTP_TIMEOUTS: HttpTimeouts = {
   connectionsCheckingInterval: HTTP_CHECK_INTERVAL_MS
 }
 
+/**
+ * New connections whose reading starts in one turn of the event loop. A
+ * burst (2,000 WebSocket opens at once) is let in this many at a time,
+ * newest first, so each turn stays short and a client arriving during the
+ * burst (edgectl status, a systemd probe) is not queued behind all of it.
+ */
+export const HTTP_ADMIT_PER_TURN = 16
+
 /** How long a refused connection may take to read its 503 before it is cut. */
 const REFUSED_LINGER_MS = 1_000
 
@@ -78,6 +86,27 @@ export function limitHttp (app: FastifyInstance, limits: HttpLimits, logger: Log
   let connections = 0
   const warn = logRateLimited(logger, 60_000)
 
+  // Sockets start paused (net.Server's pauseOnConnect, which http.Server does not take as an option) and admit() resumes them.
+  ;(server as Server & { pauseOnConnect: boolean }).pauseOnConnect = true
+  const waiting: Socket[] = []
+  let admitting = false
+  const admit = (): void => {
+    admitting = false
+    let n = 0
+    while (n < HTTP_ADMIT_PER_TURN && waiting.length > 0) {
+      const socket = waiting.pop() as Socket
+      if (socket.destroyed) continue
+      socket.resume()
+      n++
+    }
+    if (waiting.length > 0) admitSoon()
+  }
+  const admitSoon = (): void => {
+    if (admitting) return
+    admitting = true
+    setImmediate(admit)
+  }
+
   // Before Node's own connection listener: a refused connection never gets a parser's attention.
   server.prependListener('connection', (socket: Socket) => {
     const address = socket.remoteAddress
@@ -94,6 +123,8 @@ export function limitHttp (app: FastifyInstance, limits: HttpLimits, logger: Log
     }
     connections++
     if (address !== undefined) byAddress.set(address, fromAddress + 1)
+    waiting.push(socket)
+    admitSoon()
     socket.once('close', () => {
       connections--
       if (address === undefined) return

@@ -14,6 +14,9 @@ describe('transport: a data channel libdatachannel refuses', () => {
     const p = createPair({ channels: {} })
     pairs.push(p)
     await Promise.all([waitForState(p.offerer, 'connected'), waitForState(p.answerer, 'connected')])
+    // Until SCTP is up libdatachannel does not know its stream count: wait for a channel to open.
+    p.offerer.openChannel('first')
+    await openChannel(p.answerer, 'first')
     const opened: Channel[] = []
     let refused: Error | undefined
     for (let i = 0; i < 1100 && refused === undefined; i++) {
@@ -28,6 +31,8 @@ describe('transport: a data channel libdatachannel refuses', () => {
     expect(opened.length).toBeGreaterThan(400)
     const label = `c${opened.length}`
     expect(p.offerer.channel(label)).toBeUndefined()
+    // The next one is refused without asking libdatachannel again.
+    expect(() => p.offerer.openChannel('one-more')).toThrow(/Too many DataChannels/)
     // The ones created still open and carry messages.
     const far = await openChannel(p.answerer, 'c0')
     const got = new Promise(resolve => { far.once('message', resolve) })
