@@ -53,6 +53,13 @@ export function createPeerSession (init: PeerSessionInit): PeerSession {
   return new RtcPeerSession(init)
 }
 
+/**
+ * Channels a session may have opening (asked for, not yet open) at once: a
+ * burst of opens (a thousand WebSockets on new labels) is refused beyond it
+ * with ChannelOpenError rather than queued in libdatachannel.
+ */
+export const MAX_OPENING_CHANNELS = 64
+
 class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSession {
   readonly remotePeer: string
   readonly role: SessionRole
@@ -173,6 +180,9 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     if (!this.#settings.dataChannels) throw new ConflictError(`stack profile ${this.profile} has no data channels`)
     if (label === SYNC_LABEL) throw new ConflictError(`channel label ${label} is reserved`)
     if (this.#channels.has(label)) throw new ConflictError(`channel ${label} already exists`)
+    let opening = 0
+    for (const c of this.#channels.values()) if (!c.isOpen && !c.isClosed) opening++
+    if (opening >= MAX_OPENING_CHANNELS) throw new ChannelOpenError(`channel ${label} to ${this.remotePeer} not opened: ${opening} channels are opening already, try again`)
     const channel = this.#newChannel(label, options)
     // An answerer waits for the offer (a channel before it makes libdatachannel offer
     // too: glare); once the descriptions are in, SCTP may come up, and a channel

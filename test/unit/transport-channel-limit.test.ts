@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Channel } from '../../src/transport/types.ts'
+import { MAX_OPENING_CHANNELS } from '../../src/transport/peer-session.ts'
 import { createPair, openChannel, waitForState, type Pair } from './transport-helpers.ts'
 
 // libdatachannel has about 512 SCTP streams a side ("Too many DataChannels").
@@ -19,11 +20,26 @@ describe('transport: a data channel libdatachannel refuses', () => {
     await openChannel(p.answerer, 'first')
     const opened: Channel[] = []
     let refused: Error | undefined
-    for (let i = 0; i < 1100 && refused === undefined; i++) {
-      try {
-        opened.push(p.offerer.openChannel(`c${i}`))
-      } catch (err) {
-        refused = err as Error
+    // At most MAX_OPENING_CHANNELS opening at once: the 65th of a burst is refused, and says so.
+    let burst: Error | undefined
+    while (burst === undefined) {
+      try { opened.push(p.offerer.openChannel(`c${opened.length}`)) } catch (err) { burst = err as Error }
+    }
+    expect(burst.name).toBe('ChannelOpenError')
+    expect(burst.message).toMatch(/channels are opening already/)
+    expect(opened.length).toBeGreaterThan(MAX_OPENING_CHANNELS - 2)
+    expect(opened.length).toBeLessThan(4 * MAX_OPENING_CHANNELS) // (some may open while the burst is made)
+    // In batches that open, until libdatachannel has no stream left.
+    while (refused === undefined && opened.length < 1100) {
+      await openChannel(p.answerer, opened[opened.length - 1].label)
+      await new Promise(resolve => setTimeout(resolve, 20))
+      for (let i = 0; i < 32 && refused === undefined; i++) {
+        try {
+          opened.push(p.offerer.openChannel(`c${opened.length}`))
+        } catch (err) {
+          if (/opening already/.test((err as Error).message)) break
+          refused = err as Error
+        }
       }
     }
     expect(refused?.name).toBe('ChannelOpenError')
