@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import fs from 'node:fs'
-import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
 import { openChannelSocket } from '../helpers/channel-client.ts'
+import { malformedHttp, p99, pipelinedMetrics, probeControlSocket, rssOf, sleep, slowHeaders, websocketLabelFlood } from '../helpers/http-attacks.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
 
 /**
@@ -19,49 +17,10 @@ import { unixRequest } from '../helpers/unix-http.ts'
  */
 
 const rtc = { bindAddress: '127.0.0.1' }
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
-
-function rssOf (pid: number): number {
-  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find(l => l.startsWith('VmRSS:')) ?? 'VmRSS: 0 kB'
-  return Number(line.split(/\s+/)[1]) * 1024
-}
-
-const PROBE = `
-const http = require('node:http')
-const socketPath = process.argv[1]
-const tick = () => {
-  const t0 = performance.now()
-  const req = http.request({ socketPath, path: '/v1/status', timeout: 5000 }, res => {
-    res.resume()
-    res.on('end', () => { process.stdout.write((res.statusCode === 200 ? (performance.now() - t0).toFixed(1) : 'status' + res.statusCode) + '\\n'); setTimeout(tick, 50) })
-  })
-  req.on('timeout', () => { req.destroy(new Error('timeout')) })
-  req.on('error', () => { process.stdout.write('5000\\n'); setTimeout(tick, 50) })
-  req.end()
-}
-tick()
-`
-
-/** The control socket's latency, probed from a process of its own (the attack runs in this one). */
-function probe (socket: string): { stop: () => Promise<number[]> } {
-  const child: ChildProcess = spawn(process.execPath, ['-e', PROBE, socket], { stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
-  return {
-    stop: async () => {
-      child.kill()
-      await new Promise(resolve => child.once('exit', resolve))
-      return out.trim().split('\n').filter(l => l !== '').map(l => l.startsWith('status') ? 5000 : Number(l))
-    }
-  }
-}
-
 /** Each phase probes at least this long (about 60 probes). */
 const MIN_PHASE_MS = 3000
 /** Concurrent WebSocket opens: beyond the 1,024 labels a peer may have and libdatachannel's ~512 streams a side, which is what 2,000 showed. */
 const FLOOD = 1200
-
-const p99 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))]
 
 interface PhaseResult { before: number, peak: number, after: number, recoveredMs: number, p99: number, probes: number }
 
@@ -122,7 +81,7 @@ describe('hostile HTTP clients against the victim\'s control socket and web list
     const before = rssOf(pid)
     let peak = before
     const sampler = setInterval(() => { peak = Math.max(peak, rssOf(pid)) }, 100)
-    const probing = probe(victim.socket)
+    const probing = probeControlSocket(victim.socket)
     const during: number[] = []
     const midway = (async () => { await sleep(1000); during.push(await honestRoundTrip()) })()
     const started = performance.now()
@@ -151,19 +110,9 @@ describe('hostile HTTP clients against the victim\'s control socket and web list
   }
 
   it('1,200 concurrent WebSocket opens on random labels: refused beyond the bounds, released after; a new label still opens', async () => {
-    let opened = 0
-    const codes = new Map<number, number>()
-    await phase('websocket labels', async () => {
-      const sockets = await Promise.all(Array.from({ length: FLOOD }, async (_, i) => await new Promise<WebSocket>(resolve => {
-        const ws = new WebSocket(`ws+unix://${victim.socket}:/v1/channels/${honest.peerId}/flood-${i}-${Math.random().toString(36).slice(2, 8)}`)
-        ws.once('open', () => { opened++; resolve(ws) })
-        ws.once('close', code => { codes.set(code, (codes.get(code) ?? 0) + 1); resolve(ws) })
-        ws.once('error', () => { resolve(ws) })
-      })))
-      await sleep(1000)
-      for (const ws of sockets) ws.close()
-      await sleep(1000)
-    })
+    let flood = { opened: 0, codes: new Map<number, number>() }
+    await phase('websocket labels', async () => { flood = await websocketLabelFlood(victim.socket, honest.peerId, FLOOD) })
+    const { opened, codes } = flood
     console.log(`websocket flood: ${opened} opened, closes by code ${JSON.stringify(Object.fromEntries(codes))}`)
     expect(opened).toBeGreaterThan(0)
     // Every refusal was a clear close code: 4409 (the peer's labels), 4503 (libdatachannel's streams).
@@ -179,64 +128,15 @@ describe('hostile HTTP clients against the victim\'s control socket and web list
   }, 120_000)
 
   it('malformed HTTP on both listeners: every request gets a 4xx', async () => {
-    const garbage = [
-      'GARBAGE\r\n\r\n',
-      'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
-      `GET /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
-      `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(40_000)}\r\n\r\n`,
-      'POST /whep/video HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/sdp\r\n\r\nzz\r\n',
-      'GET / HTTP/9.9\r\n\r\n'
-    ]
-    const [host, port] = [web.split(':')[0], Number(web.split(':')[1])]
-    const statuses: number[] = []
-    const one = async (connect: () => net.Socket, data: string): Promise<void> => { await new Promise<void>(resolve => {
-      const s = connect()
-      let text = ''
-      s.on('data', d => { text += d.toString() })
-      s.on('error', () => {})
-      s.on('close', () => { statuses.push(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)); resolve() })
-      s.setTimeout(8000, () => { s.destroy() })
-      s.write(data)
-    }) }
-    await phase('malformed HTTP', async () => {
-      for (let round = 0; round < 10; round++) {
-        await Promise.all(Array.from({ length: 100 }, async (_, i) => {
-          const data = garbage[i % garbage.length]
-          const local = `127.0.0.${2 + (i % 50)}`
-          await (i % 2 === 0
-            ? one(() => net.connect({ host, port, localAddress: local }), data)
-            : one(() => net.connect(victim.socket), data))
-        }))
-      }
-    })
+    let statuses: number[] = []
+    await phase('malformed HTTP', async () => { statuses = await malformedHttp(victim.socket, web) })
     expect(statuses.length).toBe(1000)
     expect(statuses.filter(s => s < 400 || s >= 500)).toEqual([])
   }, 120_000)
 
   it('1,000 slow-header connections per listener: cut after the header timeout, refused with 503 beyond the caps', async () => {
-    const [host, port] = [web.split(':')[0], Number(web.split(':')[1])]
-    const seen = new Map<string, number>()
-    await phase('slow headers', async () => {
-      const slow = (connect: () => net.Socket): Promise<void> => new Promise(resolve => {
-        const s = connect()
-        let text = ''
-        s.on('data', d => { text += d.toString() })
-        s.on('error', () => {})
-        s.on('connect', () => { s.write('GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ') })
-        const drip = setInterval(() => { if (!s.destroyed) s.write('a') }, 1000)
-        s.on('close', () => {
-          clearInterval(drip)
-          const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 'closed'
-          seen.set(status, (seen.get(status) ?? 0) + 1)
-          resolve()
-        })
-        s.setTimeout(15_000, () => { seen.set('hanging', (seen.get('hanging') ?? 0) + 1); s.destroy() })
-      })
-      await Promise.all([
-        ...Array.from({ length: 1000 }, async (_, i) => { await slow(() => net.connect({ host, port, localAddress: `127.0.0.${2 + (i % 100)}` })) }),
-        ...Array.from({ length: 1000 }, async () => { await slow(() => net.connect(victim.socket)) })
-      ])
-    })
+    let seen = new Map<string, number>()
+    await phase('slow headers', async () => { seen = await slowHeaders(victim.socket, web) })
     console.log(`slow headers: ${JSON.stringify(Object.fromEntries(seen))}`)
     // 408 from the header timeout, 503 beyond the connection caps, or refused by the kernel (a full
     // accept backlog: 'closed'); none left hanging until our own 15 s cut-off.
@@ -248,23 +148,9 @@ describe('hostile HTTP clients against the victim\'s control socket and web list
   it('1,000 pipelined GET /metrics after a channel flood: /metrics stays small, pipelining beyond 8 is a 429', async () => {
     // Hold 300 channels open for the scrape.
     const held = await Promise.all(Array.from({ length: 300 }, async (_, i) => await openChannelSocket(victim.socket, honest.peerId, `held-${i}`).catch(() => undefined)))
-    const [host, port] = [web.split(':')[0], Number(web.split(':')[1])]
     const size = (await fetch(`http://${web}/metrics`).then(async r => await r.text())).length
-    const codes = new Map<string, number>()
-    await phase('pipelined /metrics', async () => {
-      await Promise.all(Array.from({ length: 10 }, async (_, c) => { await new Promise<void>(resolve => {
-        const s = net.connect({ host, port, localAddress: `127.0.0.${2 + c}` })
-        let text = ''
-        s.on('data', d => { text += d.toString('latin1') })
-        s.on('error', () => {})
-        s.on('close', () => {
-          for (const m of text.matchAll(/HTTP\/1\.1 (\d{3})/g)) codes.set(m[1], (codes.get(m[1]) ?? 0) + 1)
-          resolve()
-        })
-        s.setTimeout(15_000, () => { s.destroy() })
-        s.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(100))
-      }) }))
-    })
+    let codes = new Map<string, number>()
+    await phase('pipelined /metrics', async () => { codes = await pipelinedMetrics(web) })
     for (const ws of held) ws?.close()
     console.log(`/metrics with 300 channels: ${size} bytes; pipelined answers ${JSON.stringify(Object.fromEntries(codes))}`)
     expect(size).toBeLessThan(64 * 1024)
