@@ -64,12 +64,14 @@ function endpointFor (api: DaemonApi, peer: string, name: string, query: unknown
   }
 }
 
-/** A label nobody used, left by its last local program: close its channel and free the label. */
-function releaseIfIdle (api: DaemonApi, endpoint: ChannelEndpoint): void {
+/**
+ * A label nobody used, left by its last local program: close the channel
+ * this program's request opened (never one declared in rtc.channels or
+ * opened by the peer) and free the label.
+ */
+function releaseIfIdle (api: DaemonApi, endpoint: ChannelEndpoint, opened: Channel | undefined): void {
   if (!endpoint.idle) return
-  const channel = api.sessions.session(endpoint.peer)?.channel(endpoint.label)
-  if (channel !== undefined && channel === endpoint.channel) channel.close()
-  else if (channel !== undefined && !channel.isOpen) channel.close()
+  if (opened !== undefined && api.sessions.session(endpoint.peer)?.channel(endpoint.label) === opened) opened.close()
   api.channels.releaseIfUnused(endpoint)
 }
 
@@ -125,7 +127,7 @@ export function channelRoutes (app: FastifyInstance, api: DaemonApi): () => void
     })
     const closeOnStop = (): void => { socket.close(1001, 'edged stopping') }
     open.add(closeOnStop)
-    socket.on('close', () => { detach(); open.delete(closeOnStop); releaseIfIdle(api, endpoint) })
+    socket.on('close', () => { detach(); open.delete(closeOnStop); releaseIfIdle(api, endpoint, opened) })
   })
 
   app.post<{ Params: { peer: string, label: string } }>('/v1/channels/:peer/:label', async (req, reply) => {
