@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino'
 import { EdgeError, ForbiddenError } from '../util/errors.ts'
 import type { Startable } from '../util/startable.ts'
+import { HTTP_MAX_PIPELINED, HTTP_REQUEST_TIMEOUT_MS, HTTP_TIMEOUTS, limitHttp } from '../util/http-limits.ts'
 import type { DaemonApi } from './daemon-api.ts'
 import type { ErrorResponse } from './api-types.ts'
 import { claimSocketPath, secureSocket } from './control-socket.ts'
@@ -18,7 +19,12 @@ import { recordRoutes } from './routes/record.ts'
 import fastifyWebsocket from '@fastify/websocket'
 
 export const CONTROL_BODY_LIMIT = 1024 * 1024
-export const CONTROL_REQUEST_TIMEOUT_MS = 10_000
+export const CONTROL_REQUEST_TIMEOUT_MS = HTTP_REQUEST_TIMEOUT_MS
+/**
+ * Connections open at once on the control socket (local programs hold one
+ * WebSocket per channel: a peer has at most 1024 labels, and about 512 streams a session).
+ */
+export const CONTROL_MAX_CONNECTIONS = 4096
 /** Largest WebSocket frame a local program may send (data channels cap lower: 256 KiB by default). */
 export const CONTROL_WS_MAX_PAYLOAD = 16 * 1024 * 1024
 
@@ -48,9 +54,12 @@ export function createControlServer (init: ControlServerInit, api: DaemonApi): C
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: CONTROL_BODY_LIMIT,
     requestTimeout: CONTROL_REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: HTTP_TIMEOUTS.keepAliveTimeout,
+    http: { headersTimeout: HTTP_TIMEOUTS.headersTimeout, connectionsCheckingInterval: HTTP_TIMEOUTS.connectionsCheckingInterval },
     forceCloseConnections: true,
     return503OnClosing: true
   })
+  limitHttp(app, { maxConnections: CONTROL_MAX_CONNECTIONS, maxPipelined: HTTP_MAX_PIPELINED }, init.logger, 'control socket')
 
   app.addHook('onRequest', async (req) => {
     if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) {

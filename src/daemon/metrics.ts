@@ -13,10 +13,25 @@ export interface MetricsInit {
 
 export interface Metrics {
   readonly registry: Registry
-  /** The Prometheus text exposition of every series. */
+  /** The Prometheus text exposition of every series; one render serves every request of the same RENDER_CACHE_MS. */
   render: () => Promise<string>
   readonly contentType: string
 }
+
+/**
+ * Per-peer series (sessions) beyond this many are summed into one series with
+ * peer="_other" (gauges that cannot be summed, like RTT, are left out).
+ */
+export const MAX_PEER_SERIES = 64
+/**
+ * Per-channel series beyond this many (peer, channel) pairs, over all peers,
+ * are summed into one series with peer="_other", channel="_other": a peer or a
+ * program opening label after label cannot grow a scrape without bound.
+ */
+export const MAX_CHANNEL_SERIES = 64
+/** How long one rendering is served (a burst of scrapes, pipelined or not, costs one render). */
+export const RENDER_CACHE_MS = 1000
+export const OTHER = '_other'
 
 type Labels<K extends string> = Partial<Record<K, string | number>>
 
@@ -34,6 +49,45 @@ function liveCounter<K extends string> (registry: Registry, name: string, help: 
     this.reset()
     for (const [labels, value] of read()) this.inc(labels, Math.max(0, value))
   } })
+}
+
+/**
+ * The first `max` series as they are, and the rest summed into one series
+ * whose `labels` are `other` (same other labels summed together).
+ */
+export function capSeries<K extends string> (series: Array<[Labels<K>, number]>, max: number, key: (l: Labels<K>) => string, other: (l: Labels<K>) => Labels<K>): Array<[Labels<K>, number]> {
+  const kept = new Set<string>()
+  const out: Array<[Labels<K>, number]> = []
+  const rest = new Map<string, [Labels<K>, number]>()
+  for (const [labels, value] of series) {
+    const k = key(labels)
+    if (kept.has(k) || kept.size < max) {
+      kept.add(k)
+      out.push([labels, value])
+      continue
+    }
+    const o = other(labels)
+    const ok = JSON.stringify(o)
+    const sum = rest.get(ok)
+    if (sum === undefined) rest.set(ok, [o, value])
+    else sum[1] += value
+  }
+  return [...out, ...rest.values()]
+}
+
+/** Renders at most once per `ttlMs`; requests during a render share it. */
+export function cachedRender (render: () => Promise<string>, ttlMs: number, now: () => number = Date.now): () => Promise<string> {
+  let cached: { text: Promise<string>, at: number } | undefined
+  return async () => {
+    const t = now()
+    if (cached === undefined || t - cached.at >= ttlMs) {
+      const text = render()
+      cached = { text, at: t }
+      // A failed render is not served again.
+      text.catch(() => { if (cached?.text === text) cached = undefined })
+    }
+    return await cached.text
+  }
 }
 
 /** Prometheus metrics of one daemon: swarm, sessions, channels, media, and Node's own (event-loop lag…). */
@@ -58,23 +112,26 @@ export function createMetrics (init: MetricsInit): Metrics {
       return [{ state, profile }, n]
     })
   })
+  const byPeer = (l: Labels<'peer'>): string => String(l.peer)
+  const otherPeer = (): Labels<'peer'> => ({ peer: OTHER })
   liveGauge(registry, 'edge_session_rtt_seconds', 'round-trip time of the selected ICE candidate pair', ['peer'], () =>
-    init.sessions().filter(s => s.rttMs !== null).map(s => [{ peer: s.peer }, (s.rttMs as number) / 1000]))
+    init.sessions().filter(s => s.rttMs !== null).slice(0, MAX_PEER_SERIES).map(s => [{ peer: s.peer }, (s.rttMs as number) / 1000]))
   liveCounter(registry, 'edge_session_sent_bytes_total', 'bytes sent on the current PeerConnection', ['peer'], () =>
-    init.sessions().filter(s => s.session !== null).map(s => [{ peer: s.peer }, s.bytesSent]))
+    capSeries(init.sessions().filter(s => s.session !== null).map(s => [{ peer: s.peer }, s.bytesSent]), MAX_PEER_SERIES, byPeer, otherPeer))
   liveCounter(registry, 'edge_session_received_bytes_total', 'bytes received on the current PeerConnection', ['peer'], () =>
-    init.sessions().filter(s => s.session !== null).map(s => [{ peer: s.peer }, s.bytesReceived]))
+    capSeries(init.sessions().filter(s => s.session !== null).map(s => [{ peer: s.peer }, s.bytesReceived]), MAX_PEER_SERIES, byPeer, otherPeer))
+  const byChannel = (l: Labels<'peer' | 'channel'>): string => `${l.peer}\n${l.channel}`
   liveCounter(registry, 'edge_channel_messages_total', 'data channel messages', ['peer', 'channel', 'direction'], () =>
-    init.sessions().flatMap(s => s.channels.flatMap(c => [
+    capSeries<'peer' | 'channel' | 'direction'>(init.sessions().flatMap(s => s.channels.flatMap(c => [
       [{ peer: s.peer, channel: c.label, direction: 'sent' }, c.messagesSent],
       [{ peer: s.peer, channel: c.label, direction: 'received' }, c.messagesReceived]
-    ] as Array<[Labels<'peer' | 'channel' | 'direction'>, number]>)))
+    ] as Array<[Labels<'peer' | 'channel' | 'direction'>, number]>)), MAX_CHANNEL_SERIES, byChannel, l => ({ peer: OTHER, channel: OTHER, direction: l.direction })))
   liveCounter(registry, 'edge_channel_dropped_messages_total',
     'messages dropped on lossy channels: send = full send queue, local = the local program was absent or too slow', ['peer', 'channel', 'where'], () =>
-      init.sessions().flatMap(s => s.channels.flatMap(c => [
+      capSeries<'peer' | 'channel' | 'where'>(init.sessions().flatMap(s => s.channels.flatMap(c => [
         [{ peer: s.peer, channel: c.label, where: 'send' }, c.dropped],
         [{ peer: s.peer, channel: c.label, where: 'local' }, c.localDropped ?? 0]
-      ] as Array<[Labels<'peer' | 'channel' | 'where'>, number]>)))
+      ] as Array<[Labels<'peer' | 'channel' | 'where'>, number]>)), MAX_CHANNEL_SERIES, byChannel, l => ({ peer: OTHER, channel: OTHER, where: l.where })))
 
   const sourceLabels = (s: SourceInfo): Labels<'source' | 'kind' | 'codec'> => ({ source: s.name, kind: s.kind, codec: s.codec })
   liveGauge(registry, 'edge_media_source_running', 'a local source\'s pipeline runs (1) or not (0)', ['source', 'kind', 'codec'], () =>
@@ -103,6 +160,6 @@ export function createMetrics (init: MetricsInit): Metrics {
   return {
     registry,
     contentType: registry.contentType,
-    render: async () => await registry.metrics()
+    render: cachedRender(async () => await registry.metrics(), RENDER_CACHE_MS)
   }
 }

@@ -44,6 +44,7 @@ export class RtcChannel extends TypedEmitter<ChannelEvents> implements Channel {
   #open = false
   #everOpen = false
   #closed = false
+  #failure: string | undefined
   #maxMessageSize = UNNEGOTIATED_MAX_MESSAGE_SIZE
   readonly #waiters = new Waiters()
   readonly #writes = new WriteChain()
@@ -127,6 +128,15 @@ export class RtcChannel extends TypedEmitter<ChannelEvents> implements Channel {
 
   close (): void {
     this.#shutDown(true)
+  }
+
+  /** Why the native channel could not be created (see fail()); undefined otherwise. */
+  get failure (): string | undefined { return this.#failure }
+
+  /** The native channel could not be created: closed, never to open. */
+  fail (reason: string): void {
+    this.#failure ??= reason
+    this.#shutDown(false)
   }
 
   /**

@@ -1,7 +1,8 @@
 import { PeerConnection, type DataChannel } from 'node-datachannel'
 import type { Logger } from 'pino'
-import { ConflictError, InvalidSignalError, SessionClosedError } from '../util/errors.ts'
+import { ChannelOpenError, ConflictError, InvalidSignalError, SessionClosedError } from '../util/errors.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
+import { logRateLimited, type RateLimitedLog } from '../util/rate-limited-log.ts'
 import { DEFAULT_CHANNEL_LIMITS, RtcChannel } from './channel.ts'
 import { decodeChannelProtocol, encodeChannelProtocol } from './channel-protocol.ts'
 import { fingerprintFromSdp, normaliseFingerprint, sameFingerprint } from './fingerprint.ts'
@@ -52,6 +53,13 @@ export function createPeerSession (init: PeerSessionInit): PeerSession {
   return new RtcPeerSession(init)
 }
 
+/**
+ * Channels a session may have opening (asked for, not yet open) at once: a
+ * burst of opens (a thousand WebSockets on new labels) is refused beyond it
+ * with ChannelOpenError rather than queued in libdatachannel.
+ */
+export const MAX_OPENING_CHANNELS = 64
+
 class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSession {
   readonly remotePeer: string
   readonly role: SessionRole
@@ -64,6 +72,12 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
   readonly #channels = new Map<string, RtcChannel>()
   /** Channels waiting to be created (see openChannel). */
   readonly #deferred: RtcChannel[] = []
+  /**
+   * libdatachannel refused a channel (its SCTP streams are used up): refuse
+   * the next ones without asking it, until a channel closes and frees a stream.
+   */
+  #streamsFull: string | undefined
+  readonly #warnRefused: RateLimitedLog
   #sync: RtcChannel | null = null
   /** The `media` profile's inactive section (see media-anchor.ts). */
   #anchor: ReturnType<PeerConnection['addTrack']> | null = null
@@ -101,6 +115,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     this.#settings = profileSettings(init.profile)
     this.#limits = { ...DEFAULT_CHANNEL_LIMITS, ...init.channelLimits }
     this.#log = init.logger.child({ peer: init.remotePeer, role: init.role })
+    this.#warnRefused = logRateLimited(this.#log, 60_000)
     this.onListenerError = (event, err) => { this.#log.error({ err, event }, 'session listener threw') }
     this.#state = new SessionStateMachine({ session: this, isClosed: () => this.#closed, log: this.#log, failMessage: 'session failed' })
 
@@ -165,13 +180,16 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     if (!this.#settings.dataChannels) throw new ConflictError(`stack profile ${this.profile} has no data channels`)
     if (label === SYNC_LABEL) throw new ConflictError(`channel label ${label} is reserved`)
     if (this.#channels.has(label)) throw new ConflictError(`channel ${label} already exists`)
+    let opening = 0
+    for (const c of this.#channels.values()) if (!c.isOpen && !c.isClosed) opening++
+    if (opening >= MAX_OPENING_CHANNELS) throw new ChannelOpenError(`channel ${label} to ${this.remotePeer} not opened: ${opening} channels are opening already, try again`)
     const channel = this.#newChannel(label, options)
     // An answerer waits for the offer (a channel before it makes libdatachannel offer
     // too: glare); once the descriptions are in, SCTP may come up, and a channel
     // waits until libdatachannel has opened the pending ones (see SYNC_LABEL).
     const wait = this.#remoteSdp === null ? this.role === 'answerer' : this.#sync?.isOpen !== true
     if (wait) this.#deferred.push(channel)
-    else this.#createNative(channel)
+    else if (!this.#createNative(channel)) throw new ChannelOpenError(`channel ${label} to ${this.remotePeer} could not be created: ${channel.failure}`)
     return channel
   }
 
@@ -319,15 +337,34 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     return keepChannel(this.#channels, channel, opened => { this.emit('channel', opened) })
   }
 
-  #createNative (channel: RtcChannel): void {
+  /**
+   * Create the native channel; false, with the channel closed (its label free
+   * again), when libdatachannel refuses (e.g. "Too many DataChannels": SCTP
+   * streams run out near 512 a side).
+   */
+  #createNative (channel: RtcChannel): boolean {
     const { ordered, maxRetransmits, maxPacketLifeTime } = channel.options
-    const dc = this.#pc.createDataChannel(channel.label, {
-      protocol: encodeChannelProtocol(channel.options),
-      unordered: !ordered,
-      ...(maxRetransmits !== undefined ? { maxRetransmits } : {}),
-      ...(maxPacketLifeTime !== undefined ? { maxPacketLifeTime } : {})
-    })
+    if (this.#streamsFull !== undefined) {
+      channel.fail(this.#streamsFull)
+      return false
+    }
+    let dc: DataChannel
+    try {
+      dc = this.#pc.createDataChannel(channel.label, {
+        protocol: encodeChannelProtocol(channel.options),
+        unordered: !ordered,
+        ...(maxRetransmits !== undefined ? { maxRetransmits } : {}),
+        ...(maxPacketLifeTime !== undefined ? { maxPacketLifeTime } : {})
+      })
+    } catch (err) {
+      this.#streamsFull = (err as Error).message
+      this.#warnRefused('warn', { channel: channel.label, err: this.#streamsFull }, 'data channel not created')
+      channel.fail(this.#streamsFull)
+      return false
+    }
     channel.attach(dc)
+    channel.once('close', () => { this.#streamsFull = undefined })
+    return true
   }
 
   #remoteChannel (dc: DataChannel): void {

@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto'
-import { Audio, RtcpNackResponder, RtcpReceivingSession, Video, type Direction, type Track } from 'node-datachannel'
+import { Audio, RtcpNackResponder, Video, type Direction, type Track } from 'node-datachannel'
 import type { Logger } from 'pino'
 import { TypedEmitter, type EventMap } from '../util/typed-emitter.ts'
 import { NACK_RETRY_MS, NackGenerator } from './nack-generator.ts'
-import { keyFrameRequests } from '../rtp/rtcp-feedback.ts'
+import { buildPli, keyFrameRequests } from '../rtp/rtcp-feedback.ts'
+import { ReceptionStats } from '../rtp/receiver-report.ts'
 import { isRtcp } from '../rtp/rtp-header.ts'
 import { withPayloadTypeAndSsrc } from '../rtp/rtp-rewrite.ts'
 import type { RecvTrack, RecvTrackEvents, SendTrack, SendTrackEvents, TrackInit, TrackStats } from './track-types.ts'
@@ -170,27 +171,34 @@ export class RtcSendTrack extends NativeTrack<SendTrackEvents> implements SendTr
 export class RtcRecvTrack extends NativeTrack<RecvTrackEvents> implements RecvTrack {
   readonly #nack: NackGenerator | undefined
   #nackTimer: NodeJS.Timeout | undefined
+  /** Our SSRC as a receiver (the sender SSRC of our RTCP feedback). */
+  readonly #localSsrc = randomInt(1, 0xffffffff)
+  /** Receiver reports and PLI are ours, not libdatachannel's RtcpReceivingSession (see receiver-report.ts). */
+  readonly #reception: ReceptionStats
 
   constructor (native: Track, init: TrackInit, log: Logger) {
     super(native, init, log)
-    // Receiver reports and PLI; must be in place before the first packet arrives.
-    native.setMediaHandler(new RtcpReceivingSession())
+    this.#reception = new ReceptionStats(init.clockRate)
     if (init.nack === true) {
-      this.#nack = new NackGenerator(randomInt(1, 0xffffffff), init.ssrc)
+      this.#nack = new NackGenerator(this.#localSsrc, init.ssrc)
       this.onceClosed(() => { clearInterval(this.#nackTimer) })
     }
   }
 
   requestKeyFrame (): boolean {
     if (!this.isOpen) return false
-    try {
-      if (!this.native.requestKeyframe()) return false
-    } catch (err) {
-      this.log.debug({ err }, 'requesting a key frame failed')
-      return false
-    }
+    if (!this.#sendRtcp(buildPli(this.#localSsrc, this.#reception.ssrc ?? this.init.ssrc), 'a key frame request')) return false
     this.keyFrameCount++
     return true
+  }
+
+  #sendRtcp (packet: Buffer, what: string): boolean {
+    try {
+      return this.native.sendMessageBinary(packet)
+    } catch (err) {
+      this.log.debug({ err }, `sending ${what} failed`)
+      return false
+    }
   }
 
   stats (): TrackStats {
@@ -200,7 +208,16 @@ export class RtcRecvTrack extends NativeTrack<RecvTrackEvents> implements RecvTr
   }
 
   protected onPacket (packet: Buffer): void {
-    if (isRtcp(packet)) return
+    const now = performance.now()
+    if (isRtcp(packet)) {
+      // A receiver report for every sender report (as libdatachannel did).
+      if (this.#reception.rtcp(packet, now)) {
+        const report = this.#reception.report(this.#localSsrc, now)
+        if (report !== undefined) this.#sendRtcp(report, 'a receiver report')
+      }
+      return
+    }
+    this.#reception.rtp(packet, now)
     this.packets++
     this.bytes += packet.length
     if (this.#nack !== undefined && packet.length >= 12) {

@@ -105,6 +105,8 @@ export interface Channel extends TypedEmitter<ChannelEvents> {
   /** Largest message the remote end accepts (from SDP a=max-message-size). */
   readonly maxMessageSize: number
   readonly bufferedAmount: number
+  /** Set when the stack refused to create the channel (it closed without ever opening); why. */
+  readonly failure?: string
   /**
    * Hand a message to the stack without waiting. Reliable channels always take
    * it and return false once the send buffer is at or over highWaterMark (like

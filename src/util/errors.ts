@@ -247,6 +247,16 @@ export class TooManyChannelsError extends EdgeError {
   override readonly status = 409
 }
 
+/** libdatachannel refused a new data channel (e.g. "Too many DataChannels": the session's SCTP streams are used up). */
+export class ChannelOpenError extends EdgeError {
+  override readonly status = 503
+}
+
+/** One client (a control-socket connection, a browser session) has created as many channel labels as it may. */
+export class TooManyLabelsError extends EdgeError {
+  override readonly status = 429
+}
+
 /** The web listener serves as many browser sessions as it may (WHEP/WHIP). */
 export class TooManySessionsError extends EdgeError {
   override readonly status = 503

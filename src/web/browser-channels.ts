@@ -1,6 +1,6 @@
 import type { DataChannel } from 'node-datachannel'
 import type { Logger } from 'pino'
-import type { ChannelHub } from '../core/sessions/channel-hub.ts'
+import type { ChannelClient, ChannelHub } from '../core/sessions/channel-hub.ts'
 import type { SessionManager } from '../core/sessions/session-manager.ts'
 
 /** A browser data channel with this label gets its own messages back (round trips, RTT). */
@@ -10,6 +10,8 @@ const MAX_PENDING_WRITES = 256
 
 export interface BrowserChannelsInit {
   channels: Pick<ChannelHub, 'endpoint' | 'endpointIfRoom'>
+  /** The browser session: the labels it may create are bounded (MAX_LABELS_PER_CLIENT). */
+  client: ChannelClient
   sessions: Pick<SessionManager, 'session'>
   logger: Logger
 }
@@ -48,7 +50,7 @@ export function attachBrowserChannel (init: BrowserChannelsInit, dc: DataChannel
     dc.close()
     return
   }
-  const endpoint = init.channels.endpointIfRoom(peer, label, 'closing a browser channel')
+  const endpoint = init.channels.endpointIfRoom(peer, label, 'closing a browser channel', init.client)
   if (endpoint === undefined) {
     dc.onMessage(() => {})
     dc.close()

@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import type { Logger } from 'pino'
-import type { ChannelHub } from '../core/sessions/channel-hub.ts'
+import { channelClient, type ChannelHub } from '../core/sessions/channel-hub.ts'
 import type { SessionManager } from '../core/sessions/session-manager.ts'
 import type { MediaSources } from '../media/media-sources.ts'
 import type { RunningSource } from '../media/running-source.ts'
@@ -127,13 +127,14 @@ export class BrowserService implements Startable {
       if (companion !== undefined) played.push(companion)
     }
     const id = randomBytes(12).toString('base64url')
+    const client = channelClient(`browser session ${id}`)
     const tracks: TrackInit[] = played.map(p => ({ mid: p.section.mid, kind: p.kind, codec: p.codec, payloadType: p.offered.payloadType, ssrc: randomInt(1, 0xffffffff), clockRate: p.offered.clockRate }))
     const session = new BrowserSession({
       id,
       offer,
       send: tracks,
       rtc: this.#init.rtc(),
-      onChannel: dc => { attachBrowserChannel({ channels: this.#init.channels, sessions: this.#init.sessions, logger: this.#log }, dc, remote ? peer : undefined) },
+      onChannel: dc => { attachBrowserChannel({ channels: this.#init.channels, client, sessions: this.#init.sessions, logger: this.#log }, dc, remote ? peer : undefined) },
       logger: this.#log
     })
     const entry: Entry = { session, kind: 'whep', peer: remote ? peer : null, source, audio: played[1]?.name ?? null }

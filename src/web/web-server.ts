@@ -3,10 +3,17 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino'
 import { EdgeError, UnauthorizedError, WebListenError } from '../util/errors.ts'
 import type { Startable } from '../util/startable.ts'
+import { logRateLimited } from '../util/rate-limited-log.ts'
+import { HTTP_MAX_PIPELINED, HTTP_REQUEST_TIMEOUT_MS, HTTP_TIMEOUTS, limitHttp } from '../util/http-limits.ts'
 import { bearerMatches, parseHostPort } from './web-auth.ts'
 
 export const WEB_BODY_LIMIT = 256 * 1024
-export const WEB_REQUEST_TIMEOUT_MS = 10_000
+export const WEB_REQUEST_TIMEOUT_MS = HTTP_REQUEST_TIMEOUT_MS
+/** Connections open at once on the web listener, and from one remote address (see README "Limits"). */
+export const WEB_MAX_CONNECTIONS = 256
+export const WEB_MAX_CONNECTIONS_PER_ADDRESS = 32
+/** A flood of 503s (WHEP/WHIP beyond the browser sessions' limit) logs one warning per this interval. */
+const BUSY_LOG_INTERVAL_MS = 60_000
 
 /** Adds routes to the web listener (metrics now; the viewer, WHEP and WHIP later). */
 export type WebRoutes = (app: FastifyInstance) => void | Promise<void>
@@ -42,23 +49,31 @@ export function createWebServer (init: WebServerInit): WebServer {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: WEB_BODY_LIMIT,
     requestTimeout: WEB_REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: HTTP_TIMEOUTS.keepAliveTimeout,
+    http: { headersTimeout: HTTP_TIMEOUTS.headersTimeout, connectionsCheckingInterval: HTTP_TIMEOUTS.connectionsCheckingInterval },
     forceCloseConnections: true,
     return503OnClosing: true
   })
+  // First of the hooks: connections, then pipelining, then the token; a route's own work (body parsing included) only after.
+  limitHttp(app, { maxConnections: WEB_MAX_CONNECTIONS, maxPerAddress: WEB_MAX_CONNECTIONS_PER_ADDRESS, maxPipelined: HTTP_MAX_PIPELINED }, init.logger, 'web listener')
 
   const token = init.token
   if (token !== undefined) {
     app.addHook('onRequest', async (req, reply) => {
       if ((req.routeOptions.config as WebRouteConfig).public === true) return
       if (bearerMatches(req.headers.authorization, token)) return
-      void reply.header('www-authenticate', 'Bearer realm="edged"')
+      // A refused request's body is not read: the connection ends with the answer.
+      void reply.header('www-authenticate', 'Bearer realm="edged"').header('connection', 'close')
       throw new UnauthorizedError('this listener needs Authorization: Bearer <web.token>')
     })
   }
 
+  const warnBusy = logRateLimited(init.logger, BUSY_LOG_INTERVAL_MS)
   app.setErrorHandler((err: FastifyError | EdgeError, req, reply) => {
     const status = err instanceof EdgeError ? err.status : (err.statusCode ?? 500)
-    if (status >= 500) init.logger.error({ err, url: req.url }, 'web request failed')
+    // 503 is a limit doing its job (browser sessions, stopping): a warning, once a minute at most.
+    if (status === 503) warnBusy('warn', { err: err.message, url: req.url }, 'web request refused: busy')
+    else if (status >= 500) init.logger.error({ err, url: req.url }, 'web request failed')
     const name = err instanceof EdgeError ? err.name : (status >= 500 ? 'InternalError' : (err.code ?? 'BadRequestError'))
     void reply.status(status).send({ error: { name, message: err.message } })
   })

@@ -138,10 +138,33 @@ export class ChannelEndpoint {
   dropped = 0
   delivered = 0
 
-  constructor (peer: string, label: string, logger: Logger) {
+  /** A message was written, received or parked here: the label is in use (see idle). */
+  #used = false
+  readonly #onUnused: ((endpoint: ChannelEndpoint) => void) | undefined
+
+  /** `onUnused`: called when the endpoint may have become unused (see `unused`), after a consumer left or its channel closed. */
+  constructor (peer: string, label: string, logger: Logger, onUnused?: (endpoint: ChannelEndpoint) => void) {
     this.peer = peer
     this.label = label
     this.#log = logger.child({ peer, channel: label })
+    this.#onUnused = onUnused
+  }
+
+  /**
+   * Nobody listens and no message ever went through: the label holds nothing
+   * a local program or the peer could miss (a flood of opens leaves only such labels).
+   */
+  get idle (): boolean {
+    return !this.#used && !this.#closed && this.#consumers.size === 0 && this.#parked.length === 0 && this.#unacked.length === 0
+  }
+
+  /** Idle, and without an open channel: the hub may forget the label. */
+  get unused (): boolean {
+    return this.idle && (this.#channel === undefined || this.#channel.isClosed)
+  }
+
+  #checkUnused (): void {
+    if (this.#onUnused !== undefined && this.unused) this.#onUnused(this)
   }
 
   get channel (): Channel | undefined { return this.#channel }
@@ -177,6 +200,7 @@ export class ChannelEndpoint {
       if (this.#channel === channel) this.#channel = undefined
       if (this.#inbound?.channel === channel) clearTimeout(this.#inbound.timer)
       this.#wakeRoom()
+      this.#checkUnused()
     })
     for (const wake of this.#waiters.splice(0)) wake()
   }
@@ -198,7 +222,9 @@ export class ChannelEndpoint {
     this.#consumers.add(consumer)
     for (const data of this.#parked.splice(0)) consumer.deliver(data)
     this.#parkedBytes = 0
-    return () => { this.#consumers.delete(consumer) }
+    return () => {
+      if (this.#consumers.delete(consumer)) this.#checkUnused()
+    }
   }
 
   /** See every message from now on (ChannelTap); returns the function that stops it. */
@@ -224,6 +250,7 @@ export class ChannelEndpoint {
    * order, on this session's channel or the next one's.
    */
   async write (data: Payload): Promise<void> {
+    this.#used = true
     while (this.#remotePaused) await new Promise<void>(resolve => { this.#resumeWaiters.push(resolve) })
     let channel = this.#channel?.isClosed === false ? this.#channel : await this.#waitForChannel()
     const payload = typeof data === 'string' ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
@@ -372,6 +399,7 @@ export class ChannelEndpoint {
 
   #receive (channel: Channel, data: Payload): void {
     if (this.#closed) return
+    this.#used = true
     if (resumable(channel)) {
       const inbound = this.#inbound
       // An older session's channel: what it still brings is sent again on the new one.

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Channel } from '../../transport/types.ts'
 import { ChannelEndpoint } from './channel-endpoint.ts'
-import { TooManyChannelsError } from '../../util/errors.ts'
+import { TooManyChannelsError, TooManyLabelsError } from '../../util/errors.ts'
 import { CHANNEL_LABEL } from '../../util/names.ts'
 import { parseEdgeMessage, type EdgeMessage } from './edge-messages.ts'
 
@@ -15,6 +15,32 @@ export const EDGE_CHANNEL = '_edge'
  * after label, would grow the daemon for good. Robots' topics are tens.
  */
 export const MAX_CHANNELS_PER_PEER = 1024
+
+/**
+ * Labels one client may create: a control-socket connection (each WebSocket
+ * is one; a keep-alive connection POSTing to label after label is one too)
+ * or a browser session. A label counts against its creator until it is
+ * released (see ChannelEndpoint.unused).
+ */
+export const MAX_LABELS_PER_CLIENT = 64
+/**
+ * Labels the peer itself may create (channels it opens, resumes on `_edge`):
+ * the other half of MAX_CHANNELS_PER_PEER stays for our local programs.
+ * libdatachannel gives each side of a session about 512 SCTP streams anyway.
+ */
+export const MAX_PEER_OPENED_LABELS = MAX_CHANNELS_PER_PEER / 2
+
+/** Who asks for a new label: its count of labels is bounded by `maxLabels`. Compared by identity. */
+export interface ChannelClient {
+  readonly maxLabels: number
+  /** Named in the error. */
+  readonly name: string
+}
+
+/** A new ChannelClient for a control-socket connection or a browser session. */
+export function channelClient (name: string, maxLabels = MAX_LABELS_PER_CLIENT): ChannelClient {
+  return { name, maxLabels }
+}
 
 /** Resumes held for a session whose `_edge` channel is not open yet. */
 const MAX_PENDING = 256
@@ -42,32 +68,93 @@ export class ChannelHub {
   readonly #dropTimers = new Map<string, NodeJS.Timeout>()
   /** Endpoints by peer: their count is what MAX_CHANNELS_PER_PEER bounds. */
   readonly #perPeer = new Map<string, number>()
+  /** Labels each client created and still holds (ChannelClient.maxLabels). */
+  readonly #perClient = new Map<ChannelClient, number>()
+  readonly #creator = new Map<ChannelEndpoint, ChannelClient>()
+  /** The client standing for each peer itself (MAX_PEER_OPENED_LABELS). */
+  readonly #peerClients = new Map<string, ChannelClient>()
 
   constructor (logger: Logger) {
     this.#log = logger
   }
 
-  /** The endpoint of `label` with `peer`, made if new; TooManyChannelsError when the peer has MAX_CHANNELS_PER_PEER already. */
-  endpoint (peer: string, label: string): ChannelEndpoint {
+  /**
+   * The endpoint of `label` with `peer`, made if new; TooManyChannelsError
+   * when the peer has MAX_CHANNELS_PER_PEER already, TooManyLabelsError when
+   * `client`, who asks for a new label, holds its maxLabels already.
+   */
+  endpoint (peer: string, label: string, client?: ChannelClient): ChannelEndpoint {
     const key = `${peer}\n${label}`
     let endpoint = this.#endpoints.get(key)
     if (endpoint === undefined) {
       const count = this.#perPeer.get(peer) ?? 0
       if (count >= MAX_CHANNELS_PER_PEER) throw new TooManyChannelsError(`peer ${peer} has ${MAX_CHANNELS_PER_PEER} channels already: no channel ${JSON.stringify(label.slice(0, 64))}`)
-      endpoint = new ChannelEndpoint(peer, label, this.#log)
+      const held = client === undefined ? 0 : (this.#perClient.get(client) ?? 0)
+      if (client !== undefined && held >= client.maxLabels) {
+        throw new TooManyLabelsError(`${client.name} holds ${client.maxLabels} channel labels already: no channel ${JSON.stringify(label.slice(0, 64))}`)
+      }
+      endpoint = new ChannelEndpoint(peer, label, this.#log, e => { this.releaseIfUnused(e) })
       this.#endpoints.set(key, endpoint)
       this.#perPeer.set(peer, count + 1)
+      if (client !== undefined) {
+        this.#perClient.set(client, held + 1)
+        this.#creator.set(endpoint, client)
+      }
       for (const l of this.#listeners) if (l.match(endpoint)) l.onEndpoint(endpoint)
     }
     return endpoint
   }
 
-  /** For what a peer (or a browser) opens: the endpoint, or undefined, logged, when the peer has no room for a new label. */
-  endpointIfRoom (peer: string, label: string, what: string): ChannelEndpoint | undefined {
+  /**
+   * Forget an endpoint nobody uses (no consumer, no message ever, no open
+   * channel: see ChannelEndpoint.unused), so a failed or abandoned open does
+   * not keep its label. True when it was forgotten.
+   */
+  releaseIfUnused (endpoint: ChannelEndpoint): boolean {
+    const key = `${endpoint.peer}\n${endpoint.label}`
+    if (this.#endpoints.get(key) !== endpoint || !endpoint.unused) return false
+    this.#forget(key, endpoint)
+    return true
+  }
+
+  #forget (key: string, endpoint: ChannelEndpoint): void {
+    endpoint.close()
+    this.#endpoints.delete(key)
+    const count = (this.#perPeer.get(endpoint.peer) ?? 1) - 1
+    if (count > 0) this.#perPeer.set(endpoint.peer, count)
+    else this.#perPeer.delete(endpoint.peer)
+    const client = this.#creator.get(endpoint)
+    if (client !== undefined) {
+      this.#creator.delete(endpoint)
+      const held = (this.#perClient.get(client) ?? 1) - 1
+      if (held > 0) this.#perClient.set(client, held)
+      else this.#perClient.delete(client)
+    }
+  }
+
+  /** The labels held now: by a peer (all of them), or by one client. */
+  labels (of: string | ChannelClient): number {
+    return typeof of === 'string' ? (this.#perPeer.get(of) ?? 0) : (this.#perClient.get(of) ?? 0)
+  }
+
+  #peerClient (peer: string): ChannelClient {
+    let client = this.#peerClients.get(peer)
+    if (client === undefined) {
+      client = channelClient(`peer ${peer}`, MAX_PEER_OPENED_LABELS)
+      this.#peerClients.set(peer, client)
+    }
+    return client
+  }
+
+  /**
+   * For what a peer (or a browser: `client`) opens: the endpoint, or
+   * undefined, logged, when the peer or the client has no room for a new label.
+   */
+  endpointIfRoom (peer: string, label: string, what: string, client: ChannelClient = this.#peerClient(peer)): ChannelEndpoint | undefined {
     try {
-      return this.endpoint(peer, label)
+      return this.endpoint(peer, label, client)
     } catch (err) {
-      if (!(err instanceof TooManyChannelsError)) throw err
+      if (!(err instanceof TooManyChannelsError) && !(err instanceof TooManyLabelsError)) throw err
       this.#log.warn({ peer, err: err.message }, what)
       return undefined
     }
@@ -173,9 +260,10 @@ export class ChannelHub {
     clearTimeout(this.#dropTimers.get(peer))
     this.#dropTimers.delete(peer)
     for (const [key, e] of this.#endpoints) {
-      if (e.peer === peer) { e.close(); this.#endpoints.delete(key) }
+      if (e.peer === peer) this.#forget(key, e)
     }
     this.#perPeer.delete(peer)
+    this.#peerClients.delete(peer)
   }
 
   close (): void {
@@ -184,6 +272,9 @@ export class ChannelHub {
     for (const e of this.#endpoints.values()) e.close()
     this.#endpoints.clear()
     this.#perPeer.clear()
+    this.#perClient.clear()
+    this.#creator.clear()
+    this.#peerClients.clear()
     this.#listeners.clear()
     this.#edges.clear()
   }

@@ -20,6 +20,13 @@ import { EDGE_CHANNEL } from './channel-hub.ts'
 export const FIRST_MESSAGE_TIMEOUT_MS = 10_000
 /** How often wanted-but-missing sessions are looked at (besides events). */
 export const RECONCILE_INTERVAL_MS = 1_000
+/**
+ * Channel opens and closes are published (the session's info, with every
+ * channel's stats) at most this often a session: a flood of 1,000 channels
+ * otherwise publishes 2,000 times with up to 1,000 channels each, and holds
+ * the event loop for most of a second.
+ */
+export const CHANNEL_PUBLISH_MS = 50
 /** How long an answerer whose connected session failed offers a new one itself (see Slot.reofferUntil). */
 export const REOFFER_GRACE_MS = 60_000
 
@@ -86,6 +93,8 @@ interface Slot {
   /** A session with this peer connected once: its end may still count it (see reconcile). */
   connectedBefore?: boolean
   lastError: AttemptFailure | null
+  /** A publish for channel events is due (see CHANNEL_PUBLISH_MS). */
+  channelPublish?: NodeJS.Timeout
 }
 
 export interface SessionManager extends Startable, TypedEmitter<SessionManagerEvents> {
@@ -170,6 +179,13 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
   }
 
   const publish = (slot: Slot): void => { manager.emit('session', info(slot)) }
+  const publishChannels = (slot: Slot): void => {
+    if (slot.channelPublish !== undefined) return
+    slot.channelPublish = setTimeout(() => {
+      slot.channelPublish = undefined
+      if (running) publish(slot)
+    }, CHANNEL_PUBLISH_MS)
+  }
 
   const wanted = (slot: Slot): boolean =>
     !slot.manualOff && isAllowed(slot.peer) && (slot.explicit || (init.autoconnect && (weOffer(slot.peer) || reoffering(slot)) && known(slot.peer) !== undefined))
@@ -181,8 +197,8 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     attempt.on('channel', channel => {
       manager.emit('channel', slot.peer, channel, attempt.id)
       // Programs wait for their channel: tell them when one opens or closes.
-      publish(slot)
-      channel.on('close', () => { publish(slot) })
+      publishChannels(slot)
+      channel.on('close', () => { publishChannels(slot) })
     })
     let connected = false
     attempt.on('state', state => {
@@ -526,6 +542,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     init.swarm.off('peer:lost', onLost)
     init.swarm.off('addresses:lost', onAddressesLost)
     for (const slot of slots.values()) {
+      clearTimeout(slot.channelPublish)
       slot.current?.close('daemon stopping')
       slot.previous?.close('daemon stopping')
     }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import { z } from 'zod'
 import { MAX_CHANNEL_RELIABILITY } from '../../util/channel-reliability.ts'
@@ -7,6 +8,8 @@ import { EdgeError, NotFoundError } from '../../util/errors.ts'
 import { CHANNEL_LABEL } from '../../util/names.ts'
 import type { DaemonApi } from '../daemon-api.ts'
 import type { ChannelEndpoint, Payload } from '../../core/sessions/channel-endpoint.ts'
+import { channelClient, type ChannelClient } from '../../core/sessions/channel-hub.ts'
+import type { Channel } from '../../transport/types.ts'
 import { parseBody } from './sessions.ts'
 import { SSE_HEARTBEAT_MS } from './events.ts'
 
@@ -46,23 +49,55 @@ function refusalCode (err: unknown): number {
   return 4000 + (err instanceof EdgeError ? err.status : 500)
 }
 
-/** Open (or find) the endpoint of a peer's channel; the peer must have a session. */
-function endpointFor (api: DaemonApi, peer: string, name: string, query: unknown): ChannelEndpoint {
+/** The client a control-socket connection is (its labels are bounded: MAX_LABELS_PER_CLIENT). */
+const clients = new WeakMap<Socket, ChannelClient>()
+function clientOf (socket: Socket): ChannelClient {
+  let client = clients.get(socket)
+  if (client === undefined) {
+    client = channelClient('this control-socket connection')
+    clients.set(socket, client)
+  }
+  return client
+}
+
+/**
+ * Open (or find) the endpoint of a peer's channel; the peer must have a
+ * session. `opened`: the channel opened for it here, if it had none.
+ */
+function endpointFor (api: DaemonApi, peer: string, name: string, query: unknown, client: ChannelClient): { endpoint: ChannelEndpoint, opened?: Channel } {
   const labelName = parseBody(label, name)
   const opts = parseBody(channelQuery, query)
   const session = api.sessions.session(peer)
   if (session === undefined) throw new NotFoundError(`no connected session with ${peer}`)
-  // First: a label over the peer's channel limit is refused before a channel is opened for it.
-  const endpoint = api.channels.endpoint(peer, labelName)
-  if (session.channel(labelName) === undefined) {
-    session.openChannel(labelName, {
+  // First: a label over the peer's or the client's limit is refused before a channel is opened for it.
+  const endpoint = api.channels.endpoint(peer, labelName, client)
+  if (session.channel(labelName) !== undefined) return { endpoint }
+  try {
+    const opened = session.openChannel(labelName, {
       ordered: opts.ordered !== 'false',
       ...(opts.maxRetransmits !== undefined ? { maxRetransmits: opts.maxRetransmits } : {}),
       ...(opts.maxPacketLifeTime !== undefined ? { maxPacketLifeTime: opts.maxPacketLifeTime } : {})
     })
+    return { endpoint, opened }
+  } catch (err) {
+    // A label whose channel could not be opened does not count against the limits.
+    api.channels.releaseIfUnused(endpoint)
+    throw err
   }
-  return endpoint
 }
+
+/**
+ * A label nobody used, left by its last local program: close the channel
+ * this program's request opened (never one declared in rtc.channels or
+ * opened by the peer) and free the label.
+ */
+function releaseIfIdle (api: DaemonApi, endpoint: ChannelEndpoint, opened: Channel | undefined): void {
+  if (!endpoint.idle) return
+  if (opened !== undefined && api.sessions.session(endpoint.peer)?.channel(endpoint.label) === opened) opened.close()
+  api.channels.releaseIfUnused(endpoint)
+}
+
+/** WebSocket close codes for a refused channel: 4000 + the HTTP status the same error gets (4404, 4409, 4429, 4503…). */
 
 function toJsonMessage (peer: string, channel: string, data: Payload): string {
   return JSON.stringify(typeof data === 'string'
@@ -80,12 +115,17 @@ export function channelRoutes (app: FastifyInstance, api: DaemonApi): () => void
 
   app.get<{ Params: { peer: string, label: string } }>('/v1/channels/:peer/:label', { websocket: true }, (socket: WebSocket, req) => {
     let endpoint: ChannelEndpoint
+    let opened: Channel | undefined
     try {
-      endpoint = endpointFor(api, req.params.peer, req.params.label, req.query)
+      ({ endpoint, opened } = endpointFor(api, req.params.peer, req.params.label, req.query, clientOf(req.raw.socket)))
     } catch (err) {
       socket.close(refusalCode(err), closeReason(err))
       return
     }
+    // Created later (after the session's pending channels) and refused: say so rather than wait.
+    opened?.once('close', () => {
+      if (opened?.failure !== undefined) socket.close(4503, `channel not created: ${opened.failure}`.slice(0, 120))
+    })
     const detach = endpoint.addConsumer({
       deliver: data => { socket.send(data, { binary: typeof data !== 'string' }); return socket.bufferedAmount < WS_PAUSE_BYTES },
       backlog: () => socket.bufferedAmount,
@@ -106,11 +146,11 @@ export function channelRoutes (app: FastifyInstance, api: DaemonApi): () => void
     })
     const closeOnStop = (): void => { socket.close(1001, 'edged stopping') }
     open.add(closeOnStop)
-    socket.on('close', () => { detach(); open.delete(closeOnStop) })
+    socket.on('close', () => { detach(); open.delete(closeOnStop); releaseIfIdle(api, endpoint, opened) })
   })
 
   app.post<{ Params: { peer: string, label: string } }>('/v1/channels/:peer/:label', async (req, reply) => {
-    const endpoint = endpointFor(api, req.params.peer, req.params.label, req.query)
+    const { endpoint } = endpointFor(api, req.params.peer, req.params.label, req.query, clientOf(req.raw.socket))
     const body = parseBody(sendBody, req.body)
     const data: Payload = 'text' in body ? body.text : Buffer.from(body.base64, 'base64')
     await endpoint.write(data)

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest'
+import { cachedRender, createMetrics, MAX_CHANNEL_SERIES, MAX_PEER_SERIES, OTHER } from '../../src/daemon/metrics.ts'
+import type { SessionInfo } from '../../src/daemon/api-types.ts'
+import { parsePromText as strictParse, series, type PromText } from '../helpers/prom-text.ts'
+
+// prom-client writes Node's event-loop lag as `Nan` before its first sample (Prometheus reads it).
+const parsePromText = (text: string): PromText => strictParse(text.replace(/ Nan$/gm, ' NaN'))
+
+// /metrics stays bounded whatever the number of peers and channels, and a
+// burst of scrapes costs one render.
+
+function session (peer: string, labels: number): SessionInfo {
+  return {
+    peer,
+    name: null,
+    session: `s-${peer}`,
+    state: 'connected',
+    profile: 'data',
+    role: 'offerer',
+    pair: null,
+    rttMs: 5,
+    bytesSent: 10,
+    bytesReceived: 20,
+    channels: Array.from({ length: labels }, (_, i) => ({
+      label: `label-${i}`, ordered: true, open: true, messagesSent: 1, messagesReceived: 2, bytesSent: 0, bytesReceived: 0, bufferedAmount: 0, dropped: 0, queued: 0
+    })),
+    sections: { local: [], remote: [] },
+    connectedAt: null,
+    attempts: 1,
+    lastError: null
+  }
+}
+
+function metricsOf (sessions: () => SessionInfo[]): ReturnType<typeof createMetrics> {
+  return createMetrics({ peers: () => [], sessions, sources: () => [], info: () => ({ version: '0', peerId: 'me', swarm: 's', stack: 'data' }) })
+}
+
+describe('/metrics bounds', () => {
+  it('300 peers with 100 channels each give at most MAX_CHANNEL_SERIES channel series plus _other, summing all', async () => {
+    const all = Array.from({ length: 300 }, (_, i) => session(`peer-${i}`, 100))
+    const text = await metricsOf(() => all).render()
+    const parsed = parsePromText(text)
+    const sent = series(parsed, 'edge_channel_messages_total', { direction: 'sent' })
+    expect(sent).toHaveLength(MAX_CHANNEL_SERIES + 1)
+    expect(sent.reduce((n, s) => n + s.value, 0)).toBe(300 * 100)
+    expect(series(parsed, 'edge_channel_messages_total', { peer: OTHER, channel: OTHER, direction: 'received' })[0].value).toBe(2 * (300 * 100 - MAX_CHANNEL_SERIES))
+    const bytes = series(parsed, 'edge_session_sent_bytes_total', {})
+    expect(bytes).toHaveLength(MAX_PEER_SERIES + 1)
+    expect(bytes.reduce((n, s) => n + s.value, 0)).toBe(10 * 300)
+    expect(series(parsed, 'edge_session_rtt_seconds', {})).toHaveLength(MAX_PEER_SERIES)
+    // The same as with a handful of channels, give or take the label values: tens of KiB.
+    expect(Buffer.byteLength(text)).toBeLessThan(64 * 1024)
+  })
+
+  it('few channels keep their own series', async () => {
+    const parsed = parsePromText(await metricsOf(() => [session('p', 3)]).render())
+    expect(series(parsed, 'edge_channel_messages_total', { peer: 'p', channel: 'label-2', direction: 'sent' })).toHaveLength(1)
+    expect(series(parsed, 'edge_channel_messages_total', { peer: OTHER })).toHaveLength(0)
+  })
+
+  it('concurrent scrapes share one render; the next one after RENDER_CACHE_MS renders again', async () => {
+    let renders = 0
+    const metrics = metricsOf(() => { renders++; return [session('p', 2)] })
+    const texts = await Promise.all(Array.from({ length: 200 }, async () => await metrics.render()))
+    expect(new Set(texts).size).toBe(1)
+    // sessions() is read once per family that uses it in one render.
+    const perRender = renders
+    await metrics.render()
+    expect(renders).toBe(perRender)
+  })
+
+  it('cachedRender: one render per ttl, a failed render is not served again', async () => {
+    let t = 0
+    let n = 0
+    let fail = false
+    const render = cachedRender(async () => { n++; if (fail) throw new Error('boom'); return `r${n}` }, 1000, () => t)
+    expect(await render()).toBe('r1')
+    t = 999
+    expect(await render()).toBe('r1')
+    t = 1000
+    fail = true
+    await expect(render()).rejects.toThrow('boom')
+    fail = false
+    expect(await render()).toBe('r3')
+  })
+})
