@@ -11,7 +11,8 @@ const SERIAL = [
   'test/integration/media-flow.test.ts',
   'test/integration/media-keyframe.test.ts',
   'test/integration/media-record.test.ts',
-  'test/integration/video-feed.test.ts'
+  'test/integration/video-feed.test.ts',
+  'test/integration/foxglove-bridge.test.ts'
 ]
 
 export default defineConfig({

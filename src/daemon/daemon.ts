@@ -26,6 +26,7 @@ import { createWebServer, type WebRoutes, type WebServer } from '../web/web-serv
 import { BrowserService } from '../web/browser-service.ts'
 import { viewerRoutes } from '../web/viewer-routes.ts'
 import { whepRoutes } from '../web/whep-routes.ts'
+import { createFoxgloveBridge, type FoxgloveBridge } from '../foxglove/foxglove-bridge.ts'
 import { createControlServer } from './control-server.ts'
 import { claimSocketPath } from './control-socket.ts'
 import { loadOrCreateIdentity } from './identity.ts'
@@ -56,6 +57,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
   let swarm: Swarm | undefined
   let sessions: SessionManager | undefined
   let web: WebServer | undefined
+  let foxglove: FoxgloveBridge | undefined
   let reloading: Promise<unknown> = Promise.resolve()
   const channels = new ChannelHub(componentLogger(root, 'channels', config.log.levels))
   const media = new MediaSources({
@@ -77,6 +79,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
     stack: config.rtc.stack,
     addresses: swarm?.addresses() ?? [],
     web: web?.address() ?? null,
+    foxglove: foxglove?.address() ?? null,
     pid: process.pid,
     uptimeS: Math.round((Date.now() - startedAt) / 1000),
     peers: peers().length,
@@ -237,8 +240,24 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         ? createWebServer({ listen: config.web.listen, token: config.web.token, routes: webRoutes, logger: componentLogger(root, 'web', config.log.levels) })
         : undefined
 
+      // Foxglove clients: topics for the sources, peers' sources, data channels and presence; closed before the feeds and sessions.
+      foxglove = config.foxglove.enabled
+        ? createFoxgloveBridge({
+          listen: config.foxglove.listen,
+          token: config.web.token,
+          localPeer,
+          name: config.swarm.nodeName,
+          video: feeds.video,
+          media,
+          swarm: swarmService,
+          sessions: sessionManager,
+          channels,
+          logger: componentLogger(root, 'foxglove', config.log.levels)
+        })
+        : undefined
+
       // The web listener before the control socket: a socket that answers means everything is up (status shows `web`).
-      const services = [media, swarmService, signal, trusted, sessionManager, watch, feeds, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), controlServer]
+      const services = [media, swarmService, signal, trusted, sessionManager, watch, feeds, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), ...(foxglove === undefined ? [] : [foxglove]), controlServer]
       await startAll(services)
       started = services
       log.info({ peerId: swarmService.peerId, swarm: config.swarm.name, addresses: swarmService.addresses() }, 'edged started')
