@@ -23,3 +23,17 @@ export async function waitFor (check: () => boolean, timeoutMs: number, stepMs =
   }
   return check()
 }
+
+/** Child processes of `pid` running gst-launch-1.0 (from /proc). */
+export function gstChildren (pid: number): number[] {
+  const found: number[] = []
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === pid && fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('gst-launch-1.0')) found.push(Number(entry))
+    } catch {}
+  }
+  return found
+}

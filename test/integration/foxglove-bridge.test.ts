@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
-import fs from 'node:fs'
 import { FoxgloveClient, type Channel } from '@foxglove/ws-protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { EDGECTL, startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
 import { decodeAnnexB } from '../helpers/h264-decode.ts'
+import { gstChildren } from '../helpers/media-processes.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
@@ -61,20 +61,6 @@ function hasIdr (annexB: Buffer): boolean {
     if (annexB[i] === 0 && annexB[i + 1] === 0 && annexB[i + 2] === 0 && annexB[i + 3] === 1 && (annexB[i + 4] & 0x1f) === 5) return true
   }
   return false
-}
-
-/** Child processes of `pid` running gst-launch-1.0 (from /proc). */
-function gstChildren (pid: number): number[] {
-  const found: number[] = []
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === pid && fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('gst-launch-1.0')) found.push(Number(entry))
-    } catch {}
-  }
-  return found
 }
 
 describe('Foxglove bridge: @foxglove/ws-protocol\'s FoxgloveClient against two daemons', () => {
