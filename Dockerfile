@@ -35,6 +35,7 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends \
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
     gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav \
+    python3 python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 \
     libstdc++6 ca-certificates tini \
   && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system edged \

@@ -8,9 +8,15 @@ import { defineConfig } from 'vitest/config'
 const SERIAL = [
   'test/e2e/**/*.test.ts',
   'test/integration/watch-flow.test.ts',
+  'test/integration/media-control.test.ts',
   'test/integration/media-flow.test.ts',
   'test/integration/media-keyframe.test.ts',
   'test/integration/media-record.test.ts',
+  // pytest against two daemons: a watch counting frames, a sender stalled by backpressure.
+  'test/integration/python-client.test.ts',
+  // The README's TypeScript example: tsc, and a watch counting frames.
+  'test/integration/ts-client.test.ts',
+  'test/integration/record.test.ts',
   'test/integration/video-feed.test.ts',
   'test/integration/foxglove-bridge.test.ts'
 ]

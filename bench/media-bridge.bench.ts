@@ -10,7 +10,10 @@
  *    pipeline → that frame decoded at the viewer, against the same source
  *    pipeline (buildSourcePipeline) sending straight to the same receiver;
  * 3. CPU of both daemons while they forward that stream, against the same
- *    daemons idle (session and watch up, no packets).
+ *    daemons idle (session and watch up, no packets);
+ * 4. a bit-rate change on a running source: setBitrate() → the new rate seen
+ *    at a UDP consumer, against restarting the source with the new rate
+ *    (bench/lib/bitrate-change.ts).
  *
  * Topology:
  *
@@ -35,11 +38,12 @@ import { DEFAULT_MTU } from '../src/daemon/config-defaults.ts'
 import { CODECS, rtpCaps } from '../src/media/codecs.ts'
 import { READY_LINE } from '../src/media/gst-process.ts'
 import { splitLaunchArgs } from '../src/media/launch-args.ts'
-import { parseRtpHeader } from '../src/media/rtp-packet.ts'
+import { parseRtpHeader } from '../src/rtp/rtp-header.ts'
 import { DEFAULT_JITTER_LATENCY_MS } from '../src/media/sink-pipeline.ts'
 import { buildSourcePipeline, DEFAULT_KEYFRAME_SECONDS } from '../src/media/source-pipeline.ts'
 import { bindLoopback, closeSocket, LOOPBACK } from '../src/media/udp-socket.ts'
 import type { Child } from './lib/child.ts'
+import { measureBitrateChange } from './lib/bitrate-change.ts'
 import { readCpuMs } from './lib/cpu.ts'
 import { startEdged, waitForPeer, type EdgedDaemon } from './lib/edged.ts'
 import { JsonLines } from './lib/json-lines.ts'
@@ -466,6 +470,26 @@ export const benchmark: Benchmark = {
       cpu(`CPU of the source daemon forwarding one ${stream} stream (node process, not gst-launch; ${rounds} × ${PHASE_MS / 1000} s)`, p => p.cpuA),
       cpu(`CPU of the viewer daemon forwarding it to an rtp:// sink (node process; ${rounds} × ${PHASE_MS / 1000} s)`, p => p.cpuB)
     ]
+
+    // (4): a bit-rate change on a running source, command → new rate seen at the consumer
+    const change = await measureBitrateChange(ctx, rounds)
+    figures.push({
+      name: `bit-rate change on a running source (${change.encoder}, 1500 ↔ 300 kbit/s), setBitrate() → new rate seen at a UDP consumer, p50 (${change.live.length} changes)`,
+      unit: 'ms',
+      value: q(change.live, 50),
+      samples: change.live.map(v => round(v, 1)),
+      baseline: 'same change by restarting the source with the new rate (what gst-launch allowed)',
+      baselineValue: q(change.restart, 50),
+      baselineSamples: change.restart.map(v => round(v, 1))
+    }, {
+      name: `longest time without a packet at that consumer, from the bit-rate command to 1 s after, max (${change.live.length} changes)`,
+      unit: 'ms',
+      value: round(Math.max(...change.liveGap), 1),
+      samples: change.liveGap.map(v => round(v, 1)),
+      baseline: 'same change by restarting the source with the new rate',
+      baselineValue: round(Math.max(...change.restartGap), 1),
+      baselineSamples: change.restartGap.map(v => round(v, 1))
+    })
     return figures
   }
 }

@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { CONNECT_PHASES, ConnectTrace } from './lib/connect-trace.ts'
 import { startEdged, waitForPeer, sessionWith, isReady, isDown, type EdgedDaemon } from './lib/edged.ts'
 import { JsonLines } from './lib/json-lines.ts'
 import { SseStream } from './lib/sse.ts'
@@ -10,6 +11,8 @@ import type { BenchContext, Benchmark, Figure } from './lib/types.ts'
 /** Measured tries per target (`--runs` overrides). */
 const DEFAULT_TRIES = 50
 const WARMUP_TRIES = 3
+/** Tries on a second pair of daemons logging their transport at debug level, for the per-phase rows. */
+const MAX_TRACED_TRIES = 15
 const TRY_TIMEOUT_MS = 15_000
 /** Poll for channels opening after the SSE 'connected' event (no event says a channel opened). */
 const OPEN_POLL_MS = 2
@@ -25,6 +28,8 @@ interface Sample {
   ms: number
   /** Until the state says connected (daemon: SSE event at A; bare: offerer's PeerConnection). */
   connectedMs?: number
+  /** ms from the start of the try to each connect phase (CONNECT_PHASES). */
+  phases?: Record<string, number>
 }
 
 interface Target {
@@ -40,10 +45,10 @@ async function waitUntil (what: string, check: () => Promise<boolean>, everyMs: 
   }
 }
 
-async function startDaemons (ctx: BenchContext): Promise<[EdgedDaemon, EdgedDaemon]> {
+async function startDaemons (ctx: BenchContext, log?: Record<string, unknown>): Promise<[EdgedDaemon, EdgedDaemon]> {
   const rtc = { bindAddress: '127.0.0.1', channels: { [CHANNEL]: { ordered: true } } }
-  const a = await startEdged(ctx, { name: 'alpha', swarm: { autoconnect: false }, rtc })
-  const b = await startEdged(ctx, { name: 'bravo', swarm: { autoconnect: false, bootstrap: [a.addresses[0]] }, rtc })
+  const a = await startEdged(ctx, { name: 'alpha', swarm: { autoconnect: false }, rtc, ...(log !== undefined ? { log } : {}) })
+  const b = await startEdged(ctx, { name: 'bravo', swarm: { autoconnect: false, bootstrap: [a.addresses[0]] }, rtc, ...(log !== undefined ? { log } : {}) })
   await waitForPeer(a, b.peerId)
   await waitForPeer(b, a.peerId)
   return [a, b]
@@ -85,7 +90,7 @@ function bareTarget (floor: JsonLines, dtlsServer: 'answerer' | 'default'): Targ
     label: `bare-${dtlsServer}`,
     tryOnce: async () => {
       const r = await floor.request({ cmd: 'try', dtlsServer }, TRY_TIMEOUT_MS)
-      return { ms: r.ms, connectedMs: r.connectedMs }
+      return { ms: r.ms, connectedMs: r.connectedMs, phases: r.phases }
     }
   }
 }
@@ -105,6 +110,45 @@ async function startBaseline (ctx: BenchContext, script: string, args: string[] 
   const child = ctx.spawn(process.execPath, [path.join(import.meta.dirname, 'baselines', script), ...args], { cwd: ctx.repoRoot, stdin: 'pipe' })
   const lines = new JsonLines(child)
   return { lines, ready: await lines.next(m => m.ready === true) }
+}
+
+/**
+ * Per-phase times on a second pair of daemons whose transport and session
+ * loggers are at debug level (their JSON lines carry the phases, to the ms):
+ * the measured pair stays at info, so the logging costs nothing there.
+ */
+async function tracedTries (ctx: BenchContext, tries: number): Promise<Sample[]> {
+  const log = { level: 'info', levels: { transport: 'debug', sessions: 'debug' } }
+  const [a, b] = await startDaemons(ctx, log)
+  const trace = new ConnectTrace([a.child, b.child], CHANNEL)
+  const events = await SseStream.open(a.socket, '/v1/events')
+  try {
+    const target = daemonTarget(a, b, events)
+    for (let i = 0; i < WARMUP_TRIES; i++) await target.tryOnce()
+    const samples: Sample[] = []
+    for (let i = 0; i < tries; i++) {
+      trace.reset()
+      const startedAt = Date.now()
+      const sample = await target.tryOnce()
+      samples.push({ ...sample, phases: trace.phases(startedAt) })
+    }
+    return samples
+  } finally {
+    events.close()
+    await Promise.all([a.child.stop(), b.child.stop()])
+  }
+}
+
+/** The median of each phase's time since the start of the try, edged (traced) beside the floor. */
+function phaseRows (traced: Sample[], floor: Sample[]): Figure[] {
+  const of = (samples: Sample[], phase: string): number[] =>
+    samples.map(s => s.phases?.[phase]).filter((v): v is number => v !== undefined)
+  return CONNECT_PHASES.flatMap(phase => {
+    const mine = of(traced, phase)
+    const base = of(floor, phase)
+    if (mine.length === 0 || base.length === 0) return []
+    return [row(`connect phase: ${phase} (ms since the request; edged traced at debug level), median`, 'ms', mine, median, FLOOR, base)]
+  })
 }
 
 /** One figure: `valueOf` (median, p95, a count) of edged's samples beside the same of a baseline's. */
@@ -154,6 +198,7 @@ export const benchmark: Benchmark = {
       }
     }
 
+    const traced = await tracedTries(ctx, Math.min(tries, MAX_TRACED_TRIES))
     const ms = (t: Target): number[] => (samples.get(t) ?? []).map(s => s.ms)
     const [edged, bare, bareDefault, libp2p] = targets
     const open = `peer known → '${CHANNEL}' channel open on both`
@@ -166,7 +211,8 @@ export const benchmark: Benchmark = {
       row(`connect: tries over ${SLOW_MS} ms (of ${tries})`, 'tries', ms(edged), slow, DEFAULT_ROLES, ms(bareDefault)),
       row(`connect: tries over ${SLOW_MS} ms (of ${tries})`, 'tries', ms(edged), slow, LIBP2P, ms(libp2p)),
       row('connect: until the session is connected (edged: POST → SSE event; bare: new PeerConnection → connected), median', 'ms',
-        (samples.get(edged) ?? []).map(s => s.connectedMs ?? NaN), median, FLOOR, (samples.get(bare) ?? []).map(s => s.connectedMs ?? NaN))
+        (samples.get(edged) ?? []).map(s => s.connectedMs ?? NaN), median, FLOOR, (samples.get(bare) ?? []).map(s => s.connectedMs ?? NaN)),
+      ...phaseRows(traced, samples.get(bare) ?? [])
     ]
     return figures
   }

@@ -59,26 +59,43 @@ async function connectOnce (answererIsDtlsServer: boolean): Promise<Record<strin
   const answerer = new PeerConnection('answerer', CONFIG)
   const channels: DataChannel[] = []
   let connectedMs = 0
+  /** ms since `started` at which each connect phase was first seen (the same names as the edged trace). */
+  const phases: Record<string, number> = {}
+  const mark = (phase: string): void => { phases[phase] ??= performance.now() - started }
   try {
     const opened = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => { reject(new Error(`not open after ${TRY_TIMEOUT_MS} ms`)) }, TRY_TIMEOUT_MS)
       let open = 0
       const one = (): void => { if (++open === 2) { clearTimeout(timer); resolve() } }
-      offerer.onStateChange(state => { if (state === 'connected' && connectedMs === 0) connectedMs = performance.now() - started })
+      offerer.onStateChange(state => {
+        if (state === 'connected' && connectedMs === 0) connectedMs = performance.now() - started
+        if (state === 'connected') mark('connected at the offerer')
+      })
+      answerer.onStateChange(state => { if (state === 'connected') mark('connected at the answerer') })
+      offerer.onIceStateChange(state => { if (state === 'connected') mark('ICE connected at the offerer') })
+      answerer.onIceStateChange(state => { if (state === 'connected') mark('ICE connected at the answerer') })
       const toAnswerer = handOver(answerer, sdp => answererIsDtlsServer ? answerAsDtlsServer(sdp) : sdp, reject)
       const toOfferer = handOver(offerer, sdp => sdp, reject)
-      offerer.onLocalDescription(toAnswerer.description)
+      offerer.onLocalDescription((sdp, type) => {
+        mark('offer created')
+        toAnswerer.description(sdp, type)
+        mark('offer applied at the answerer')
+      })
       offerer.onLocalCandidate(toAnswerer.candidate)
-      answerer.onLocalDescription(toOfferer.description)
+      answerer.onLocalDescription((sdp, type) => {
+        mark('answer created')
+        toOfferer.description(sdp, type)
+        mark('answer applied at the offerer')
+      })
       answerer.onLocalCandidate(toOfferer.candidate)
       // The answerer's channel is announced (DCEP OPEN arrived) in the open state.
-      answerer.onDataChannel(dc => { channels.push(dc); one() })
+      answerer.onDataChannel(dc => { channels.push(dc); mark('control open at the answerer'); one() })
       const dc = offerer.createDataChannel('control', { unordered: false })
       channels.push(dc)
-      dc.onOpen(one)
+      dc.onOpen(() => { mark('control open at the offerer'); one() })
     })
     await opened
-    return { ms: performance.now() - started, connectedMs }
+    return { ms: performance.now() - started, connectedMs, phases }
   } finally {
     for (const dc of channels) dc.close()
     const both = Promise.all([closed(offerer), closed(answerer)])

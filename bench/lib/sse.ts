@@ -1,5 +1,5 @@
 import http from 'node:http'
-import { SseParser, type SseEvent } from '../../src/cli/sse-parser.ts'
+import { SseParser, type SseEvent } from '../../src/client/sse-parser.ts'
 
 interface Waiter {
   match: (e: SseEvent) => boolean

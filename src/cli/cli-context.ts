@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs'
 import type { Command } from 'commander'
-import { defaultSocketPath } from '../daemon/config-defaults.ts'
-import { createControlClient, type ControlClient } from './control-client.ts'
+import { clientSocketPath } from '../client/socket-path.ts'
+import { createControlClient, type ControlClient } from '../client/control-client.ts'
 
 export const EXIT_OK = 0
 /** edged is not running, or it answered with an error. */
@@ -33,23 +32,10 @@ export interface CliContext {
   printJson: (value: unknown) => void
 }
 
-/** The system daemon's socket, which members of the edged group may use. */
-export const SYSTEM_SOCKET = '/run/edged/edged.sock'
-
-/**
- * edgectl's default socket: the user's own daemon's, else (when there is none)
- * the system daemon's, so members of the edged group need no --socket.
- */
-export function cliSocketPath (env: NodeJS.ProcessEnv): string {
-  const own = defaultSocketPath(env)
-  if (env.EDGED_SOCKET !== undefined && env.EDGED_SOCKET !== '') return own
-  return !existsSync(own) && existsSync(SYSTEM_SOCKET) ? SYSTEM_SOCKET : own
-}
-
 export function createCliContext (io: CliIo): CliContext {
   return {
     io,
-    client: cmd => createControlClient({ socket: cmd.optsWithGlobals<GlobalOptions>().socket ?? cliSocketPath(io.env) }),
+    client: cmd => createControlClient({ socket: cmd.optsWithGlobals<GlobalOptions>().socket ?? clientSocketPath(io.env) }),
     json: cmd => cmd.optsWithGlobals<GlobalOptions>().json === true,
     printJson: value => { io.stdout(JSON.stringify(value, null, 2) + '\n') }
   }

@@ -14,6 +14,7 @@ import { sessionsCommand } from './commands/sessions.ts'
 import { statusCommand } from './commands/status.ts'
 import { sourcesCommand } from './commands/sources.ts'
 import { unwatchCommand, watchCommand } from './commands/watch.ts'
+import { recordCommand } from './commands/record.ts'
 import { topCommand } from './commands/top.ts'
 
 export function createProgram (io: CliIo): Command {
@@ -34,6 +35,7 @@ export function createProgram (io: CliIo): Command {
   sourcesCommand(program, cli)
   watchCommand(program, cli)
   unwatchCommand(program, cli)
+  recordCommand(program, cli)
   sessionsCommand(program, cli)
   connectCommand(program, cli)
   disconnectCommand(program, cli)

@@ -5,7 +5,9 @@ import type { SourceInfo } from '../media/media-sources.ts'
 import type { EncoderChoice } from '../media/encoder-probe.ts'
 import type { ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats } from '../core/watch/watch-types.ts'
 
-export type { PeerInfo, SessionInfo, ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats }
+import type { RecordingInfo, RecordingsResponse, RecordRequest } from '../core/record/record-types.ts'
+
+export type { PeerInfo, SessionInfo, ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats, RecordingInfo, RecordingsResponse, RecordRequest }
 
 export interface StatusResponse {
   peerId: string

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util'
 import type { Config } from './config-schema.ts'
 
 /** Keys a running edged applies on reload (SIGHUP, POST /v1/reload); any other change needs a restart. */
-export const LIVE_KEYS = ['swarm.allow', 'media.sources', 'log.level', 'log.levels', 'rtc.channels'] as const
+export const LIVE_KEYS = ['swarm.allow', 'media.sources', 'log.level', 'log.levels', 'rtc.channels', 'metrics.enabled'] as const
 export type LiveKey = typeof LIVE_KEYS[number]
 
 /**

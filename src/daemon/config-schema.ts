@@ -106,7 +106,7 @@ export const configSchema = z.strictObject({
   }).refine(w => !w.enabled || w.token !== undefined || isLoopbackHost(parseHostPort(w.listen).host),
     { message: 'required when web.listen is not a loopback address (127.0.0.1, ::1, localhost)', path: ['token'] }).prefault({}),
   metrics: z.strictObject({
-    enabled: z.boolean().default(true).describe('Prometheus metrics at /metrics on the web listener')
+    enabled: z.boolean().default(true).describe('Prometheus metrics at /metrics on the web listener (live on reload)')
   }).prefault({}),
   foxglove: z.strictObject({
     enabled: z.boolean().default(false).describe('serve the Foxglove WebSocket protocol (video sources, data channels and presence as topics)'),

@@ -14,6 +14,7 @@ import { channelRoutes } from './routes/channels.ts'
 import { sourceRoutes } from './routes/sources.ts'
 import { watchRoutes } from './routes/watch.ts'
 import { reloadRoutes } from './routes/reload.ts'
+import { recordRoutes } from './routes/record.ts'
 import fastifyWebsocket from '@fastify/websocket'
 
 export const CONTROL_BODY_LIMIT = 1024 * 1024
@@ -79,6 +80,7 @@ export function createControlServer (init: ControlServerInit, api: DaemonApi): C
     sessionRoutes(scoped, api)
     sourceRoutes(scoped, api)
     watchRoutes(scoped, api)
+    recordRoutes(scoped, api)
     reloadRoutes(scoped, api)
     endEventStreams = eventRoutes(scoped, api)
     endChannelStreams = channelRoutes(scoped, api)

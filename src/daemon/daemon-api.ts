@@ -4,6 +4,7 @@ import type { SessionManager } from '../core/sessions/session-manager.ts'
 import type { ChannelHub } from '../core/sessions/channel-hub.ts'
 import type { MediaSources } from '../media/media-sources.ts'
 import type { WatchService } from '../core/watch/watch-service.ts'
+import type { Recordings } from '../core/record/recordings.ts'
 
 /** What the control API's routes need from the daemon (and nothing more). */
 export interface DaemonApi {
@@ -15,6 +16,8 @@ export interface DaemonApi {
   media: Pick<MediaSources, 'list' | 'encoders'>
   /** Watches of peers' sources, and peers watching ours. */
   watch: Pick<WatchService, 'watches' | 'viewers'>
+  /** MCAP recordings (a kind of watch: listed and ended with them too). */
+  recordings: Pick<Recordings, 'list' | 'get' | 'has' | 'create' | 'delete'>
   /** Re-read the config file (POST /v1/reload). */
   reload: () => Promise<ReloadResponse>
 }

@@ -3,7 +3,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { ConfigError } from '../util/errors.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
-import { startAll, stopAll, type Startable } from '../util/startable.ts'
+import { startAll, stopAll, together, type Startable } from '../util/startable.ts'
 import { createSwarm } from '../signalling/swarm.ts'
 import { createSignalService } from '../signalling/signal-service.ts'
 import { createTrustedChannelService } from '../signalling/trusted-channel-service.ts'
@@ -15,18 +15,17 @@ import { trustedRefusal } from '../core/sessions/trusted-policy.ts'
 import { iceServersFromConfig } from './ice-config.ts'
 import { MediaSources } from '../media/media-sources.ts'
 import { createWatchService } from '../core/watch/watch-service.ts'
+import { Recordings } from '../core/record/recordings.ts'
 import { MediaFeeds } from '../core/watch/media-feeds.ts'
 import type { Swarm } from '../signalling/types.ts'
 import type { DaemonEvents, PeerInfo, ReloadResponse, StatusResponse } from './api-types.ts'
 import type { Config } from './config-schema.ts'
 import { applyLiveKeys, diffConfig } from './config-diff.ts'
 import { DEFAULTS_SOURCE, loadConfigFile, parseConfig } from './config-load.ts'
-import { createMetrics, metricsRoutes } from './metrics.ts'
-import { createWebServer, type WebRoutes, type WebServer } from '../web/web-server.ts'
-import { BrowserService } from '../web/browser-service.ts'
-import { viewerRoutes } from '../web/viewer-routes.ts'
-import { whepRoutes } from '../web/whep-routes.ts'
-import { createFoxgloveBridge, type FoxgloveBridge } from '../foxglove/foxglove-bridge.ts'
+import type { Metrics } from './metrics.ts'
+import { metricsRoutes } from './metrics-routes.ts'
+import type { WebRoutes, WebServer } from '../web/web-server.ts'
+import type { FoxgloveBridge } from '../foxglove/foxglove-bridge.ts'
 import { createControlServer } from './control-server.ts'
 import { claimSocketPath } from './control-socket.ts'
 import { loadOrCreateIdentity } from './identity.ts'
@@ -58,6 +57,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
   let sessions: SessionManager | undefined
   let web: WebServer | undefined
   let foxglove: FoxgloveBridge | undefined
+  /** Prometheus metrics while web and metrics are on; prom-client is imported only then (start or reload). */
+  let metrics: Metrics | undefined
   let reloading: Promise<unknown> = Promise.resolve()
   const channels = new ChannelHub(componentLogger(root, 'channels', config.log.levels))
   const media = new MediaSources({
@@ -100,6 +101,23 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
   // A publisher came or went: say so now, not at the next announce interval.
   media.on('changed', () => { void swarm?.announce() })
 
+  const syncMetrics = async (): Promise<void> => {
+    const wanted = config.web.enabled && config.metrics.enabled
+    if (!wanted) {
+      metrics?.registry.clear()
+      metrics = undefined
+      return
+    }
+    if (metrics !== undefined) return
+    const { createMetrics } = await import('./metrics.ts')
+    metrics = createMetrics({
+      peers,
+      sessions: () => sessions?.list() ?? [],
+      sources: () => media.list(),
+      info: () => ({ version: VERSION, peerId: swarm?.peerId ?? '', swarm: config.swarm.name, stack: config.rtc.stack })
+    })
+  }
+
   const applyReload = async (): Promise<ReloadResponse> => {
     const next = config.source === DEFAULTS_SOURCE ? parseConfig({}) : loadConfigFile(config.source)
     const { applied, restartNeeded } = diffConfig(config, next)
@@ -114,6 +132,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         void swarm?.announce()
       } else if (key === 'log.level' || key === 'log.levels') {
         setLogLevels(root, config.log.level, config.log.levels)
+      } else if (key === 'metrics.enabled') {
+        await syncMetrics()
       }
       // rtc.channels: read by every new session.
     }
@@ -202,27 +222,32 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         if ((info.state === 'idle' || info.state === 'closed') && !inPresence(info.peer)) channels.dropPeerLater(info.peer, () => gone(info.peer))
       })
 
+      // The sources and peers' sources that browsers, Foxglove clients and recordings play: one encoder, one watch each.
+      const feeds = new MediaFeeds({ localPeer, media, sessions: sessionManager, peers, logger: componentLogger(root, 'watch', config.log.levels) })
+      // MCAP recordings: closed before the watches feeding them and the sessions (services stop in reverse).
+      const recordings = new Recordings({
+        localPeer,
+        peers,
+        sessions: sessionManager,
+        hub: channels,
+        video: feeds.video,
+        logger: componentLogger(root, 'record', config.log.levels)
+      })
+
       const controlServer = createControlServer({
         socket: config.control.socket,
         mode: config.control.mode,
         group: config.control.group,
         logger: componentLogger(root, 'control', config.log.levels)
-      }, { status, peers, events, sessions: sessionManager, channels, media, watch, reload })
+      }, { status, peers, events, sessions: sessionManager, channels, media, watch, recordings, reload })
 
-      const webRoutes: WebRoutes[] = []
-      if (config.metrics.enabled) {
-        webRoutes.push(metricsRoutes(createMetrics({
-          peers,
-          sessions: () => sessionManager.list(),
-          sources: () => media.list(),
-          info: () => ({ version: VERSION, peerId: swarmService.peerId, swarm: config.swarm.name, stack: config.rtc.stack })
-        })))
-      }
-      // The sources and peers' sources that browsers, Foxglove clients and recordings play: one encoder, one watch each.
-      const feeds = new MediaFeeds({ localPeer, media, sessions: sessionManager, peers, logger: componentLogger(root, 'watch', config.log.levels) })
+      // The web stack (and prom-client) is imported only when the web listener is on: start time and memory.
+      const webStack = config.web.enabled ? await importWebStack() : undefined
+      await syncMetrics()
+      const webRoutes: WebRoutes[] = [metricsRoutes(() => metrics)]
       // Browsers (viewer, WHEP, WHIP): sessions of their own, closed before the web listener and the peers' sessions.
-      const browsers = config.web.enabled
-        ? new BrowserService({
+      const browsers = webStack !== undefined
+        ? new webStack.BrowserService({
           localPeer,
           media,
           sessions: sessionManager,
@@ -233,16 +258,17 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
           logger: componentLogger(root, 'web', config.log.levels)
         })
         : undefined
-      if (browsers !== undefined) {
-        webRoutes.push(viewerRoutes({ self: () => ({ peerId: localPeer, name: config.swarm.nodeName }), sources: () => media.list(), peers, browsers }), whepRoutes(browsers))
+      if (webStack !== undefined && browsers !== undefined) {
+        webRoutes.push(webStack.viewerRoutes({ self: () => ({ peerId: localPeer, name: config.swarm.nodeName }), sources: () => media.list(), peers, browsers }), webStack.whepRoutes(browsers))
       }
-      web = config.web.enabled
-        ? createWebServer({ listen: config.web.listen, token: config.web.token, routes: webRoutes, logger: componentLogger(root, 'web', config.log.levels) })
+      web = webStack !== undefined
+        ? webStack.createWebServer({ listen: config.web.listen, token: config.web.token, routes: webRoutes, logger: componentLogger(root, 'web', config.log.levels) })
         : undefined
 
       // Foxglove clients: topics for the sources, peers' sources, data channels and presence; closed before the feeds and sessions.
+      // Its modules (ws, @foxglove/ws-protocol) are imported only when it is on, like the web stack.
       foxglove = config.foxglove.enabled
-        ? createFoxgloveBridge({
+        ? (await import('../foxglove/foxglove-bridge.ts')).createFoxgloveBridge({
           listen: config.foxglove.listen,
           token: config.web.token,
           localPeer,
@@ -257,7 +283,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         : undefined
 
       // The web listener before the control socket: a socket that answers means everything is up (status shows `web`).
-      const services = [media, swarmService, signal, trusted, sessionManager, watch, feeds, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), ...(foxglove === undefined ? [] : [foxglove]), controlServer]
+      // The encoder probe (a gst-inspect listing) and libp2p's start do not wait for each other.
+      const services = [together(media, swarmService), signal, trusted, sessionManager, watch, feeds, recordings, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), ...(foxglove === undefined ? [] : [foxglove]), controlServer]
       await startAll(services)
       started = services
       log.info({ peerId: swarmService.peerId, swarm: config.swarm.name, addresses: swarmService.addresses() }, 'edged started')
@@ -266,6 +293,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
       stopping ??= (async () => {
         await stopAll(started, err => { log.error({ err }, 'stop failed') })
         started = []
+        metrics?.registry.clear()
+        metrics = undefined
         channels.close()
         events.removeAllListeners()
         log.info('edged stopped')
@@ -273,4 +302,12 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
       await stopping
     }
   }
+}
+
+/** The web listener's modules (fastify routes, browser sessions, WHEP/WHIP), loaded when web.enabled. */
+async function importWebStack (): Promise<typeof import('../web/web-server.ts') & typeof import('../web/browser-service.ts') & typeof import('../web/viewer-routes.ts') & typeof import('../web/whep-routes.ts')> {
+  const [server, browsers, viewer, whep] = await Promise.all([
+    import('../web/web-server.ts'), import('../web/browser-service.ts'), import('../web/viewer-routes.ts'), import('../web/whep-routes.ts')
+  ])
+  return { ...server, ...browsers, ...viewer, ...whep }
 }

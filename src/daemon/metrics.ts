@@ -1,7 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import type { SourceInfo } from '../media/media-sources.ts'
 import type { PeerInfo } from '../signalling/types.ts'
-import type { WebRoutes } from '../web/web-server.ts'
 import type { SessionInfo } from './api-types.ts'
 
 /** Where the metrics read the daemon's live state at every scrape (no counters spread through the code). */
@@ -105,15 +104,5 @@ export function createMetrics (init: MetricsInit): Metrics {
     registry,
     contentType: registry.contentType,
     render: async () => await registry.metrics()
-  }
-}
-
-/** GET /metrics on the web listener (behind web.token like everything else there). */
-export function metricsRoutes (metrics: Metrics): WebRoutes {
-  return (app) => {
-    app.get('/metrics', async (_req, reply) => {
-      void reply.header('content-type', metrics.contentType)
-      return await metrics.render()
-    })
   }
 }

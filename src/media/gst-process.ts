@@ -43,6 +43,14 @@ export interface GstProcessInit {
   restartInitialMs?: number
   restartMaxMs?: number
   gstLaunch?: string
+  /**
+   * The command that runs the pipeline, given its description split into
+   * argv (default: `gst-launch-1.0 -e -m [-v]` under the parent-death guard).
+   * It must print a readyLine, take SIGINT as EOS and exit after it.
+   */
+  launcher?: (descriptionArgs: string[]) => { command: string, args: string[], /** For errors (default: the command). */ name?: string }
+  /** Give the child a stdin pipe for write() (default: none). */
+  stdin?: boolean
   env?: NodeJS.ProcessEnv
   logger?: Logger
 }
@@ -80,6 +88,8 @@ export class GstProcess extends TypedEmitter<GstProcessEvents> implements Starta
   #failures = 0
   #restartTimer: NodeJS.Timeout | undefined
   #stopping: Promise<void> | undefined
+  /** What runs the pipeline, for error messages. */
+  #command = 'gst-launch'
 
   constructor (init: GstProcessInit) {
     super()
@@ -143,13 +153,15 @@ export class GstProcess extends TypedEmitter<GstProcessEvents> implements Starta
     const { pipeline } = this.#init
     const description = typeof pipeline === 'function' ? await pipeline() : pipeline
     if (this.#isStopping()) throw new PipelineError(`${this.label}: stopped while starting`, '')
-    const flags = this.#init.verbose === false ? ['-e', '-m'] : ['-e', '-m', '-v']
-    const { command, args } = withParentDeathSignal(this.#init.gstLaunch ?? GST_LAUNCH, [...flags, ...splitLaunchArgs(description)])
+    const { command, args, name } = (this.#init.launcher ?? this.#gstLaunch)(splitLaunchArgs(description))
+    this.#command = name ?? command
     const tail = new StderrTail()
     this.#tail = tail
     // detached: its own session and process group, so signals reach everything it forks
-    const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: this.#init.env })
+    const child = spawn(command, args, { detached: true, stdio: [this.#init.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: this.#init.env })
     this.#child = child
+    // a write racing the child's exit fails with EPIPE: the exit is what tells
+    child.stdin?.on('error', err => { this.#init.logger?.debug({ label: this.label, err: err.message }, 'gst process stdin') })
     child.stderr!.on('data', (chunk: Buffer) => tail.push(chunk))
     const exited = exitOf(child, tail)
     this.#exited = exited
@@ -189,12 +201,25 @@ export class GstProcess extends TypedEmitter<GstProcessEvents> implements Starta
       throw new PipelineStartTimeoutError(this.label, timeoutMs, tail.toString())
     }
     const text = tail.toString()
-    throw missingElementIn(text) ?? new PipelineError(`${this.label}: gst-launch exited before PLAYING (${describeExit(outcome)})`, text, outcome.code, outcome.signal)
+    throw missingElementIn(text) ?? new PipelineError(`${this.label}: ${this.#command} exited before PLAYING (${describeExit(outcome)})`, text, outcome.code, outcome.signal)
+  }
+
+  /** Write to the running child's stdin (init.stdin); false when there is none to write to. */
+  write (text: string): boolean {
+    const stdin = this.#child?.stdin
+    if (this.#state !== 'running' || stdin === undefined || stdin === null || stdin.destroyed || !stdin.writable) return false
+    stdin.write(text)
+    return true
+  }
+
+  readonly #gstLaunch = (descriptionArgs: string[]): { command: string, args: string[], name: string } => {
+    const flags = this.#init.verbose === false ? ['-e', '-m'] : ['-e', '-m', '-v']
+    return { ...withParentDeathSignal(this.#init.gstLaunch ?? GST_LAUNCH, [...flags, ...descriptionArgs]), name: 'gst-launch' }
   }
 
   #onRunningExit (startedAt: number, code: number | null, signal: NodeJS.Signals | null, tail: string): void {
     if (this.#isStopping()) return
-    const err = new PipelineError(`${this.label}: gst-launch exited unexpectedly (${describeExit({ code, signal })})`, tail, code, signal)
+    const err = new PipelineError(`${this.label}: ${this.#command} exited unexpectedly (${describeExit({ code, signal })})`, tail, code, signal)
     if (this.#init.restart === false) {
       this.#fail(err)
       return

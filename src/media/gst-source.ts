@@ -1,19 +1,29 @@
 import { randomInt } from 'node:crypto'
 import type dgram from 'node:dgram'
 import type { Logger } from 'pino'
-import { PipelineError, PipelineStartTimeoutError } from '../util/errors.ts'
+import { isRtcp, parseRtpHeader } from '../rtp/rtp-header.ts'
+import { BadRequestError, BitrateNotAdjustableError, PipelineError, PipelineNotRunningError, PipelineStartTimeoutError, VideoFormatUnsupportedError } from '../util/errors.ts'
 import type { Startable } from '../util/startable.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
 import { CODECS, type Codec, type MediaKind } from './codecs.ts'
+import { bitrateControl, bitrateKbpsOf, bitrateSetting, encoderElement } from './encoder-bitrate.ts'
 import { elementNames, gstElements, missingElementIn, type GstElements } from './gst-elements.ts'
-import { udpSrcPort } from './gst-output.ts'
-import { DEFAULT_START_TIMEOUT_MS, GstProcess, type GstProcessInit, type GstProcessState } from './gst-process.ts'
-import { buildPli, buildFir } from './rtcp-feedback.ts'
-import { isRtcp, parseRtpHeader } from './rtp-packet.ts'
-import { RtpStats, type RtpStatsSnapshot } from './rtp-stats.ts'
-import { sourceStats, type RunningSource } from './running-source.ts'
+import { DEFAULT_START_TIMEOUT_MS, type GstProcessInit } from './gst-process.ts'
+import { PipelineHost } from './pipeline-host.ts'
+import { RtpStats } from './rtp-stats.ts'
+import { sourceStats, type ControllableSource, type ElementStats, type SourceStats, type VideoFormatChange } from './running-source.ts'
 import { buildSourcePipeline, RTCP_IN, sourceSettings, type SourceConfig, type SourcePipelineOptions } from './source-pipeline.ts'
 import { bindLoopback, closeSocket, LOOPBACK } from './udp-socket.ts'
+
+export type { SourceStats } from './running-source.ts'
+
+/** Limits of setBitrate() and setVideoFormat(): what any encoder here takes. */
+export const MIN_BITRATE_KBPS = 8
+export const MAX_BITRATE_KBPS = 100_000
+export const MAX_VIDEO_SIDE = 7680
+export const MAX_FPS = 240
+/** The element that sends RTP to the daemon (its bytes-served is the pipeline's own count). */
+const RTP_SINK = 'udpsink'
 
 export interface GstSourceInit {
   name: string
@@ -44,28 +54,16 @@ export interface GstSourceEvents {
   failed: [err: Error]
 }
 
-export interface SourceStats extends RtpStatsSnapshot {
-  name: string
-  kind: MediaKind
-  codec: Codec
-  encoder: string
-  ssrc: number
-  payloadType: number
-  state: GstProcessState
-  pid: number | null
-  restarts: number
-  keyFrameRequests: number
-  /** The daemon's socket the pipeline sends its RTP to (benchmarks inject timed packets there). */
-  rtpPort: number | null
-}
-
 /**
- * A running local source: a supervised gst-launch that encodes and payloads
- * to RTP on a Node socket, re-emitted as 'rtp' events. The same SSRC and a
- * continuous sequence survive pipeline restarts, so viewers see one stream.
- * requestKeyFrame() sends an RTCP PLI to the pipeline's rtpbin.
+ * A running local source: a supervised pipeline (pipeline-host.py) that
+ * encodes and payloads to RTP on a Node socket, re-emitted as 'rtp' events.
+ * The same SSRC and a continuous sequence survive pipeline restarts, so
+ * viewers see one stream. While it plays, its encoder takes a new bit rate,
+ * its capsfilter a new resolution or frame rate, and key-frame requests go
+ * straight to the encoder (GstForceKeyUnit); none of these restarts it.
+ * Viewers' other RTCP goes to the pipeline's rtpbin (sendRtcp).
  */
-export class GstSource extends TypedEmitter<GstSourceEvents> implements Startable, RunningSource {
+export class GstSource extends TypedEmitter<GstSourceEvents> implements Startable, ControllableSource {
   readonly name: string
   readonly kind: MediaKind
   readonly codec: Codec
@@ -73,17 +71,18 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
   readonly payloadType: number
   readonly clockRate: number
   readonly encoder: string
+  /** The encoder's element factory (commands name it). */
+  readonly encoderElement: string
   readonly #init: GstSourceInit
-  readonly #options: Omit<SourcePipelineOptions, 'rtpPort'>
-  readonly #feedbackSsrc = randomInt(1, 0xffffffff)
+  /** What the next (re)start builds: setBitrate()/setVideoFormat() update it, so a restart keeps them. */
+  #options: Omit<SourcePipelineOptions, 'rtpPort'>
   #socket: dgram.Socket | undefined
-  #process: GstProcess | undefined
+  #host: PipelineHost | undefined
   #stats: RtpStats
   #rtcpPort: number | undefined
   #last: { seq: number, ts: number, at: number } | undefined
   #restarts = 0
   #keyFrameRequests = 0
-  #firSequence = 0
   #stopping: Promise<void> | undefined
 
   constructor (init: GstSourceInit) {
@@ -98,18 +97,21 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
     this.payloadType = init.payloadType ?? info.defaultPayloadType
     this.ssrc = init.ssrc ?? randomInt(1, 0xffffffff)
     this.encoder = init.encoder
+    this.encoderElement = encoderElement(init.encoder)
     this.#options = { ...settings, encoder: init.encoder, mtu: init.mtu, payloadType: this.payloadType, ssrc: this.ssrc }
     this.#stats = new RtpStats(this.codec)
   }
 
-  /** Where gst-launch sends RTP (Node's socket). */
+  /** Where the pipeline sends RTP (Node's socket). */
   get rtpPort (): number | undefined { return this.#socket?.address().port }
-  /** Where the pipeline's rtpbin takes RTCP (PLI/FIR); changes when it restarts. */
+  /** Where the pipeline's rtpbin takes RTCP; changes when it restarts. */
   get rtcpPort (): number | undefined { return this.#rtcpPort }
-  get pid (): number | undefined { return this.#process?.pid }
+  get pid (): number | undefined { return this.#host?.pid }
+  /** The target bit rate (kbit/s) the encoder was last given. */
+  get bitrateKbps (): number { return this.#options.bitrateKbps }
 
   async start (): Promise<void> {
-    if (this.#process !== undefined) return
+    if (this.#host !== undefined) return
     this.#stopping = undefined
     const elements = this.#init.elements ?? gstElements
     await elements.require(elementNames(buildSourcePipeline({ ...this.#options, rtpPort: 1 })))
@@ -117,27 +119,28 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
     this.#socket = socket
     socket.on('message', packet => this.#onPacket(packet))
     const rtpPort = socket.address().port
-    const proc = new GstProcess({
+    const host = new PipelineHost({
       logger: this.#init.logger,
       ...this.#init.process,
       label: `source ${this.name}`,
+      count: [this.encoderElement],
       pipeline: () => buildSourcePipeline({ ...this.#options, rtpPort, ...this.#continuation() })
     })
-    this.#process = proc
-    proc.on('line', line => { this.#rtcpPort = udpSrcPort(line, RTCP_IN) ?? this.#rtcpPort })
-    proc.on('started', pid => this.emit('started', pid))
-    proc.on('exit', (code, signal, tail) => {
+    this.#host = host
+    host.on('playing', ports => { this.#rtcpPort = ports[RTCP_IN] })
+    host.on('started', pid => this.emit('started', pid))
+    host.on('exit', (code, signal, tail) => {
       this.#rtcpPort = undefined
       this.emit('exit', code, signal, tail)
     })
-    proc.on('restart', attempt => {
+    host.on('restart', attempt => {
       this.#restarts++
       this.emit('restart', attempt)
     })
-    proc.on('failed', err => this.emit('failed', err))
+    host.on('failed', err => this.emit('failed', err))
     try {
-      await proc.start()
-      await this.#firstPacket(proc)
+      await host.start()
+      await this.#firstPacket(host)
     } catch (err) {
       await this.stop()
       throw err
@@ -146,9 +149,9 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
 
   async stop (): Promise<void> {
     this.#stopping ??= (async () => {
-      await this.#process?.stop()
+      await this.#host?.stop()
       await closeSocket(this.#socket)
-      this.#process = undefined
+      this.#host = undefined
       this.#socket = undefined
       this.#rtcpPort = undefined
     })()
@@ -156,32 +159,99 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
   }
 
   /**
-   * Ask the encoder for a key frame now (a viewer's PLI/FIR, a new viewer).
-   * False when there is no video pipeline running to ask.
+   * Ask the encoder for a key frame now (a viewer's PLI/FIR, a new viewer):
+   * a GstForceKeyUnit event straight into it. False when there is no video
+   * pipeline running to ask.
    */
-  requestKeyFrame (kind: 'pli' | 'fir' = 'pli'): boolean {
-    if (this.kind !== 'video') return false
-    const packet = kind === 'pli' ? buildPli(this.#feedbackSsrc, this.ssrc) : buildFir(this.#feedbackSsrc, this.ssrc, this.#firSequence++)
-    if (!this.sendRtcp(packet)) return false
+  requestKeyFrame (_kind: 'pli' | 'fir' = 'pli'): boolean {
+    const host = this.#host
+    if (this.kind !== 'video' || host === undefined || host.state !== 'running') return false
+    host.request({ cmd: 'keyframe', element: this.encoderElement }).catch((err: Error) => {
+      this.#init.logger?.debug({ err: err.message }, 'key-frame request not taken')
+    })
     this.#keyFrameRequests++
     return true
   }
 
-  /** Hand RTCP from a viewer (RR, PLI, FIR, NACK…) to the pipeline's rtpbin. */
+  /** Hand RTCP from a viewer (RR, NACK…) to the pipeline's rtpbin. */
   sendRtcp (packet: Uint8Array): boolean {
     if (this.#socket === undefined || this.#rtcpPort === undefined) return false
     this.#socket.send(packet, this.#rtcpPort, LOOPBACK)
     return true
   }
 
+  /** A new target bit rate for the running encoder (and for its restarts). */
+  async setBitrate (kbps: number): Promise<void> {
+    if (!Number.isFinite(kbps) || kbps < MIN_BITRATE_KBPS || kbps > MAX_BITRATE_KBPS) {
+      throw new BadRequestError(`bit rate ${kbps} kbit/s for source ${this.name}: give ${MIN_BITRATE_KBPS}-${MAX_BITRATE_KBPS}`)
+    }
+    const control = bitrateControl(this.encoderElement)
+    if (control === undefined) throw new BitrateNotAdjustableError(`source ${this.name}: the daemon does not know how to set the bit rate of ${this.encoderElement}`)
+    if (!control.live) throw new BitrateNotAdjustableError(`source ${this.name}: ${this.encoderElement} takes its bit rate only when it starts`)
+    const { property, value } = bitrateSetting(control, kbps)
+    await this.#running().request({ cmd: 'set', element: this.encoderElement, property, value })
+    this.#options = { ...this.#options, bitrateKbps: kbps }
+  }
+
+  /**
+   * A new resolution and/or frame rate: the capsfilter before the encoder
+   * gets new caps and the pipeline renegotiates (videoscale scales; the frame
+   * rate is the source's own, so only what it can produce). The host refuses,
+   * with VideoFormatUnsupportedError, what the source cannot produce.
+   */
+  async setVideoFormat (change: VideoFormatChange): Promise<{ width: number | undefined, height: number | undefined, fps: number }> {
+    if (this.kind !== 'video') throw new VideoFormatUnsupportedError(`source ${this.name} is ${this.kind}: it has no resolution or frame rate`)
+    for (const [key, value, max] of [['width', change.width, MAX_VIDEO_SIDE], ['height', change.height, MAX_VIDEO_SIDE], ['fps', change.fps, MAX_FPS]] as const) {
+      if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > max)) throw new BadRequestError(`${key} ${value} for source ${this.name}: give a whole number 1-${max}`)
+    }
+    const next = {
+      width: change.width ?? this.#options.width,
+      height: change.height ?? this.#options.height,
+      fps: change.fps ?? this.#options.fps
+    }
+    const fields = [
+      ...(next.width !== undefined ? [`width=${next.width}`] : []),
+      ...(next.height !== undefined ? [`height=${next.height}`] : []),
+      `framerate=${next.fps}/1`
+    ]
+    await this.#running().request({ cmd: 'caps', before: this.encoderElement, caps: `video/x-raw,${fields.join(',')}` })
+    this.#options = { ...this.#options, ...next }
+    return next
+  }
+
+  /** What the pipeline's elements count now: encoder frames in and out, its target, the format, bytes sent. */
+  async elementStats (): Promise<ElementStats> {
+    const control = bitrateControl(this.encoderElement)
+    const properties: Array<[string, string]> = [[RTP_SINK, 'bytes-served']]
+    if (control !== undefined) properties.push([this.encoderElement, control.property])
+    const result = await this.#running().request({ cmd: 'stats', properties, caps: [this.encoderElement] })
+    const counters = result.counters[this.encoderElement] ?? { framesIn: 0, framesOut: 0, bytesOut: 0 }
+    const caps = result.caps[this.encoderElement]
+    const served = result.properties[`${RTP_SINK}.bytes-served`]
+    return {
+      encoder: {
+        element: this.encoderElement,
+        targetKbps: control === undefined ? null : bitrateKbpsOf(control, result.properties[`${this.encoderElement}.${control.property}`]),
+        ...counters
+      },
+      format: caps?.width !== undefined && caps.height !== undefined && caps.fps !== undefined ? { width: caps.width, height: caps.height, fps: caps.fps } : null,
+      sinkBytes: typeof served === 'number' ? served : 0
+    }
+  }
+
   stats (): SourceStats {
     return sourceStats(this, this.#stats.snapshot(), {
-      state: this.#process?.state ?? 'stopped',
-      pid: this.#process?.pid ?? null,
+      state: this.#host?.state ?? 'stopped',
+      pid: this.#host?.pid ?? null,
       restarts: this.#restarts,
       keyFrameRequests: this.#keyFrameRequests,
       rtpPort: this.rtpPort ?? null
     })
+  }
+
+  #running (): PipelineHost {
+    if (this.#host === undefined) throw new PipelineNotRunningError(`source ${this.name} is not running`)
+    return this.#host
   }
 
   #onPacket (packet: Buffer): void {
@@ -204,7 +274,7 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
     }
   }
 
-  async #firstPacket (proc: GstProcess): Promise<void> {
+  async #firstPacket (host: PipelineHost): Promise<void> {
     if (this.#stats.snapshot().packets > 0) return
     const timeoutMs = this.#init.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS
     let onRtp = (): void => {}
@@ -214,8 +284,8 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
       await new Promise<void>((resolve, reject) => {
         onRtp = () => resolve()
         onExit = (code, signal, tail) => reject(missingElementIn(tail) ??
-          new PipelineError(`source ${this.name}: gst-launch exited before its first packet`, tail, code, signal))
-        timer = setTimeout(() => reject(new PipelineStartTimeoutError(`source ${this.name} (first RTP packet)`, timeoutMs, proc.stderrTail)), timeoutMs)
+          new PipelineError(`source ${this.name}: the pipeline exited before its first packet`, tail, code, signal))
+        timer = setTimeout(() => reject(new PipelineStartTimeoutError(`source ${this.name} (first RTP packet)`, timeoutMs, host.stderrTail)), timeoutMs)
         this.once('rtp', onRtp)
         this.once('exit', onExit)
       })

@@ -7,8 +7,8 @@ import type { Codec, MediaKind } from './codecs.ts'
 import { chooseEncoder, probeEncoders, type EncoderChoice, type EncoderTable, type ProbeInit } from './encoder-probe.ts'
 import { gstElements, type GstElements } from './gst-elements.ts'
 import type { GstProcessInit } from './gst-process.ts'
-import { GstSource, type SourceStats } from './gst-source.ts'
-import type { RunningSource } from './running-source.ts'
+import { GstSource } from './gst-source.ts'
+import type { RunningSource, SourceStats } from './running-source.ts'
 import { sourceSettings, type SourceConfig } from './source-pipeline.ts'
 
 /** Sources a daemon can announce (presence-codec.ts caps its list at this). */

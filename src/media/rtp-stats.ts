@@ -1,6 +1,6 @@
 import type { Codec } from './codecs.ts'
 import { isKeyFramePayload } from './rtp-keyframe.ts'
-import { parseRtpHeader } from './rtp-packet.ts'
+import { parseRtpHeader } from '../rtp/rtp-header.ts'
 
 export const BITRATE_WINDOW_MS = 1_000
 /** A sequence jump this large is a restarted sender, not loss. */

@@ -1,6 +1,6 @@
 import type { TypedEmitter } from '../util/typed-emitter.ts'
 import type { Codec, MediaKind } from './codecs.ts'
-import type { SourceStats } from './gst-source.ts'
+import type { GstProcessState } from './gst-process.ts'
 import type { RtpStatsSnapshot } from './rtp-stats.ts'
 
 export interface RunningSourceEvents {
@@ -8,6 +8,21 @@ export interface RunningSourceEvents {
   rtp: [packet: Buffer]
   /** The source cannot go on: its holders should end their viewers. */
   failed: [err: Error]
+}
+
+export interface SourceStats extends RtpStatsSnapshot {
+  name: string
+  kind: MediaKind
+  codec: Codec
+  encoder: string
+  ssrc: number
+  payloadType: number
+  state: GstProcessState
+  pid: number | null
+  restarts: number
+  keyFrameRequests: number
+  /** The daemon's socket the pipeline sends its RTP to (benchmarks inject timed packets there). */
+  rtpPort: number | null
 }
 
 /**
@@ -28,6 +43,46 @@ export interface RunningSource extends Pick<TypedEmitter<RunningSourceEvents>, '
   /** Ask for a key frame now (a viewer's PLI/FIR, a new viewer); false when there is no one to ask. */
   requestKeyFrame: (kind?: 'pli' | 'fir') => boolean
   stats: () => SourceStats
+}
+
+/** A new resolution and/or frame rate; what is left out stays as it is. */
+export interface VideoFormatChange {
+  width?: number
+  height?: number
+  fps?: number
+}
+
+/** What the pipeline's own elements count (pad probes and element properties), read while it runs. */
+export interface ElementStats {
+  encoder: {
+    element: string
+    /** The target the encoder holds now (read back from its property); null when it has none the daemon knows. */
+    targetKbps: number | null
+    framesIn: number
+    framesOut: number
+    bytesOut: number
+  }
+  /** The raw format going into the encoder (video); null for audio or before caps are set. */
+  format: { width: number, height: number, fps: number } | null
+  /** Bytes the pipeline's udpsink sent to the daemon. */
+  sinkBytes: number
+}
+
+/**
+ * A running source whose encoder the daemon controls while it plays (a
+ * GstSource; a WHIP publication is controlled by its publisher). None of
+ * these restart the pipeline.
+ */
+export interface ControllableSource extends RunningSource {
+  /** New target bit rate (kbit/s); resolves once the encoder took it. */
+  setBitrate: (kbps: number) => Promise<void>
+  /** New resolution and/or frame rate (video); resolves with the format now asked for. */
+  setVideoFormat: (format: VideoFormatChange) => Promise<{ width: number | undefined, height: number | undefined, fps: number }>
+  elementStats: () => Promise<ElementStats>
+}
+
+export function isControllable (source: RunningSource): source is ControllableSource {
+  return typeof (source as Partial<ControllableSource>).setBitrate === 'function'
 }
 
 /** A source's stats: what it is, what flowed, and how the thing that makes it runs. */

@@ -65,13 +65,15 @@ export function sourceSettings (source: SourceConfig): Pick<SourcePipelineOption
 }
 
 /**
- * The gst-launch description of a source:
+ * The pipeline description of a source (gst-launch syntax, run by pipeline-host.py):
  *
  *   <raw> ! convert/scale ! caps ! leaky queue ! encoder ! payloader ! rtpbin ! udpsink → rtpPort
  *   udpsrc name=rtcpin port=0 → rtpbin RTCP in
  *
- * A PLI or FIR sent to rtcpin's port (gst-launch -v prints it) makes rtpbin's
- * rtpsession send GstForceKeyUnit upstream, and the encoder emits a key frame.
+ * A PLI or FIR sent to rtcpin's port (the pipeline host reports it when it
+ * plays) makes rtpbin's rtpsession send GstForceKeyUnit upstream, and the
+ * encoder emits a key frame; the daemon's own key-frame requests skip that
+ * hop and send GstForceKeyUnit to the encoder directly (GstSource).
  * rtpbin sends no RTCP of its own: once it has heard of a remote member it
  * holds EOS back until its BYE is due (5 s); sender reports are the bridge's
  * job (libdatachannel's RtcpSrReporter).

@@ -1,5 +1,5 @@
 import type { TypedEmitter } from '../util/typed-emitter.ts'
-import type { KeyFrameRequestKind } from './rtcp-parse.ts'
+import type { KeyFrameRequestKind } from '../rtp/rtcp-feedback.ts'
 
 export type { KeyFrameRequestKind }
 export type TrackKind = 'video' | 'audio'

@@ -3,7 +3,9 @@ import { Audio, RtcpNackResponder, RtcpReceivingSession, Video, type Direction, 
 import type { Logger } from 'pino'
 import { TypedEmitter, type EventMap } from '../util/typed-emitter.ts'
 import { NACK_RETRY_MS, NackGenerator } from './nack-generator.ts'
-import { keyFrameRequests } from './rtcp-parse.ts'
+import { keyFrameRequests } from '../rtp/rtcp-feedback.ts'
+import { isRtcp } from '../rtp/rtp-header.ts'
+import { withPayloadTypeAndSsrc } from '../rtp/rtp-rewrite.ts'
 import type { RecvTrack, RecvTrackEvents, SendTrack, SendTrackEvents, TrackInit, TrackStats } from './track-types.ts'
 
 const CNAME = 'edge-stack'
@@ -29,10 +31,6 @@ export function trackDescription (init: TrackInit, direction: Direction): Video 
   }
   if (direction === 'SendOnly') video.addSSRC(init.ssrc, CNAME, CNAME, init.mid)
   return video
-}
-
-function isRtcpPacket (packet: Uint8Array): boolean {
-  return packet.length >= 8 && (packet[0] >> 6) === 2 && packet[1] >= 192 && packet[1] <= 223
 }
 
 /** Shared plumbing: native callbacks are guarded (an exception escaping one aborts the process). */
@@ -140,7 +138,7 @@ export class RtcSendTrack extends NativeTrack<SendTrackEvents> implements SendTr
       this.#dropped++
       return false
     }
-    const out = this.#rewrite(packet)
+    const out = withPayloadTypeAndSsrc(packet, this.init.payloadType, this.init.ssrc)
     let sent = false
     try {
       sent = this.native.sendMessageBinary(out)
@@ -161,22 +159,11 @@ export class RtcSendTrack extends NativeTrack<SendTrackEvents> implements SendTr
   }
 
   protected onPacket (packet: Buffer): void {
-    if (!isRtcpPacket(packet)) return
+    if (!isRtcp(packet)) return
     for (const kind of keyFrameRequests(packet)) {
       this.keyFrameCount++
       this.emit('keyframe-request', kind)
     }
-  }
-
-  /** One source feeds many tracks: rewrite only when this track's payload type or SSRC differs. */
-  #rewrite (packet: Uint8Array): Buffer {
-    const buffer = Buffer.isBuffer(packet) ? packet : Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength)
-    const { payloadType, ssrc } = this.init
-    if ((buffer[1] & 0x7f) === payloadType && buffer.readUInt32BE(8) === ssrc) return buffer
-    const copy = Buffer.from(buffer)
-    copy[1] = (copy[1] & 0x80) | payloadType
-    copy.writeUInt32BE(ssrc >>> 0, 8)
-    return copy
   }
 }
 
@@ -213,7 +200,7 @@ export class RtcRecvTrack extends NativeTrack<RecvTrackEvents> implements RecvTr
   }
 
   protected onPacket (packet: Buffer): void {
-    if (isRtcpPacket(packet)) return
+    if (isRtcp(packet)) return
     this.packets++
     this.bytes += packet.length
     if (this.#nack !== undefined && packet.length >= 12) {

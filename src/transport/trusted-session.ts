@@ -12,7 +12,9 @@ import { SessionStateMachine } from './session-state.ts'
 import { TrustedChannel } from './trusted-channel.ts'
 import { announcedHost, encodeTrustedParams, parseTrustedParams, type UdpAddress } from './trusted-params.ts'
 import { UdpRecvTrack, UdpSendTrack } from './trusted-track.ts'
-import { datagramKind, decodeMessageDatagram, feedbackMediaSsrcs, PONG_DATAGRAM, PING_DATAGRAM, rtpSsrc } from './trusted-wire.ts'
+import { feedbackMediaSsrcs } from '../rtp/rtcp-feedback.ts'
+import { rtpSsrc } from '../rtp/rtp-header.ts'
+import { datagramKind, decodeMessageDatagram, PONG_DATAGRAM, PING_DATAGRAM } from './trusted-wire.ts'
 import type {
   Channel, ChannelLimits, ChannelOptions, Fingerprint, PeerSession, PeerSessionEvents, PeerSessionInit,
   RecvTrack, SelectedPair, SendTrack, SessionRole, SessionSignal, SessionState, SessionStats, TrackInit

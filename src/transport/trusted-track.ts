@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto'
 import type { Logger } from 'pino'
 import { TypedEmitter, type EventMap } from '../util/typed-emitter.ts'
-import { keyFrameRequests } from './rtcp-parse.ts'
-import { buildPli } from './trusted-wire.ts'
+import { buildPli, keyFrameRequests } from '../rtp/rtcp-feedback.ts'
+import { withPayloadTypeAndSsrc } from '../rtp/rtp-rewrite.ts'
 import type { RecvTrack, RecvTrackEvents, SendTrack, SendTrackEvents, TrackInit, TrackStats } from './track-types.ts'
 
 /** Hands one datagram to the trusted session's UDP socket (false: not sent). */
@@ -51,7 +51,7 @@ export class UdpSendTrack extends UdpTrack<SendTrackEvents> implements SendTrack
 
   sendRtp (packet: Uint8Array): boolean {
     if (this.isClosed || packet.length < 12) { this.#dropped++; return false }
-    const out = rewrite(packet, this.init)
+    const out = withPayloadTypeAndSsrc(packet, this.init.payloadType, this.init.ssrc)
     if (!this.send(out)) { this.#dropped++; return false }
     this.packets++
     this.bytes += out.length
@@ -87,14 +87,4 @@ export class UdpRecvTrack extends UdpTrack<RecvTrackEvents> implements RecvTrack
   }
 
   stats (): TrackStats { return this.baseStats('recv', 0) }
-}
-
-/** One source feeds many tracks: rewrite only when this track's payload type or SSRC differs. */
-function rewrite (packet: Uint8Array, init: TrackInit): Buffer {
-  const buffer = Buffer.isBuffer(packet) ? packet : Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength)
-  if ((buffer[1] & 0x7f) === init.payloadType && buffer.readUInt32BE(8) === init.ssrc) return buffer
-  const copy = Buffer.from(buffer)
-  copy[1] = (copy[1] & 0x80) | init.payloadType
-  copy.writeUInt32BE(init.ssrc >>> 0, 8)
-  return copy
 }

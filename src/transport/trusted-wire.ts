@@ -1,3 +1,5 @@
+import { isRtcp } from '../rtp/rtp-header.ts'
+
 /**
  * What travels on a trusted session's UDP socket, unencrypted:
  *
@@ -16,7 +18,7 @@ export type DatagramKind = 'rtp' | 'rtcp' | 'message' | 'ping' | 'pong' | 'unkno
 
 export function datagramKind (packet: Uint8Array): DatagramKind {
   if (packet.length === 0) return 'unknown'
-  if ((packet[0] >> 6) === 2 && packet.length >= 8) return packet[1] >= 192 && packet[1] <= 223 ? 'rtcp' : (packet.length >= 12 ? 'rtp' : 'unknown')
+  if ((packet[0] >> 6) === 2 && packet.length >= 8) return isRtcp(packet) ? 'rtcp' : (packet.length >= 12 ? 'rtp' : 'unknown')
   switch (packet[0]) {
     case MESSAGE_DATAGRAM: return 'message'
     case PING_DATAGRAM: return packet.length === 9 ? 'ping' : 'unknown'
@@ -48,39 +50,4 @@ export function decodeMessageDatagram (packet: Buffer): { label: string, data: s
   if (kind === 0) return { label, data: payload.toString('utf8') }
   if (kind === 1) return { label, data: Buffer.from(payload) }
   return undefined
-}
-
-export function rtpSsrc (packet: Uint8Array): number {
-  return ((packet[8] << 24) | (packet[9] << 16) | (packet[10] << 8) | packet[11]) >>> 0
-}
-
-const PSFB = 206
-/** Media SSRCs of the PLI/FIR feedback in a (compound) RTCP packet. */
-export function feedbackMediaSsrcs (packet: Uint8Array): number[] {
-  const found: number[] = []
-  let offset = 0
-  while (offset + 4 <= packet.length) {
-    if ((packet[offset] >> 6) !== 2) break
-    const length = (((packet[offset + 2] << 8) | packet[offset + 3]) + 1) * 4
-    if (offset + length > packet.length) break
-    if (packet[offset + 1] === PSFB && length >= 12) {
-      const fmt = packet[offset] & 0x1f
-      // PLI: media SSRC in the common header; FIR: in its FCI entry.
-      const at = fmt === 4 && length >= 20 ? offset + 12 : offset + 8
-      found.push(rtpSsrc(packet.subarray(at - 8)))
-    }
-    offset += length
-  }
-  return found
-}
-
-/** RTCP PLI (RFC 4585 6.3.1). */
-export function buildPli (senderSsrc: number, mediaSsrc: number): Buffer {
-  const out = Buffer.alloc(12)
-  out[0] = 0x81
-  out[1] = PSFB
-  out.writeUInt16BE(2, 2)
-  out.writeUInt32BE(senderSsrc >>> 0, 4)
-  out.writeUInt32BE(mediaSsrc >>> 0, 8)
-  return out
 }

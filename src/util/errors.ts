@@ -260,3 +260,33 @@ export class TooManyChannelsError extends EdgeError {
 export class TooManySessionsError extends EdgeError {
   override readonly status = 503
 }
+
+/** A running pipeline was asked to change (bit rate, format, key frame, stats) while none runs: it is starting, restarting or stopped. */
+export class PipelineNotRunningError extends EdgeError {
+  override readonly status = 409
+}
+
+/** A running pipeline refused a command (no such element or property, a bad value); `reason` is the pipeline host's own error name. */
+export class PipelineCommandError extends EdgeError {
+  override readonly status = 409
+  readonly reason: string
+  constructor (message: string, reason: string) {
+    super(message)
+    this.reason = reason
+  }
+}
+
+/** A running pipeline did not answer a command in time. */
+export class PipelineCommandTimeoutError extends EdgeError {
+  override readonly status = 504
+}
+
+/** A source's encoder has no bit-rate property it changes while running (or it is not a known encoder). */
+export class BitrateNotAdjustableError extends EdgeError {
+  override readonly status = 409
+}
+
+/** A source cannot produce the resolution or frame rate asked for (its pipeline cannot convert to it), or is not video. */
+export class VideoFormatUnsupportedError extends EdgeError {
+  override readonly status = 409
+}

@@ -31,3 +31,25 @@ export async function stopAll (services: Startable[], onError?: (err: unknown) =
     }
   }
 }
+
+/**
+ * Services that do not depend on each other, as one: started at the same time
+ * (if one fails, those that started are stopped and the failure is thrown)
+ * and stopped together (the first failure is thrown after every stop ran).
+ */
+export function together (...services: Startable[]): Startable {
+  return {
+    async start () {
+      const results = await Promise.allSettled(services.map(async service => { await service.start() }))
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (failed === undefined) return
+      await stopAll(services.filter((_, i) => results[i].status === 'fulfilled'))
+      throw failed.reason
+    },
+    async stop () {
+      const errors: unknown[] = []
+      await stopAll(services, err => { errors.push(err) })
+      if (errors.length > 0) throw errors[0]
+    }
+  }
+}

@@ -24,7 +24,7 @@ export async function waitFor (check: () => boolean, timeoutMs: number, stepMs =
   return check()
 }
 
-/** Child processes of `pid` running gst-launch-1.0 (from /proc). */
+/** Child processes of `pid` running a GStreamer pipeline: gst-launch-1.0 (sinks) or pipeline-host.py (sources), from /proc. */
 export function gstChildren (pid: number): number[] {
   const found: number[] = []
   for (const entry of fs.readdirSync('/proc')) {
@@ -32,8 +32,20 @@ export function gstChildren (pid: number): number[] {
     try {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === pid && fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('gst-launch-1.0')) found.push(Number(entry))
+      if (ppid !== pid) continue
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+      if (cmdline.includes('gst-launch-1.0') || cmdline.includes('pipeline-host.py')) found.push(Number(entry))
     } catch {}
   }
   return found
+}
+
+/** The error a promise rejects with; throws when it resolves instead. */
+export async function rejection (promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise
+  } catch (err) {
+    return err as Error
+  }
+  throw new Error('expected a rejection')
 }

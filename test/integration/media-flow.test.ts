@@ -1,7 +1,7 @@
 import dgram from 'node:dgram'
 import { afterEach, describe, expect, it } from 'vitest'
 import { GstSink } from '../../src/media/gst-sink.ts'
-import { parseRtpHeader } from '../../src/media/rtp-packet.ts'
+import { parseRtpHeader } from '../../src/rtp/rtp-header.ts'
 import type { MissingElementError } from '../../src/util/errors.ts'
 import { isAlive } from '../helpers/media-processes.ts'
 import { settled, sleep, testPair, testSource } from '../helpers/media-pair.ts'

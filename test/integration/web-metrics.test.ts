@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { stringify } from 'yaml'
+import { parse, stringify } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EDGECTL, EDGED, startEdged, testConfig, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
 import { parsePromText, series } from '../helpers/prom-text.ts'
@@ -144,10 +144,36 @@ describe('web listener access', () => {
     expect((await get(`http://${await webOf(locked)}/metrics`, TOKEN)).status).toBe(200)
   })
 
-  it('with metrics off there is no /metrics', async () => {
+  it('with metrics off there is no /metrics; a reload that turns them on loads them then, and one that turns them off drops them', async () => {
     const d = await startEdged({ name: 'quiet', config: { web: { enabled: true, listen: '127.0.0.1:0' }, metrics: { enabled: false } } })
     started.push(d)
-    expect((await get(`http://${await webOf(d)}/metrics`)).status).toBe(404)
+    const web = await webOf(d)
+    expect((await get(`http://${web}/metrics`)).status).toBe(404)
+
+    // prom-client is imported only now (the daemon started without it): /metrics answers at once.
+    const config = parse(await fs.readFile(d.configFile, 'utf8'))
+    await fs.writeFile(d.configFile, stringify({ ...config, metrics: { enabled: true } }))
+    const on = await unixRequest(d.socket, 'POST', '/v1/reload')
+    expect(on.status).toBe(200)
+    expect(on.body).toMatchObject({ applied: ['metrics.enabled'], restartNeeded: [] })
+    const res = await get(`http://${web}/metrics`)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain(`edge_info{version=`)
+    // The event-loop lag percentiles read NaN ("Nan") until the new monitor has a sample.
+    const text = await waitFor('metrics with event-loop samples', async () => {
+      try {
+        return parsePromText(await (await get(`http://${web}/metrics`)).text())
+      } catch {
+        return undefined
+      }
+    }, 10_000, 100)
+    expect(series(text, 'edge_info', { peer_id: d.peerId, swarm: 'test' })[0].value).toBe(1)
+    expect(series(text, 'nodejs_eventloop_lag_seconds')).toHaveLength(1)
+
+    await fs.writeFile(d.configFile, stringify({ ...config, metrics: { enabled: false } }))
+    expect((await unixRequest(d.socket, 'POST', '/v1/reload')).body).toMatchObject({ applied: ['metrics.enabled'] })
+    expect((await get(`http://${web}/metrics`)).status).toBe(404)
+    expect(d.proc.exitCode).toBeNull()
   })
 
   it('refuses to start on a non-loopback address without a token (exit 2, naming web.token)', async () => {

@@ -266,7 +266,7 @@ describe('bin/edgectl session commands (child process)', () => {
     const run = await child(['--help']).done
     expect(run.code).toBe(0)
     const commands = [...run.stdout.split('Commands:')[1].matchAll(/^ {2}(\w+)/gm)].map(m => m[1])
-    expect(commands).toEqual(['status', 'peers', 'sources', 'watch', 'unwatch', 'sessions', 'connect', 'disconnect', 'send', 'listen', 'events', 'keygen', 'top', 'reload', 'help'])
+    expect(commands).toEqual(['status', 'peers', 'sources', 'watch', 'unwatch', 'record', 'sessions', 'connect', 'disconnect', 'send', 'listen', 'events', 'keygen', 'top', 'reload', 'help'])
   })
 
   it('send --stdin reads the process\'s stdin to its end', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { SseParser, type SseEvent } from '../../src/cli/sse-parser.ts'
+import { SseParser, type SseEvent } from '../../src/client/sse-parser.ts'
 
 function parse (chunks: string[]): SseEvent[] {
   const events: SseEvent[] = []

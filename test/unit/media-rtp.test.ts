@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { buildFir, buildPli } from '../../src/media/rtcp-feedback.ts'
+import { buildFir, buildPli } from '../../src/rtp/rtcp-feedback.ts'
 import { isKeyFramePayload } from '../../src/media/rtp-keyframe.ts'
-import { isRtcp, parseRtpHeader } from '../../src/media/rtp-packet.ts'
+import { isRtcp, parseRtpHeader } from '../../src/rtp/rtp-header.ts'
 import { RtpStats } from '../../src/media/rtp-stats.ts'
 
 function rtp (seq: number, ts: number, payload: number[], opts: { marker?: boolean, csrc?: number, ext?: number, pad?: number } = {}): Buffer {

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { SessionInfo } from '../../daemon/api-types.ts'
 import { TimeoutError } from '../../util/errors.ts'
 import type { CliContext } from '../cli-context.ts'
-import type { ControlClient } from '../control-client.ts'
+import type { ControlClient } from '../../client/control-client.ts'
 import { parseSeconds } from '../parse-options.ts'
 import { formatPair } from './sessions.ts'
 

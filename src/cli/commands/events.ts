@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import type { ControlEvent } from '../control-client.ts'
+import type { ControlEvent } from '../../client/control-client.ts'
 import type { CliContext } from '../cli-context.ts'
 import { StreamClosedError } from '../../util/errors.ts'
 

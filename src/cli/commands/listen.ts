@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { StreamClosedError } from '../../util/errors.ts'
 import type { CliContext } from '../cli-context.ts'
-import type { ChannelMessage, ControlClient } from '../control-client.ts'
+import type { ChannelMessage, ControlClient } from '../../client/control-client.ts'
 import { DEFAULT_CHANNEL } from './send.ts'
 
 /** How much of a binary message's base64 a line shows. */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import readline from 'node:readline'
 import type { CliContext } from '../cli-context.ts'
-import type { ChannelOpenOptions, SendBody } from '../control-client.ts'
+import type { ChannelOpenOptions, SendBody } from '../../client/control-client.ts'
 import { parseInteger } from '../parse-options.ts'
 
 export const DEFAULT_CHANNEL = 'control'

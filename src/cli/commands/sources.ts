@@ -26,7 +26,7 @@ export function sourcesCommand (program: Command, cli: CliContext): void {
   program.command('sources')
     .description('list this daemon\'s sources (with their encoders) and the swarm\'s')
     .action(async (_opts: unknown, cmd: Command) => {
-      const res = await cli.client(cmd).request<SourcesResponse>('GET', '/v1/sources')
+      const res = await cli.client(cmd).sources()
       if (cli.json(cmd)) cli.printJson(res)
       else cli.io.stdout(formatSources(res))
     })

@@ -4,8 +4,6 @@ import type { Command } from 'commander'
 import type { WatchInfo } from '../../daemon/api-types.ts'
 import type { CliContext } from '../cli-context.ts'
 
-/** POST /v1/watch waits up to 8 s for the watch to start. */
-const WATCH_REQUEST_TIMEOUT_MS = 15_000
 export const FOLLOW_INTERVAL_MS = 1_000
 
 interface WatchOptions {
@@ -37,7 +35,7 @@ export function watchCommand (program: Command, cli: CliContext): void {
     .action(async (peer: string, source: string, opts: WatchOptions, cmd: Command) => {
       const client = cli.client(cmd)
       const json = cli.json(cmd)
-      const watch = await client.request<WatchInfo>('POST', '/v1/watch', { peer, source, sink: resolveSink(opts.sink) }, { timeoutMs: WATCH_REQUEST_TIMEOUT_MS })
+      const watch = await client.watch(peer, source, resolveSink(opts.sink))
       if (opts.follow !== true) {
         if (json) cli.printJson(watch)
         else cli.io.stdout(`${watch.id}\n`)
@@ -50,21 +48,21 @@ export function watchCommand (program: Command, cli: CliContext): void {
         while (!interrupted.aborted) {
           await sleep(FOLLOW_INTERVAL_MS, undefined, { signal: interrupted }).catch(() => {})
           if (interrupted.aborted) break
-          const now = await client.request<WatchInfo>('GET', `/v1/watch/${encodeURIComponent(watch.id)}`)
+          const now = await client.watchInfo(watch.id)
           cli.io.stdout(json ? JSON.stringify(now) + '\n' : formatWatchStats(now))
         }
       } finally {
-        await client.request('DELETE', `/v1/watch/${encodeURIComponent(watch.id)}`, undefined, { timeoutMs: WATCH_REQUEST_TIMEOUT_MS })
+        await client.unwatch(watch.id)
       }
     })
 }
 
 export function unwatchCommand (program: Command, cli: CliContext): void {
   program.command('unwatch')
-    .description('stop a watch (a file: recording is finalised)')
-    .argument('<id>', 'watch id (from edgectl watch)')
+    .description('stop a watch or a recording (a file: or MCAP recording is finalised)')
+    .argument('<id>', 'watch id (from edgectl watch or edgectl record)')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      await cli.client(cmd).request('DELETE', `/v1/watch/${encodeURIComponent(id)}`, undefined, { timeoutMs: WATCH_REQUEST_TIMEOUT_MS })
+      await cli.client(cmd).unwatch(id)
       if (cli.json(cmd)) cli.printJson({ id, unwatched: true })
       else cli.io.stdout(`stopped watch ${id}\n`)
     })

@@ -35,6 +35,14 @@ export const ACK_DELAY_MS = 100
 /** Where each of our last few channels started in our stream of messages (see #resume). */
 const KEPT_STARTS = 8
 
+/**
+ * Sees every message of the channel, both ways, without being a consumer: it
+ * takes nothing from the parked queue and no part in flow control (a recorder).
+ * `received` messages are those delivered to local programs (an old session's
+ * duplicates are not); `sent` ones are those the channel took from write().
+ */
+export type ChannelTap = (direction: 'received' | 'sent', data: Payload) => void
+
 /** Tells the peer's daemon to pause or resume sending on this channel (see channel-hub.ts). */
 export type FlowSignal = (paused: boolean) => void
 
@@ -94,6 +102,7 @@ export class ChannelEndpoint {
   readonly label: string
   readonly #log: Logger
   readonly #consumers = new Set<ChannelConsumer>()
+  readonly #taps = new Set<ChannelTap>()
   readonly #parked: Payload[] = []
   #parkedBytes = 0
   #channel: Channel | undefined
@@ -192,6 +201,23 @@ export class ChannelEndpoint {
     return () => { this.#consumers.delete(consumer) }
   }
 
+  /** See every message from now on (ChannelTap); returns the function that stops it. */
+  tap (tap: ChannelTap): () => void {
+    if (this.#closed) return () => {}
+    this.#taps.add(tap)
+    return () => { this.#taps.delete(tap) }
+  }
+
+  #toTaps (direction: 'received' | 'sent', data: Payload): void {
+    for (const tap of this.#taps) {
+      try {
+        tap(direction, data)
+      } catch (err) {
+        this.#log.error({ err }, 'channel tap failed')
+      }
+    }
+  }
+
   /**
    * Send one message to the peer. Reliable channels take it once fewer than
    * UNACKED_MAX_BYTES are unacknowledged (backpressure) and deliver it, in
@@ -203,6 +229,7 @@ export class ChannelEndpoint {
     const payload = typeof data === 'string' ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
     if (!resumable(channel)) {
       await channel.write(payload)
+      this.#toTaps('sent', data)
       return
     }
     const bytes = size(payload)
@@ -215,6 +242,7 @@ export class ChannelEndpoint {
     // Kept until acknowledged: a small view must not keep a large buffer (a socket read) alive.
     this.#unacked.push(typeof payload !== 'string' && payload.byteLength < payload.buffer.byteLength / 2 ? new Uint8Array(payload) : payload)
     this.#unackedBytes += bytes
+    this.#toTaps('sent', data)
     this.#pump()
   }
 
@@ -352,6 +380,7 @@ export class ChannelEndpoint {
       inbound.bytesSinceAck += size(data)
       this.#ackLater(inbound)
     }
+    this.#toTaps('received', data)
     this.#deliver(data)
     this.#checkFlow()
   }
@@ -416,6 +445,7 @@ export class ChannelEndpoint {
     for (const wake of this.#waiters.splice(0)) wake()
     this.#wakeRoom()
     this.#consumers.clear()
+    this.#taps.clear()
     this.#parked.length = 0
     this.#channel = undefined
   }

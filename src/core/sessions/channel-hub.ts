@@ -35,8 +35,8 @@ interface EdgeLink {
 export class ChannelHub {
   readonly #endpoints = new Map<string, ChannelEndpoint>()
   readonly #log: Logger
-  /** Listeners on a label for every peer (edgectl listen). */
-  readonly #labelListeners = new Set<{ label: string, onEndpoint: (e: ChannelEndpoint) => void }>()
+  /** Listeners on the endpoints that match (edgectl listen: a label of every peer; a recording: a peer's labels). */
+  readonly #listeners = new Set<{ match: (e: ChannelEndpoint) => boolean, onEndpoint: (e: ChannelEndpoint) => void }>()
   /** By session id. */
   readonly #edges = new Map<string, EdgeLink>()
   readonly #dropTimers = new Map<string, NodeJS.Timeout>()
@@ -57,7 +57,7 @@ export class ChannelHub {
       endpoint = new ChannelEndpoint(peer, label, this.#log)
       this.#endpoints.set(key, endpoint)
       this.#perPeer.set(peer, count + 1)
-      for (const l of this.#labelListeners) if (l.label === label) l.onEndpoint(endpoint)
+      for (const l of this.#listeners) if (l.match(endpoint)) l.onEndpoint(endpoint)
     }
     return endpoint
   }
@@ -143,10 +143,18 @@ export class ChannelHub {
 
   /** Endpoints of a label, now and as they appear, for every peer. */
   onLabel (label: string, onEndpoint: (e: ChannelEndpoint) => void): () => void {
-    const listener = { label, onEndpoint }
-    this.#labelListeners.add(listener)
-    for (const e of this.#endpoints.values()) if (e.label === label) onEndpoint(e)
-    return () => { this.#labelListeners.delete(listener) }
+    return this.onEndpoint(e => e.label === label, onEndpoint)
+  }
+
+  /**
+   * Endpoints that `match`, now and as they appear (a peer's endpoints dropped
+   * and made again come again); returns the function that stops listening.
+   */
+  onEndpoint (match: (e: ChannelEndpoint) => boolean, onEndpoint: (e: ChannelEndpoint) => void): () => void {
+    const listener = { match, onEndpoint }
+    this.#listeners.add(listener)
+    for (const e of this.#endpoints.values()) if (match(e)) onEndpoint(e)
+    return () => { this.#listeners.delete(listener) }
   }
 
   /** Forget a peer's endpoints after PEER_GRACE_MS if `gone()` still says so then. */
@@ -176,7 +184,7 @@ export class ChannelHub {
     for (const e of this.#endpoints.values()) e.close()
     this.#endpoints.clear()
     this.#perPeer.clear()
-    this.#labelListeners.clear()
+    this.#listeners.clear()
     this.#edges.clear()
   }
 }

@@ -1,3 +1,5 @@
+import type { RecordingInfo } from '../record/record-types.ts'
+
 /** Shapes of watches (this daemon viewing a peer's source) and viewers (peers viewing ours) in the control API. */
 
 export type WatchState =
@@ -52,6 +54,8 @@ export interface WatchInfo {
 
 export interface WatchesResponse {
   watches: WatchInfo[]
+  /** MCAP recordings (edgectl record): a kind of watch, ended by DELETE /v1/watch/:id too. */
+  recordings: RecordingInfo[]
 }
 
 /** A peer watching one of this daemon's sources. */

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http'
 import type { WebSocket } from 'ws'
 import { z } from 'zod'
 import { MAX_CHANNEL_RELIABILITY } from '../../util/channel-reliability.ts'
-import { NotFoundError } from '../../util/errors.ts'
+import { EdgeError, NotFoundError } from '../../util/errors.ts'
 import { CHANNEL_LABEL } from '../../util/names.ts'
 import type { DaemonApi } from '../daemon-api.ts'
 import type { ChannelEndpoint, Payload } from '../../core/sessions/channel-endpoint.ts'
@@ -23,6 +23,28 @@ const channelQuery = z.strictObject({
 
 /** How far a WebSocket may fall behind on writes before we stop reading from it. */
 const WS_PAUSE_BYTES = 1024 * 1024
+
+/** A WebSocket close reason is at most 123 bytes. */
+const MAX_CLOSE_REASON_BYTES = 123
+
+/**
+ * Why a channel's WebSocket closes, as `Name: message` (the API's error name,
+ * as in an HTTP error body), cut to what a close frame holds.
+ */
+export function closeReason (err: unknown): string {
+  const name = err instanceof EdgeError ? err.name : 'InternalError'
+  const reason = Buffer.from(`${name}: ${(err as Error)?.message ?? String(err)}`)
+  if (reason.byteLength <= MAX_CLOSE_REASON_BYTES) return reason.toString()
+  // Cut on a character boundary: a partial UTF-8 sequence decodes to U+FFFD, which is 3 bytes.
+  let cut = reason.subarray(0, MAX_CLOSE_REASON_BYTES).toString()
+  while (Buffer.byteLength(cut) > MAX_CLOSE_REASON_BYTES) cut = cut.slice(0, -1)
+  return cut
+}
+
+/** Close code for a channel the daemon refuses to open: 4000 + the error's HTTP status (4404, 4400, 4409, ...). */
+function refusalCode (err: unknown): number {
+  return 4000 + (err instanceof EdgeError ? err.status : 500)
+}
 
 /** Open (or find) the endpoint of a peer's channel; the peer must have a session. */
 function endpointFor (api: DaemonApi, peer: string, name: string, query: unknown): ChannelEndpoint {
@@ -61,7 +83,7 @@ export function channelRoutes (app: FastifyInstance, api: DaemonApi): () => void
     try {
       endpoint = endpointFor(api, req.params.peer, req.params.label, req.query)
     } catch (err) {
-      socket.close(4404, (err as Error).message.slice(0, 120))
+      socket.close(refusalCode(err), closeReason(err))
       return
     }
     const detach = endpoint.addConsumer({
@@ -79,7 +101,7 @@ export function channelRoutes (app: FastifyInstance, api: DaemonApi): () => void
       chain = chain.then(async () => { await endpoint.write(payload) }).then(() => {
         if (--pending <= 8) socket.resume()
       }, (err: unknown) => {
-        socket.close(1011, (err as Error).message.slice(0, 120))
+        socket.close(1011, closeReason(err))
       })
     })
     const closeOnStop = (): void => { socket.close(1001, 'edged stopping') }

@@ -1,21 +1,28 @@
 import http from 'node:http'
-import type { ErrorResponse, PeersResponse, SessionInfo, SessionsResponse, StatusResponse } from '../daemon/api-types.ts'
+import type { ErrorResponse, PeersResponse, SessionInfo, SessionsResponse, SourcesResponse, StatusResponse, WatchesResponse, WatchInfo } from '../daemon/api-types.ts'
 import { SSE_HEARTBEAT_MS } from '../daemon/routes/events.ts'
 import { WRITE_WAIT_MS } from '../core/sessions/channel-endpoint.ts'
 import { DaemonError, DaemonNotRunningError, EdgeError, ProtocolError, TimeoutError } from '../util/errors.ts'
 import { SseParser } from './sse-parser.ts'
+import { openChannelSocket, type ChannelSocket } from './channel-socket.ts'
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 /** edged holds a send up to WRITE_WAIT_MS while the channel opens or reconnects: wait longer than that. */
 export const SEND_TIMEOUT_MS = WRITE_WAIT_MS + 5_000
 /** Silence this long on the event stream (no event, no heartbeat) means edged hangs. */
 export const EVENTS_IDLE_TIMEOUT_MS = 3 * SSE_HEARTBEAT_MS
+/** POST /v1/watch waits up to 8 s for the watch to start, DELETE for a recording to be finalised. */
+export const WATCH_TIMEOUT_MS = 15_000
+/** What `watch()` decodes into when no sink is given: decode and count frames. */
+export const DEFAULT_SINK = 'count'
 
 /** Socket errors that mean nobody (we may talk to) listens on the control socket. */
 const NOT_RUNNING_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTDIR', 'ENOTSOCK', 'EACCES', 'EPERM'])
 
 export interface ControlClientInit {
+  /** The control socket's path (see clientSocketPath for the one edgectl uses). */
   socket: string
+  /** How long a request may wait for its answer (default DEFAULT_REQUEST_TIMEOUT_MS). */
   timeoutMs?: number
 }
 
@@ -79,6 +86,24 @@ export interface ControlClient {
   events: (onEvent: (event: ControlEvent) => void, signal?: AbortSignal) => Promise<EventsEnd>
   /** Follow the messages of every peer's channel with this label (GET /v1/messages). */
   messages: (channel: string, onMessage: (message: ChannelMessage) => void, signal?: AbortSignal) => Promise<EventsEnd>
+  /**
+   * A peer's data channel to send and receive on (a WebSocket); edged opens the
+   * channel with `options` if it is not open. Resolves once the socket is open;
+   * a refusal (no session, a bad label) rejects the first `receive()`.
+   */
+  channel: (peer: string, label: string, options?: ChannelOpenOptions) => Promise<ChannelSocket>
+  /** This daemon's sources, the swarm's, and who watches ours. */
+  sources: () => Promise<SourcesResponse>
+  /**
+   * Watch a peer's source into a sink: `count` (decode and count frames, the default),
+   * `file:PATH` (record; an absolute path, edged resolves it) or `rtp://HOST:PORT`. Resolves once it is active.
+   */
+  watch: (peer: string, source: string, sink?: string) => Promise<WatchInfo>
+  /** One watch with its stats (packets, frames decoded, loss, ...). */
+  watchInfo: (id: string) => Promise<WatchInfo>
+  watches: () => Promise<WatchesResponse>
+  /** Stop a watch; a file: recording is finalised before this resolves. */
+  unwatch: (id: string) => Promise<void>
 }
 
 function parseJson (text: string): unknown {
@@ -219,6 +244,12 @@ export function createControlClient (init: ControlClientInit): ControlClient {
     events: async (onEvent, signal) => await sse('/v1/events', onEvent, signal),
     messages: async (channel, onMessage, signal) => await sse(`/v1/messages?channel=${enc(channel)}`, event => {
       if (event.type === 'message' && isChannelMessage(event.data)) onMessage(event.data)
-    }, signal)
+    }, signal),
+    channel: async (peer, label, options = {}) => await openChannelSocket(socket, peer, label, channelQuery(options), defaultTimeout),
+    sources: async () => await request<SourcesResponse>('GET', '/v1/sources'),
+    watch: async (peer, source, sink = DEFAULT_SINK) => await request<WatchInfo>('POST', '/v1/watch', { peer, source, sink }, { timeoutMs: WATCH_TIMEOUT_MS }),
+    watchInfo: async id => await request<WatchInfo>('GET', `/v1/watch/${enc(id)}`),
+    watches: async () => await request<WatchesResponse>('GET', '/v1/watch'),
+    unwatch: async id => { await request('DELETE', `/v1/watch/${enc(id)}`, undefined, { timeoutMs: WATCH_TIMEOUT_MS }) }
   }
 }

@@ -1,0 +1,13 @@
+/**
+ * One source feeds many tracks: the packet as it is when its payload type
+ * and SSRC are already the track's (no copy: the common case), else a copy
+ * with both rewritten (the marker bit kept).
+ */
+export function withPayloadTypeAndSsrc (packet: Uint8Array, payloadType: number, ssrc: number): Buffer {
+  const buffer = Buffer.isBuffer(packet) ? packet : Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength)
+  if ((buffer[1] & 0x7f) === payloadType && buffer.readUInt32BE(8) === ssrc >>> 0) return buffer
+  const copy = Buffer.from(buffer)
+  copy[1] = (copy[1] & 0x80) | payloadType
+  copy.writeUInt32BE(ssrc >>> 0, 8)
+  return copy
+}
