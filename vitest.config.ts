@@ -18,7 +18,8 @@ const SERIAL = [
   'test/integration/ts-client.test.ts',
   'test/integration/record.test.ts',
   'test/integration/video-feed.test.ts',
-  'test/unit/event-loop-slicer.test.ts'
+  'test/unit/event-loop-slicer.test.ts',
+  'test/integration/foxglove-bridge.test.ts'
 ]
 
 export default defineConfig({

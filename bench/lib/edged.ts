@@ -27,6 +27,8 @@ export interface EdgedOptions {
   log?: Record<string, unknown>
   /** The `web` section; the web listener is off when absent. */
   web?: Record<string, unknown>
+  /** The `foxglove` section; the Foxglove listener is off when absent. */
+  foxglove?: Record<string, unknown>
   /** Use this (context) directory instead of a new one: an identity can be put into `<dir>/state` first. */
   dir?: string
   /** Run inside this network namespace (`ip netns exec`). */
@@ -62,6 +64,7 @@ export async function startEdged (ctx: BenchContext, options: EdgedOptions): Pro
     rtc: options.rtc ?? {},
     ...(options.media === undefined ? {} : { media: options.media }),
     web: options.web ?? { enabled: false },
+    ...(options.foxglove === undefined ? {} : { foxglove: options.foxglove }),
     log: options.log ?? { level: 'info' }
   }))
   const [bin, binArgs] = edgedCommand(ctx.repoRoot, configFile)

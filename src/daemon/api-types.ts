@@ -18,6 +18,8 @@ export interface StatusResponse {
   addresses: string[]
   /** The web listener's address (host:port) or null when it is off. */
   web: string | null
+  /** The Foxglove listener's address (host:port) or null when it is off. */
+  foxglove: string | null
   pid: number
   uptimeS: number
   peers: number

@@ -13,6 +13,8 @@ export const DEFAULT_OVERLAY_PEERS = 6
 export const DEFAULT_STACK = 'webrtc'
 export const DEFAULT_MTU = 1200
 export const DEFAULT_WEB_LISTEN = '127.0.0.1:8090'
+/** Foxglove's own default port for its WebSocket protocol. */
+export const DEFAULT_FOXGLOVE_LISTEN = '127.0.0.1:8765'
 export const DEFAULT_SOCKET_MODE = '0660'
 export const DEFAULT_LOG_LEVEL = 'info'
 

@@ -1,9 +1,9 @@
 import { z } from 'zod'
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_LISTEN, DEFAULT_LOG_LEVEL, DEFAULT_MAX_PEERS, DEFAULT_MAX_SESSIONS, DEFAULT_OVERLAY_PEERS, DEFAULT_MTU,
-  DEFAULT_PEER_EXPIRY_MS, DEFAULT_SOCKET_MODE, DEFAULT_STACK, DEFAULT_SWARM_NAME, DEFAULT_WEB_LISTEN
+  DEFAULT_PEER_EXPIRY_MS, DEFAULT_SOCKET_MODE, DEFAULT_STACK, DEFAULT_SWARM_NAME, DEFAULT_WEB_LISTEN, DEFAULT_FOXGLOVE_LISTEN
 } from './config-defaults.ts'
-import { isLoopbackHost, parseHostPort } from '../web/web-auth.ts'
+import { isLoopbackHost, parseHostPort } from '../util/listen-address.ts'
 import { MAX_CHANNEL_RELIABILITY } from '../util/channel-reliability.ts'
 import { CHANNEL_LABEL, SOURCE_NAME } from '../util/names.ts'
 
@@ -110,12 +110,17 @@ export const configSchema = z.strictObject({
   metrics: z.strictObject({
     enabled: z.boolean().default(true).describe('Prometheus metrics at /metrics on the web listener (live on reload)')
   }).prefault({}),
+  foxglove: z.strictObject({
+    enabled: z.boolean().default(false).describe('serve the Foxglove WebSocket protocol (video sources, data channels and presence as topics)'),
+    listen: hostPort.default(DEFAULT_FOXGLOVE_LISTEN).describe('host:port; port 0 picks a free port. Off loopback it needs web.token (Authorization: Bearer … or ?token=…), which is enforced on every address once set')
+  }).prefault({}),
   log: z.strictObject({
     level: logLevel.default(DEFAULT_LOG_LEVEL).describe('default level'),
     levels: z.record(z.string(), logLevel).default({}).describe('per-component levels, e.g. { signalling: debug }'),
     pretty: z.boolean().default(false).describe('human-readable lines instead of JSON')
   }).prefault({})
-})
+}).refine(c => !c.foxglove.enabled || c.web.token !== undefined || isLoopbackHost(parseHostPort(c.foxglove.listen).host),
+  { message: 'a foxglove.listen that is not a loopback address (127.0.0.1, ::1, localhost) needs web.token', path: ['foxglove', 'listen'] })
 
 export type ConfigInput = z.input<typeof configSchema>
 export type ParsedConfig = z.output<typeof configSchema>

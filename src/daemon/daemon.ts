@@ -25,6 +25,7 @@ import { DEFAULTS_SOURCE, loadConfigFile, parseConfig } from './config-load.ts'
 import type { Metrics } from './metrics.ts'
 import { metricsRoutes } from './metrics-routes.ts'
 import type { WebRoutes, WebServer } from '../web/web-server.ts'
+import type { FoxgloveBridge } from '../foxglove/foxglove-bridge.ts'
 import { createControlServer } from './control-server.ts'
 import { claimSocketPath } from './control-socket.ts'
 import { loadOrCreateIdentity } from './identity.ts'
@@ -55,6 +56,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
   let swarm: Swarm | undefined
   let sessions: SessionManager | undefined
   let web: WebServer | undefined
+  let foxglove: FoxgloveBridge | undefined
   /** Prometheus metrics while web and metrics are on; prom-client is imported only then (start or reload). */
   let metrics: Metrics | undefined
   let reloading: Promise<unknown> = Promise.resolve()
@@ -78,6 +80,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
     stack: config.rtc.stack,
     addresses: swarm?.addresses() ?? [],
     web: web?.address() ?? null,
+    foxglove: foxglove?.address() ?? null,
     pid: process.pid,
     uptimeS: Math.round((Date.now() - startedAt) / 1000),
     peers: peers().length,
@@ -262,9 +265,26 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         ? webStack.createWebServer({ listen: config.web.listen, token: config.web.token, routes: webRoutes, logger: componentLogger(root, 'web', config.log.levels) })
         : undefined
 
+      // Foxglove clients: topics for the sources, peers' sources, data channels and presence; closed before the feeds and sessions.
+      // Its modules (ws, @foxglove/ws-protocol) are imported only when it is on, like the web stack.
+      foxglove = config.foxglove.enabled
+        ? (await import('../foxglove/foxglove-bridge.ts')).createFoxgloveBridge({
+          listen: config.foxglove.listen,
+          token: config.web.token,
+          localPeer,
+          name: config.swarm.nodeName,
+          video: feeds.video,
+          media,
+          swarm: swarmService,
+          sessions: sessionManager,
+          channels,
+          logger: componentLogger(root, 'foxglove', config.log.levels)
+        })
+        : undefined
+
       // The web listener before the control socket: a socket that answers means everything is up (status shows `web`).
       // The encoder probe (a gst-inspect listing) and libp2p's start do not wait for each other.
-      const services = [together(media, swarmService), signal, trusted, sessionManager, watch, feeds, recordings, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), controlServer]
+      const services = [together(media, swarmService), signal, trusted, sessionManager, watch, feeds, recordings, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), ...(foxglove === undefined ? [] : [foxglove]), controlServer]
       await startAll(services)
       started = services
       log.info({ peerId: swarmService.peerId, swarm: config.swarm.name, addresses: swarmService.addresses() }, 'edged started')

@@ -114,6 +114,15 @@ export class WebListenError extends EdgeError {
   }
 }
 
+/** foxglove.listen could not be listened on (address in use, not an address of this host). */
+export class FoxgloveListenError extends EdgeError {
+  readonly listen: string
+  constructor (listen: string, cause: unknown) {
+    super(`cannot start the Foxglove listener on ${listen}: ${(cause as Error)?.message ?? String(cause)}`, { cause })
+    this.listen = listen
+  }
+}
+
 /** edged ended a stream edgectl was following (it is stopping or restarting). */
 export class StreamClosedError extends EdgeError {}
 

@@ -24,6 +24,22 @@ export async function waitFor (check: () => boolean, timeoutMs: number, stepMs =
   return check()
 }
 
+/** Child processes of `pid` running a GStreamer pipeline: gst-launch-1.0 (sinks) or pipeline-host.py (sources), from /proc. */
+export function gstChildren (pid: number): number[] {
+  const found: number[] = []
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid !== pid) continue
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+      if (cmdline.includes('gst-launch-1.0') || cmdline.includes('pipeline-host.py')) found.push(Number(entry))
+    } catch {}
+  }
+  return found
+}
+
 /** The error a promise rejects with; throws when it resolves instead. */
 export async function rejection (promise: Promise<unknown>): Promise<Error> {
   try {

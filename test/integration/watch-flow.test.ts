@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process'
-import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
-import { isAlive } from '../helpers/media-processes.ts'
+import { gstChildren, isAlive } from '../helpers/media-processes.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
 import { makeTempDir } from '../helpers/temp-dir.ts'
 
@@ -34,22 +33,6 @@ async function unwatch (d: EdgedProcess, id: string): Promise<void> {
 }
 async function localSource (d: EdgedProcess, name: string): Promise<any> {
   return (await unixRequest(d.socket, 'GET', '/v1/sources')).body.local.find((s: any) => s.name === name)
-}
-
-/** Child processes of `pid` running a GStreamer pipeline: gst-launch-1.0 (sinks) or pipeline-host.py (sources), from /proc. */
-function gstChildren (pid: number): number[] {
-  const found: number[] = []
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid !== pid) continue
-      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8')
-      if (cmdline.includes('gst-launch-1.0') || cmdline.includes('pipeline-host.py')) found.push(Number(entry))
-    } catch {}
-  }
-  return found
 }
 
 /**

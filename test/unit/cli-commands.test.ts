@@ -8,7 +8,7 @@ import { child, edgectl, startEdgectl, until } from './cli-run.ts'
 const STATUS: StatusResponse = {
   peerId: '12D3KooWQm9aRcWGfD4XBNXpAuVLx3b9yYUE5rBmk8Qj6jpBLrJz', name: 'robot-1', version: '0.1.0', swarm: 'lab', stack: 'media',
   addresses: ['/ip4/127.0.0.1/tcp/7420/p2p/12D3KooWQm9a', '/ip4/10.0.0.5/tcp/7420/p2p/12D3KooWQm9a'],
-  web: '127.0.0.1:8090', pid: 4242, uptimeS: 3725, peers: 2, sessions: 1, config: '/etc/edged/edged.yaml'
+  web: '127.0.0.1:8090', foxglove: null, pid: 4242, uptimeS: 3725, peers: 2, sessions: 1, config: '/etc/edged/edged.yaml'
 }
 
 const PEERS: PeersResponse = {

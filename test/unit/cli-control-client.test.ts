@@ -9,7 +9,7 @@ import { json, startFakeDaemon, type FakeDaemon } from './cli-fake-daemon.ts'
 
 export const STATUS: StatusResponse = {
   peerId: '12D3KooWStatusPeer', name: 'robot-1', version: '0.1.0', swarm: 'test', stack: 'webrtc',
-  addresses: ['/ip4/127.0.0.1/tcp/7420/p2p/12D3KooWStatusPeer'], web: null, pid: 42, uptimeS: 75,
+  addresses: ['/ip4/127.0.0.1/tcp/7420/p2p/12D3KooWStatusPeer'], web: null, foxglove: null, pid: 42, uptimeS: 75,
   peers: 1, sessions: 0, config: '(defaults)'
 }
 

@@ -22,6 +22,7 @@ function problemsOf (fn: () => unknown): Array<{ key: string, message: string }>
 
 describe('config', () => {
   it('runs on built-in defaults', () => {
+    expect(parseConfig({ foxglove: { enabled: true, listen: '0.0.0.0:8765' }, web: { token: 'a-token-of-sixteen-chars' } }).foxglove.listen).toBe('0.0.0.0:8765')
     const c = parseConfig({})
     expect(c.swarm.name).toBe('default')
     expect(c.swarm.mdns).toBe(true)
@@ -29,6 +30,7 @@ describe('config', () => {
     expect(c.rtc.stack).toBe('webrtc')
     expect(c.rtc.mtu).toBe(1200)
     expect(c.web.listen).toBe('127.0.0.1:8090')
+    expect(c.foxglove).toEqual({ enabled: false, listen: '127.0.0.1:8765' })
     expect(Object.keys(c.media.sources).sort()).toEqual(['audio', 'video'])
     expect(c.media.sources.video.pipeline).toContain('videotestsrc')
     expect(c.control.socket).toMatch(/edged\.sock$/)
@@ -79,7 +81,8 @@ describe('config', () => {
     ['more retransmissions than a peer takes', { rtc: { channels: { t: { ordered: false, maxRetransmits: 65_536 } } } }, 'rtc.channels.t.maxRetransmits', /65535/],
     ['a packet lifetime longer than a peer takes', { rtc: { channels: { t: { ordered: false, maxPacketLifeTime: 70_000 } } } }, 'rtc.channels.t.maxPacketLifeTime', /65535/],
     ['a source without a pipeline', { media: { sources: { cam: { kind: 'video' } } } }, 'media.sources.cam.pipeline', /string/],
-    ['a non-octal socket mode', { control: { mode: '999' } }, 'control.mode', /octal/]
+    ['a non-octal socket mode', { control: { mode: '999' } }, 'control.mode', /octal/],
+    ['a Foxglove listener off loopback without web.token', { foxglove: { enabled: true, listen: '0.0.0.0:8765' } }, 'foxglove.listen', /web\.token/]
   ])('rejects %s, naming the key', (_what, value, key, message) => {
     const problems = problemsOf(() => parseConfig(value, 'bad.yaml'))
     const problem = problems.find(p => p.key === key)

@@ -13,6 +13,7 @@ export function formatStatus (s: StatusResponse): string {
     ['stack', s.stack],
     ['addresses', s.addresses],
     ['web', s.web ?? 'off'],
+    ['foxglove', s.foxglove ?? 'off'],
     ['peers', String(s.peers)],
     ['sessions', String(s.sessions)],
     ['uptime', formatDuration(s.uptimeS)],

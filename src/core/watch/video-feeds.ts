@@ -21,6 +21,8 @@ export interface VideoSubscription extends TypedEmitter<VideoSubscriptionEvents>
   readonly peer: string
   readonly source: string
   readonly closed: boolean
+  /** Ask the source for a key frame (a consumer of its own has a client that joined or fell behind); throttled with the other viewers' PLIs. */
+  requestKeyFrame: () => void
   close: () => void
 }
 
@@ -46,6 +48,10 @@ class Subscription extends TypedEmitter<VideoSubscriptionEvents> implements Vide
   }
 
   get closed (): boolean { return this.track.isClosed }
+
+  requestKeyFrame (): void {
+    if (!this.track.isClosed) this.track.emit('keyframe-request', 'pli')
+  }
 
   close (): void {
     this.#closing = true
