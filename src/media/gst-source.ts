@@ -15,7 +15,6 @@ import { sourceStats, type ControllableSource, type ElementStats, type SourceSta
 import { buildSourcePipeline, RTCP_IN, sourceSettings, type SourceConfig, type SourcePipelineOptions } from './source-pipeline.ts'
 import { bindLoopback, closeSocket, LOOPBACK } from './udp-socket.ts'
 
-export type { SourceStats } from './running-source.ts'
 
 /** Limits of setBitrate() and setVideoFormat(): what any encoder here takes. */
 export const MIN_BITRATE_KBPS = 8

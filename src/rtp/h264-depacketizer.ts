@@ -1,4 +1,4 @@
-import { parseRtpHeader } from '../media/rtp-packet.ts'
+import { parseRtpHeader } from './rtp-header.ts'
 
 /** Largest access unit put together (a 1080p key frame is well under 1 MiB); a bigger one is dropped. */
 export const MAX_ACCESS_UNIT_BYTES = 4 * 1024 * 1024

@@ -1,5 +1,5 @@
 import type { Codec } from '../media/codecs.ts'
-import type { SourceStats } from '../media/gst-source.ts'
+import type { SourceStats } from '../media/running-source.ts'
 import { RtpStats } from '../media/rtp-stats.ts'
 import { sourceStats, type RunningSource, type RunningSourceEvents } from '../media/running-source.ts'
 import type { RecvTrack } from '../transport/track-types.ts'

@@ -5,7 +5,7 @@ import { buildTransportFeedback, isTransportFeedback, parseTransportFeedback, ty
 import { readTransportSequence, writeTransportSequence } from '../../src/rtp/transport-cc-extension.ts'
 import { TransportFeedbackGenerator } from '../../src/rtp/transport-cc-generator.ts'
 import { MalformedRtcpError } from '../../src/rtp/bwe-malformed-rtcp-error.ts'
-import { parseRtpHeader } from '../../src/media/rtp-packet.ts'
+import { parseRtpHeader } from '../../src/rtp/rtp-header.ts'
 
 // Issue 17 groundwork: the wire formats of transport-wide congestion control
 // (the sequence-number header extension, RTPFB FMT 15 feedback, REMB) and the

@@ -184,6 +184,50 @@ class InternalError(EdgeError):
     """edged failed on something it did not expect (500); its log has the details."""
 
 
+class FoxgloveListenError(EdgeError):
+    """foxglove.listen could not be listened on (address in use, not an address of this host) (500)."""
+
+
+class UnsupportedCodecError(EdgeError):
+    """An in-process consumer (Foxglove, MCAP) asked for a source in a codec it cannot take (it takes H.264 video) (400)."""
+
+
+class ChannelOpenError(EdgeError):
+    """libdatachannel refused a new data channel (e.g. "Too many DataChannels": the session's SCTP streams are used up) (503)."""
+
+
+class TooManyLabelsError(EdgeError):
+    """One client (a control-socket connection, a browser session) has created as many channel labels as it may (429)."""
+
+
+class PipelineNotRunningError(EdgeError):
+    """A running pipeline was asked to change (bit rate, format, key frame, stats) while none runs: it is starting, restarting or stopped (409)."""
+
+
+class PipelineCommandError(EdgeError):
+    """A running pipeline refused a command (no such element or property, a bad value); ``reason`` is the pipeline host's own error name (409)."""
+
+
+class PipelineCommandTimeoutError(EdgeError):
+    """A running pipeline did not answer a command in time (504)."""
+
+
+class BitrateNotAdjustableError(EdgeError):
+    """A source's encoder has no bit-rate property it changes while running (or it is not a known encoder) (409)."""
+
+
+class VideoFormatUnsupportedError(EdgeError):
+    """A source cannot produce the resolution or frame rate asked for (its pipeline cannot convert to it), or is not video (409)."""
+
+
+class KadStreamTooLargeError(EdgeError):
+    """An inbound kad-dht stream carried more than edged's limit (a peer's error, logged; not an API answer)."""
+
+
+class DhtRecordRefusedError(EdgeError):
+    """A DHT record put, refused: edged reads no DHT records, so it stores none for others (a peer's error, logged)."""
+
+
 ERRORS_BY_NAME: Dict[str, Type[EdgeError]] = {
     cls.__name__: cls
     for cls in (
@@ -193,6 +237,8 @@ ERRORS_BY_NAME: Dict[str, Type[EdgeError]] = {
         UnsupportedProfileError, NotifyError, MissingElementError, PipelineError, PipelineStartTimeoutError,
         InvalidSinkError, NoDisplayError, FileExistsError, SourceFailedError, WatchEndedError, BadSdpError,
         UnsupportedMediaTypeError, TooManyChannelsError, TooManySessionsError, InternalError,
+        FoxgloveListenError, UnsupportedCodecError, ChannelOpenError, TooManyLabelsError, PipelineNotRunningError, PipelineCommandError, PipelineCommandTimeoutError, BitrateNotAdjustableError, VideoFormatUnsupportedError,
+        KadStreamTooLargeError, DhtRecordRefusedError,
     )
 }
 
