@@ -15,7 +15,10 @@ import { bearerMatches, parseHostPort, tokenMatches } from '../util/listen-addre
 import { CHANNEL_LABEL } from '../util/names.ts'
 import type { Startable } from '../util/startable.ts'
 import { ClientSocket, type Outgoing } from './client-socket.ts'
-import { channelTopics, compressedVideoMessage, isJsonObject, parseChannelTopic, presenceTopic, videoTopic, type TopicSpec } from './foxglove-topics.ts'
+import { channelTopics, parseChannelTopic, presenceTopic, videoTopic, type TopicSpec } from './foxglove-topics.ts'
+import { compressedVideoMessage } from '../core/watch/compressed-video.ts'
+import { VideoClock } from '../core/watch/video-clock.ts'
+import { isJsonObject } from '../util/json-object.ts'
 
 export const FOXGLOVE_SUBPROTOCOL = 'foxglove.websocket.v1'
 /** Foxglove clients at once. */
@@ -73,6 +76,8 @@ interface VideoEntry {
   sub?: VideoSubscription
   retry?: NodeJS.Timeout
   removed: boolean
+  /** Frames' capture times from their RTP timestamps (see VideoClock). */
+  clock: VideoClock
 }
 
 interface ChannelEntry {
@@ -189,7 +194,7 @@ export function createFoxgloveBridge (init: FoxgloveBridgeInit): FoxgloveBridge 
     for (const [key, w] of want) {
       if (entries.has(key)) continue
       if (w.kind === 'video') {
-        const entry: VideoEntry = { kind: 'video', key, id: addChannel(videoTopic(w.peer, w.source)), peer: w.peer, source: w.source, subscribed: false, starting: false, removed: false }
+        const entry: VideoEntry = { kind: 'video', key, id: addChannel(videoTopic(w.peer, w.source)), peer: w.peer, source: w.source, subscribed: false, starting: false, removed: false, clock: new VideoClock() }
         entries.set(key, entry)
         byId.set(entry.id, entry)
       } else {
@@ -303,7 +308,8 @@ export function createFoxgloveBridge (init: FoxgloveBridgeInit): FoxgloveBridge 
 
   function sendVideo (entry: VideoEntry, unit: AccessUnit): void {
     const sub = entry.sub
-    const timestampNs = BigInt(unit.receivedAt) * 1_000_000n
+    // The capture time by the encoder's clock, anchored at the first frame's arrival (as recordings stamp it).
+    const timestampNs = entry.clock.timestamp(unit.rtpTimestamp, BigInt(unit.receivedAt) * 1_000_000n)
     outgoing = { video: true, keyFrame: unit.keyFrame, requestKeyFrame: () => { sub?.requestKeyFrame() } }
     try {
       server.sendMessage(entry.id, timestampNs, compressedVideoMessage(entry.source, unit.data, timestampNs))

@@ -1,4 +1,4 @@
-import { CompressedVideo } from '@foxglove/schemas/jsonschema.js'
+import { COMPRESSED_VIDEO_JSON_SCHEMA, COMPRESSED_VIDEO_SCHEMA_NAME } from '../core/watch/compressed-video.ts'
 import { CHANNEL_LABEL } from '../util/names.ts'
 
 /**
@@ -21,11 +21,10 @@ export interface TopicSpec {
   schemaEncoding?: string
 }
 
-const COMPRESSED_VIDEO_SCHEMA = JSON.stringify(CompressedVideo)
 
 /** A source's video: `/video/SOURCE` for this daemon's, `/peers/PEER/video/SOURCE` for a peer's. */
 export function videoTopic (peer: string | undefined, source: string): TopicSpec {
-  return { topic: `${peer === undefined ? '' : `/peers/${peer}`}/video/${source}`, encoding: 'json', schemaName: CompressedVideo.title, schema: COMPRESSED_VIDEO_SCHEMA, schemaEncoding: 'jsonschema' }
+  return { topic: `${peer === undefined ? '' : `/peers/${peer}`}/video/${source}`, encoding: 'json', schemaName: COMPRESSED_VIDEO_SCHEMA_NAME, schema: COMPRESSED_VIDEO_JSON_SCHEMA, schemaEncoding: 'jsonschema' }
 }
 
 /** A data channel with a peer: `/peers/PEER/channels/LABEL` (JSON objects) and `…/raw` (anything else, as bytes). */
@@ -63,24 +62,4 @@ export function presenceTopic (): TopicSpec {
   return { topic: PRESENCE_TOPIC, encoding: 'json', schemaName: PRESENCE_SCHEMA_NAME, schema: PRESENCE_SCHEMA, schemaEncoding: 'jsonschema' }
 }
 
-/** foxglove.CompressedVideo (JSON) of one H.264 access unit. */
-export function compressedVideoMessage (frameId: string, accessUnit: Uint8Array, timestampNs: bigint): Buffer {
-  return Buffer.from(JSON.stringify({
-    timestamp: { sec: Number(timestampNs / 1_000_000_000n), nsec: Number(timestampNs % 1_000_000_000n) },
-    frame_id: frameId,
-    data: Buffer.from(accessUnit.buffer, accessUnit.byteOffset, accessUnit.byteLength).toString('base64'),
-    format: 'h264'
-  }))
-}
 
-/** A text message that parses as a JSON object (what the `json` topic of a channel carries). */
-export function isJsonObject (text: string): boolean {
-  const start = text.trimStart()
-  if (!start.startsWith('{')) return false
-  try {
-    const value: unknown = JSON.parse(start)
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-  } catch {
-    return false
-  }
-}

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { channelTopics, compressedVideoMessage, isJsonObject, parseChannelTopic, videoTopic } from '../../src/foxglove/foxglove-topics.ts'
+import { channelTopics, parseChannelTopic, videoTopic } from '../../src/foxglove/foxglove-topics.ts'
+import { compressedVideoMessage } from '../../src/core/watch/compressed-video.ts'
+import { isJsonObject } from '../../src/util/json-object.ts'
 
 const PEER = '12D3KooWQm9aRcWGfD4XBNXpAuVLx3b9yYUE5rBmk8Qj6jpBLrJz'
 

@@ -26,14 +26,3 @@ export function channelTopic (label: string, direction: ChannelDirection, json: 
   return { topic: `${topic}/raw`, messageEncoding: RAW_MESSAGE_ENCODING, metadata }
 }
 
-/** A text message that parses as a JSON object (what the `json` encoding carries). */
-export function isJsonObject (text: string): boolean {
-  const start = text.trimStart()
-  if (!start.startsWith('{')) return false
-  try {
-    const value: unknown = JSON.parse(start)
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-  } catch {
-    return false
-  }
-}

@@ -1,11 +1,13 @@
 import type { Logger } from 'pino'
 import type { ChannelEndpoint, Payload } from '../sessions/channel-endpoint.ts'
 import type { ChannelHub } from '../sessions/channel-hub.ts'
-import { channelTopic, isJsonObject } from './channel-topics.ts'
+import { channelTopic } from './channel-topics.ts'
+import { isJsonObject } from '../../util/json-object.ts'
 import { McapFile, receiveTimeNs, type McapChannelSpec } from './mcap-file.ts'
 import type { RecordedSourceInfo, RecordedUnit, RecordingInfo, RecordingState, VideoInput, VideoInputSubscription } from './record-types.ts'
-import { VideoClock } from './video-clock.ts'
-import { compressedVideoMessage, videoTopic } from './video-topic.ts'
+import { VideoClock } from '../watch/video-clock.ts'
+import { videoTopic } from './video-topic.ts'
+import { compressedVideoMessage } from '../watch/compressed-video.ts'
 
 /** A source's feed that ended (or did not start) is asked for again after this. */
 export const VIDEO_RETRY_MS = 2_000
