@@ -62,6 +62,8 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
   readonly #log: Logger
   readonly #pc: PeerConnection
   readonly #channels = new Map<string, RtcChannel>()
+  /** Channels this end opened (openChannel), as opposed to those the peer opened. */
+  readonly #ours = new WeakSet<RtcChannel>()
   /** Channels waiting to be created (see openChannel). */
   readonly #deferred: RtcChannel[] = []
   #sync: RtcChannel | null = null
@@ -166,6 +168,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     if (label === SYNC_LABEL) throw new ConflictError(`channel label ${label} is reserved`)
     if (this.#channels.has(label)) throw new ConflictError(`channel ${label} already exists`)
     const channel = this.#newChannel(label, options)
+    this.#ours.add(channel)
     // An answerer waits for the offer (a channel before it makes libdatachannel offer
     // too: glare); once the descriptions are in, SCTP may come up, and a channel
     // waits until libdatachannel has opened the pending ones (see SYNC_LABEL).
@@ -341,7 +344,9 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       loser.close()
       return
     }
-    existing?.close()
+    // Our own channel (glare): the offerer dropped it as it arrived, even if it opened here.
+    if (existing !== undefined && this.#ours.has(existing)) existing.closeRefused()
+    else existing?.close()
     const channel = this.#newChannel(label, options)
     channel.attach(dc)
   }
