@@ -125,6 +125,30 @@ describe('reliable channels across sessions (channel hub and endpoints)', () => 
     expect(got2).toEqual(range(10, 20))
   })
 
+  it('a session replaced at once, the receiver\'s resume for it lost: the next one\'s resume still says where to go on from', async () => {
+    const { hubA, hubB, got } = hubsWithConsumer()
+    const out = hubA.endpoint(B, 'control')
+    const s1 = session(hubA, hubB, 's1')
+    for (const m of range(0, 20)) await out.write(m)
+    await until(() => got.length === 20)
+    expect(out.unacknowledged).toBeGreaterThan(0)
+    end(s1)
+    // s2: both ends take its control channel, but B's _edge channel never opens (B's resume
+    // for s2 is lost) and s3 replaces it at once.
+    const [edgeA] = pairOf(EDGE_CHANNEL)
+    const [controlA, controlB] = pairOf('control')
+    hubA.attach(B, edgeA, 's2')
+    hubA.attach(B, controlA, 's2')
+    hubB.attach(A, controlB, 's2')
+    await new Promise(resolve => setTimeout(resolve, 20))
+    for (const c of [edgeA, controlA, controlB]) c.close()
+    session(hubA, hubB, 's3')
+    for (const m of range(20, 40)) await out.write(m)
+    await until(() => got.length >= 40)
+    await new Promise(resolve => setTimeout(resolve, 50))
+    expect(got).toEqual(range(0, 40))
+  })
+
   /**
    * Glare in session s2: both ends open `control`. The offerer's channel wins
    * at both ends; the answerer's own was attached at its end (it opened before

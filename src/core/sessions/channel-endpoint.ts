@@ -171,11 +171,13 @@ export class ChannelEndpoint {
       // Receiving: from now on only this channel counts; tell the sender where to go on from.
       const before = this.#inbound
       if (before !== undefined) clearTimeout(before.timer)
-      // A second channel of one session (glare: see Channel.refused) that took nothing from
-      // the first: we are where we were before the first, which is what the sender knows.
+      // Nothing taken from the last channel: we are where we were before it. The sender
+      // may never have started on that one (a session replaced at once, its resume lost
+      // with its _edge channel; a channel it refused in glare, see Channel.refused), and
+      // would not know it: it would send everything unacknowledged again.
       const from: Position = before === undefined
         ? { session: null, received: 0 }
-        : before.received === 0 && before.link.session === link.session
+        : before.received === 0
           ? before.from
           : { session: before.link.session, received: before.received }
       this.#inbound = { channel, link, from, received: 0, acked: 0, bytesSinceAck: 0, timer: undefined }
@@ -296,6 +298,11 @@ export class ChannelEndpoint {
       return
     }
     const start = before === null ? undefined : this.#starts.get(before)
+    if (before !== null && start !== undefined) {
+      // Still named (receivers name it again while they take nothing new): keep it among the kept.
+      this.#starts.delete(before)
+      this.#starts.set(before, start)
+    }
     const end = this.#base + this.#unacked.length
     const from = Math.min(Math.max(start === undefined ? this.#base : start + received, this.#base), end)
     this.#trim(from)
