@@ -45,6 +45,7 @@ export class RtcChannel extends TypedEmitter<ChannelEvents> implements Channel {
   #everOpen = false
   #closed = false
   #failure: string | undefined
+  #refused = false
   #maxMessageSize = UNNEGOTIATED_MAX_MESSAGE_SIZE
   readonly #waiters = new Waiters()
   readonly #writes = new WriteChain()
@@ -64,6 +65,13 @@ export class RtcChannel extends TypedEmitter<ChannelEvents> implements Channel {
 
   get isOpen (): boolean { return this.#open }
   get isClosed (): boolean { return this.#closed }
+  get refused (): boolean { return this.#refused }
+
+  /** Glare: the far end kept its own channel of this label and dropped this one (see Channel.refused); closes it. */
+  closeRefused (): void {
+    this.#refused = true
+    this.close()
+  }
   get maxMessageSize (): number { return this.#maxMessageSize }
 
   get bufferedAmount (): number {

@@ -70,6 +70,8 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
   readonly #log: Logger
   readonly #pc: PeerConnection
   readonly #channels = new Map<string, RtcChannel>()
+  /** Channels this end opened (openChannel), as opposed to those the peer opened. */
+  readonly #ours = new WeakSet<RtcChannel>()
   /** Channels waiting to be created (see openChannel). */
   readonly #deferred: RtcChannel[] = []
   /**
@@ -184,6 +186,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     for (const c of this.#channels.values()) if (!c.isOpen && !c.isClosed) opening++
     if (opening >= MAX_OPENING_CHANNELS) throw new ChannelOpenError(`channel ${label} to ${this.remotePeer} not opened: ${opening} channels are opening already, try again`)
     const channel = this.#newChannel(label, options)
+    this.#ours.add(channel)
     // An answerer waits for the offer (a channel before it makes libdatachannel offer
     // too: glare); once the descriptions are in, SCTP may come up, and a channel
     // waits until libdatachannel has opened the pending ones (see SYNC_LABEL).
@@ -378,7 +381,9 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       loser.close()
       return
     }
-    existing?.close()
+    // Our own channel (glare): the offerer dropped it as it arrived, even if it opened here.
+    if (existing !== undefined && this.#ours.has(existing)) existing.closeRefused()
+    else existing?.close()
     const channel = this.#newChannel(label, options)
     channel.attach(dc)
   }

@@ -83,6 +83,8 @@ export class TrustedChannel extends TypedEmitter<ChannelEvents> implements Chann
 
   get isOpen (): boolean { return this.#open }
   get isClosed (): boolean { return this.#closed }
+  /** Glare is settled before a trusted channel opens (acceptStream): both ends take every open one. */
+  readonly refused = false
   get bufferedAmount (): number { return this.#stream?.writeBufferLength ?? 0 }
 
   /** The stream is agreed on (both ends): read its frames, follow its close. */

@@ -102,6 +102,13 @@ export interface Channel extends TypedEmitter<ChannelEvents> {
   readonly lossy: boolean
   readonly isOpen: boolean
   readonly isClosed: boolean
+  /**
+   * The far end dropped this channel as it arrived, without taking it: both
+   * ends opened its label at once in one session and the far end's channel
+   * won (see the sessions' glare rule). Nothing sent on it reached the far
+   * end's programs, nothing came on it from them. Set before its close.
+   */
+  readonly refused: boolean
   /** Largest message the remote end accepts (from SDP a=max-message-size). */
   readonly maxMessageSize: number
   readonly bufferedAmount: number

@@ -11,6 +11,8 @@ export class FakeChannel extends TypedEmitter<ChannelEvents> implements Channel 
   readonly bufferedAmount = 0
   isOpen = true
   isClosed = false
+  /** Glare: the far end dropped this channel (see Channel.refused). */
+  refused = false
   far: FakeChannel | undefined
   /** Partitioned: what is sent is lost. */
   dropping = false

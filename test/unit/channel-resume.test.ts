@@ -125,6 +125,180 @@ describe('reliable channels across sessions (channel hub and endpoints)', () => 
     expect(got2).toEqual(range(10, 20))
   })
 
+  it('a session replaced at once, the receiver\'s resume for it lost: the next one\'s resume still says where to go on from', async () => {
+    const { hubA, hubB, got } = hubsWithConsumer()
+    const out = hubA.endpoint(B, 'control')
+    const s1 = session(hubA, hubB, 's1')
+    for (const m of range(0, 20)) await out.write(m)
+    await until(() => got.length === 20)
+    expect(out.unacknowledged).toBeGreaterThan(0)
+    end(s1)
+    // s2: both ends take its control channel, but B's _edge channel never opens (B's resume
+    // for s2 is lost) and s3 replaces it at once.
+    const [edgeA] = pairOf(EDGE_CHANNEL)
+    const [controlA, controlB] = pairOf('control')
+    hubA.attach(B, edgeA, 's2')
+    hubA.attach(B, controlA, 's2')
+    hubB.attach(A, controlB, 's2')
+    await new Promise(resolve => setTimeout(resolve, 20))
+    for (const c of [edgeA, controlA, controlB]) c.close()
+    session(hubA, hubB, 's3')
+    for (const m of range(20, 40)) await out.write(m)
+    await until(() => got.length >= 40)
+    await new Promise(resolve => setTimeout(resolve, 50))
+    expect(got).toEqual(range(0, 40))
+  })
+
+  /**
+   * Glare in session s2: both ends open `control`. The offerer's channel wins
+   * at both ends; the answerer's own was attached at its end (it opened before
+   * the offerer's arrived) and is then closed: its far end never took it, so
+   * what is sent on it is lost.
+   */
+  interface Glare {
+    /** The answerer's own channel opens at its end (the offerer's end drops it). */
+    loserOpens: () => void
+    /** The answerer closes its own channel as the offerer's arrives; the winner opens there. */
+    winnerAtAnswerer: () => void
+    /** The offerer's channel opens at the offerer. */
+    winnerAtOfferer: () => void
+    /** The _edge channel opens at the answerer / the offerer. */
+    edgeAtAnswerer: () => void
+    edgeAtOfferer: () => void
+  }
+
+  function glare (answerer: ChannelHub, answererPeer: string, offerer: ChannelHub, offererPeer: string, id: string): Glare {
+    const [edgeO, edgeA] = pairOf(EDGE_CHANNEL)
+    const [winnerO, winnerA] = pairOf('control')
+    const [loserA, loserO] = pairOf('control')
+    // The offerer closes the answerer's channel as it arrives, unannounced.
+    loserO.close()
+    return {
+      loserOpens: () => { answerer.attach(offererPeer, loserA, id) },
+      winnerAtAnswerer: () => {
+        loserA.refused = true
+        loserA.close()
+        answerer.attach(offererPeer, winnerA, id)
+      },
+      winnerAtOfferer: () => { offerer.attach(answererPeer, winnerO, id) },
+      edgeAtAnswerer: () => { answerer.attach(offererPeer, edgeA, id) },
+      edgeAtOfferer: () => { offerer.attach(answererPeer, edgeO, id) }
+    }
+  }
+
+  const tick = async (ms = 20): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+  /** 20 messages on s1, the last ones not acknowledged when it ends; then the remade session `remake` and 20 more. */
+  async function acrossGlare (remake: (hubA: ChannelHub, hubB: ChannelHub) => Promise<void>): Promise<string[]> {
+    const { hubA, hubB, got } = hubsWithConsumer()
+    const out = hubA.endpoint(B, 'control')
+    const s1 = session(hubA, hubB, 's1')
+    for (const m of range(0, 20)) await out.write(m)
+    await until(() => got.length === 20)
+    // Before B's acknowledgement (ACK_DELAY_MS) goes out: A still holds the last messages.
+    expect(out.unacknowledged).toBeGreaterThan(0)
+    end(s1)
+    await remake(hubA, hubB)
+    for (const m of range(20, 40)) await out.write(m)
+    await until(() => got.length >= 40).catch(() => {})
+    await tick(50)
+    return got
+  }
+
+  it('glare, the sender is the answerer: the peer\'s resume comes between its own channel and the offerer\'s', async () => {
+    const got = await acrossGlare(async (hubA, hubB) => {
+      const g = glare(hubA, A, hubB, B, 's2')
+      g.edgeAtOfferer()
+      g.edgeAtAnswerer()
+      g.loserOpens()
+      // B's resume for s2 reaches A while A's own channel is the only one it has.
+      g.winnerAtOfferer()
+      await tick()
+      // The POST that opened A's channel: sent on it, lost (B dropped that channel).
+      await hubA.endpoint(B, 'control').write('x')
+      await tick()
+      g.winnerAtAnswerer()
+    })
+    expect(got).toEqual([...range(0, 20), 'x', ...range(20, 40)])
+  })
+
+  it('glare, the sender is the answerer: the peer\'s resume comes before both of its channels', async () => {
+    const got = await acrossGlare(async (hubA, hubB) => {
+      const g = glare(hubA, A, hubB, B, 's2')
+      g.edgeAtOfferer()
+      g.edgeAtAnswerer()
+      g.winnerAtOfferer()
+      await tick()
+      g.loserOpens()
+      await tick()
+      g.winnerAtAnswerer()
+    })
+    expect(got).toEqual(range(0, 40))
+  })
+
+  it('glare, the sender is the answerer: the peer\'s resume comes after both of its channels', async () => {
+    const got = await acrossGlare(async (hubA, hubB) => {
+      const g = glare(hubA, A, hubB, B, 's2')
+      g.loserOpens()
+      g.winnerAtAnswerer()
+      g.edgeAtOfferer()
+      g.edgeAtAnswerer()
+      g.winnerAtOfferer()
+    })
+    expect(got).toEqual(range(0, 40))
+  })
+
+  it('glare, the receiver is the answerer: both its channels\' resumes reach the sender before the sender\'s channel opens', async () => {
+    const got = await acrossGlare(async (hubA, hubB) => {
+      const g = glare(hubB, B, hubA, A, 's2')
+      g.edgeAtOfferer()
+      g.edgeAtAnswerer()
+      g.loserOpens()
+      g.winnerAtAnswerer()
+      await tick()
+      g.winnerAtOfferer()
+    })
+    expect(got).toEqual(range(0, 40))
+  })
+
+  it('glare, the receiver is the answerer: its own channel closes before its _edge channel opens', async () => {
+    const got = await acrossGlare(async (hubA, hubB) => {
+      const g = glare(hubB, B, hubA, A, 's2')
+      g.edgeAtOfferer()
+      g.loserOpens()
+      g.winnerAtAnswerer()
+      g.edgeAtAnswerer()
+      await tick()
+      g.winnerAtOfferer()
+    })
+    expect(got).toEqual(range(0, 40))
+  })
+
+  it('glare: the answerer\'s own channel closing before its _edge channel opens drops no other channel\'s resume', async () => {
+    const { hubA, hubB } = hubsWithConsumer()
+    const got: string[] = []
+    hubB.endpoint(A, 'telemetry').addConsumer({ deliver: data => { got.push(String(data)); return true }, backlog: () => 0, overflow: () => {} })
+    const out = hubA.endpoint(B, 'telemetry')
+    const s1 = session(hubA, hubB, 's1', [EDGE_CHANNEL, 'control', 'telemetry'])
+    for (const m of range(0, 10)) await out.write(m)
+    await until(() => got.length === 10)
+    end(s1)
+    const waiting = Promise.all(range(10, 20).map(async m => { await out.write(m) }))
+    const g = glare(hubB, B, hubA, A, 's2')
+    const [telemetryA, telemetryB] = pairOf('telemetry')
+    g.edgeAtOfferer()
+    hubA.attach(B, telemetryA, 's2')
+    g.winnerAtOfferer()
+    // At B (the answerer), telemetry's resume waits for B's _edge channel, which opens last.
+    hubB.attach(A, telemetryB, 's2')
+    g.loserOpens()
+    g.winnerAtAnswerer()
+    g.edgeAtAnswerer()
+    await waiting
+    await until(() => got.length >= 20).catch(() => {})
+    expect(got).toEqual(range(0, 20))
+  })
+
   it('unordered reliable channels are not numbered: messages go straight to the channel', async () => {
     const hubA = new ChannelHub(log)
     hubs.push(hubA)

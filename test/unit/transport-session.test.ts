@@ -90,6 +90,26 @@ describe('PeerSession', () => {
     expect(nameOf(() => p.offerer.openChannel('from-offerer'))).toBe('ConflictError')
   })
 
+  it('glare: the answerer opens a label the offerer declared; the offerer\'s channel wins on both ends, the answerer\'s own ends refused', async () => {
+    const p = pair({ channels: {} }, { channels: {} })
+    const own = p.answerer.openChannel('control', { ordered: true })
+    // The offerer opens it too, once connected (as a declared channel would be).
+    const offererOwn = p.offerer.openChannel('control', { ordered: true })
+    const [atAnswerer, atOfferer] = await Promise.all([openChannel(p.answerer, 'control'), openChannel(p.offerer, 'control')])
+    // The answerer's own may have opened first (announced, then closed as the offerer's arrived).
+    if (atAnswerer === own && !own.isClosed) await waitFor(own, 'close')
+    const winner = p.answerer.channel('control')
+    expect(winner).not.toBe(own)
+    expect(atOfferer).toBe(offererOwn)
+    expect([own.isClosed, own.refused]).toEqual([true, true])
+    await whenOpen(winner!)
+    expect(winner?.refused).toBe(false)
+    expect(offererOwn.refused).toBe(false)
+    const got = waitFor<[string | Buffer]>(winner!, 'message')
+    offererOwn.send('hi')
+    expect(await got).toEqual(['hi'])
+  })
+
   it('holds candidates that arrive before their description', async () => {
     const held: SessionSignal[] = []
     const delivered: string[] = []

@@ -63,10 +63,18 @@ const size = (data: Payload | Uint8Array): number => typeof data === 'string' ? 
  */
 const resumable = (channel: Channel): boolean => !channel.lossy && channel.options.ordered
 
+/** Where a receiver is in the sender's stream: `received` messages of the channel of `session` (null: none known). */
+interface Position {
+  session: string | null
+  received: number
+}
+
 /** The channel we take a peer's messages from, with what we told the peer about them. */
 interface Inbound {
   channel: Channel
   link: ChannelLink
+  /** What our resume for this channel said we had before it. */
+  from: Position
   received: number
   acked: number
   bytesSinceAck: number
@@ -77,6 +85,8 @@ interface Inbound {
 interface Outbound {
   channel: Channel
   link: ChannelLink
+  /** The peer's resume we go on from on this channel. */
+  from: Position
   pumping: boolean
   /** A send failed: the channel is closing (its close event may come later); the next channel resumes. */
   broken: boolean
@@ -184,8 +194,17 @@ export class ChannelEndpoint {
       // Receiving: from now on only this channel counts; tell the sender where to go on from.
       const before = this.#inbound
       if (before !== undefined) clearTimeout(before.timer)
-      this.#inbound = { channel, link, received: 0, acked: 0, bytesSinceAck: 0, timer: undefined }
-      link.send({ t: 'resume', label: this.label, session: before?.link.session ?? null, received: before?.received ?? 0 }, true)
+      // Nothing taken from the last channel: we are where we were before it. The sender
+      // may never have started on that one (a session replaced at once, its resume lost
+      // with its _edge channel; a channel it refused in glare, see Channel.refused), and
+      // would not know it: it would send everything unacknowledged again.
+      const from: Position = before === undefined
+        ? { session: null, received: 0 }
+        : before.received === 0
+          ? before.from
+          : { session: before.link.session, received: before.received }
+      this.#inbound = { channel, link, from, received: 0, acked: 0, bytesSinceAck: 0, timer: undefined }
+      link.send({ t: 'resume', label: this.label, session: from.session, received: from.received }, true)
       // Sending: wait for the peer's resume for this channel.
       this.#out = undefined
       this.#awaiting = { channel, link }
@@ -199,6 +218,7 @@ export class ChannelEndpoint {
     channel.on('close', () => {
       if (this.#channel === channel) this.#channel = undefined
       if (this.#inbound?.channel === channel) clearTimeout(this.#inbound.timer)
+      if (channel.refused) this.#refused(channel)
       this.#wakeRoom()
       this.#checkUnused()
     })
@@ -293,6 +313,9 @@ export class ChannelEndpoint {
    * restarted, or nothing was sent yet) means from the oldest we still hold.
    */
   #resume (session: string, before: string | null, received: number): void {
+    const out = this.#out
+    // The same again for the channel we send on (a peer that took two channels of one session).
+    if (out?.link.session === session && !out.channel.isClosed && out.from.session === before && out.from.received === received) return
     const waiting = this.#awaiting
     if (waiting?.link.session !== session) {
       // Its channel has not reached us yet (the _edge channel can open first).
@@ -302,6 +325,11 @@ export class ChannelEndpoint {
       return
     }
     const start = before === null ? undefined : this.#starts.get(before)
+    if (before !== null && start !== undefined) {
+      // Still named (receivers name it again while they take nothing new): keep it among the kept.
+      this.#starts.delete(before)
+      this.#starts.set(before, start)
+    }
     const end = this.#base + this.#unacked.length
     const from = Math.min(Math.max(start === undefined ? this.#base : start + received, this.#base), end)
     this.#trim(from)
@@ -310,9 +338,23 @@ export class ChannelEndpoint {
     this.#starts.set(session, from)
     while (this.#starts.size > KEPT_STARTS) this.#starts.delete(this.#starts.keys().next().value as string)
     this.#awaiting = undefined
-    this.#out = { channel: waiting.channel, link: waiting.link, pumping: false, broken: false }
+    this.#out = { channel: waiting.channel, link: waiting.link, from: { session: before, received }, pumping: false, broken: false }
     if (end > from) this.#log.info({ session, resent: end - from }, 'sending again what the peer did not get')
     this.#pump()
+  }
+
+  /**
+   * The peer never took this channel of ours (glare: its own channel of the
+   * label won, see Channel.refused), so what we sent on it is lost and its
+   * resume belongs to the session's channel that won: wait for that one, or
+   * go on on it if it is here already.
+   */
+  #refused (channel: Channel): void {
+    if (this.#awaiting?.channel === channel) this.#awaiting = undefined
+    const out = this.#out
+    if (out?.channel !== channel) return
+    this.#out = undefined
+    this.#resume(out.link.session, out.from.session, out.from.received)
   }
 
   /** The peer's daemon has every message before number `upTo`: forget them. */

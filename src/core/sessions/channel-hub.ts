@@ -194,8 +194,9 @@ export class ChannelHub {
       session,
       send: (message, queue = false) => { this.#send(session, message, queue) }
     })
-    // What waited for an _edge channel that never came.
-    channel.on('close', () => { if (this.#edges.get(session)?.channel === undefined) this.#edges.delete(session) })
+    // What waited for an _edge channel that never came. A channel the peer refused
+    // (glare) closes in a session that goes on: its _edge channel may still come.
+    channel.on('close', () => { if (!channel.refused && this.#edges.get(session)?.channel === undefined) this.#edges.delete(session) })
   }
 
   #edge (session: string): EdgeLink {

@@ -7,6 +7,8 @@
 //           `received` messages of the channel of session `session` before
 //           (null: none known). The sender goes on from the first message
 //           after those, on this session's channel (see channel-endpoint.ts).
+//           A channel this end took nothing from is skipped: the resume names
+//           what the one for that channel named (the sender may not know it).
 //   ack     `received` messages of the channel of session `session` so far:
 //           the sender may forget them.
 
