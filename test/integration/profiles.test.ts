@@ -145,12 +145,15 @@ describe('stack profiles between two daemons', () => {
         await waitFor('frames decoded at the viewer', async () =>
           (await unixRequest(b.socket, 'GET', `/v1/watch/${id}`)).body.stats.framesDecoded >= 30, 15_000)
         if (profile === 'trusted') {
-          // On the wire: plain RTP with the source's SSRC, no DTLS record anywhere on the session's port.
-          const src = (await unixRequest(a.socket, 'GET', '/v1/sources')).body.local.find((s: any) => s.name === 'video')
+          // On the wire: plain RTP with the viewer track's SSRC, no DTLS record anywhere on the session's port.
+          const { local, viewers } = (await unixRequest(a.socket, 'GET', '/v1/sources')).body
+          const src = local.find((s: any) => s.name === 'video')
+          const viewer = viewers.find((v: any) => v.id === id)
+          expect(viewer.ssrc).not.toBe(src.stats.ssrc)
           const pair = (await sessionWith(b, a.peerId)).pair
           expect(pair.local.transport).toBe('udp')
           const packets = await captureRtp(pair.local.port, 3)
-          const rtp = packets.filter(p => p.ssrc === src.stats.ssrc)
+          const rtp = packets.filter(p => p.ssrc === viewer.ssrc)
           expect(rtp.length, `${packets.length} packets captured`).toBeGreaterThan(30)
           expect(rtp.every(p => p.pt === src.stats.payloadType)).toBe(true)
           expect(packets.filter(p => p.dtls)).toEqual([])
@@ -161,6 +164,14 @@ describe('stack profiles between two daemons', () => {
           const s = await sessionWith(a, b.peerId)
           expect(s.sections.local).toContain('video')
         }
+        // A second watch of the same source on the same session: its track has its own SSRC, both decode.
+        const again = await unixRequest(b.socket, 'POST', '/v1/watch', { peer: a.peerId, source: 'video', sink: 'count' })
+        expect(again.status, JSON.stringify(again.body)).toBe(201)
+        const decoded = async (w: string): Promise<number> => (await unixRequest(b.socket, 'GET', `/v1/watch/${w}`)).body.stats.framesDecoded
+        await waitFor('second watch decoding', async () => await decoded(again.body.id) > 0, 10_000)
+        const before = await decoded(id)
+        await waitFor('both watches decoding', async () => await decoded(again.body.id) >= 30 && await decoded(id) >= before + 30, 10_000)
+        expect((await unixRequest(b.socket, 'DELETE', `/v1/watch/${again.body.id}`)).status).toBe(204)
         expect((await unixRequest(b.socket, 'DELETE', `/v1/watch/${id}`)).status).toBe(204)
       } else {
         const res = await unixRequest(b.socket, 'POST', '/v1/watch', { peer: a.peerId, source: 'video', sink: 'count' })
@@ -177,10 +188,11 @@ describe('stack profiles between two daemons', () => {
     await connected(a, b)
     const res = await unixRequest(b.socket, 'POST', '/v1/watch', { peer: a.peerId, source: 'video', sink: 'count' })
     expect(res.status).toBe(201)
-    const src = (await unixRequest(a.socket, 'GET', '/v1/sources')).body.local.find((s: any) => s.name === 'video')
+    await waitFor('viewer track open', async () => (await unixRequest(a.socket, 'GET', '/v1/sources')).body.viewers.some((v: any) => v.open))
+    const viewer = (await unixRequest(a.socket, 'GET', '/v1/sources')).body.viewers.find((v: any) => v.id === res.body.id)
     const pair = (await sessionWith(b, a.peerId)).pair
     const packets = await captureRtp(pair.local.port, 2)
-    const rtp = packets.filter(p => p.ssrc === src.stats.ssrc)
+    const rtp = packets.filter(p => p.ssrc === viewer.ssrc)
     expect(rtp.length, `${packets.length} packets captured`).toBeGreaterThan(30)
     // Encrypted payloads: about half have the forbidden bit set or an unused NAL type.
     const readable = rtp.filter(p => isH264Nal(p.nal)).length

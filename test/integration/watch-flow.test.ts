@@ -154,6 +154,39 @@ describe('watching a peer\'s source over a WebRTC track', () => {
     await waitFor('no encoder left', () => gstChildren(aPid).length === 0, 5_000)
   }, 30_000)
 
+  it('one peer watching one source twice on one session: each track has its own SSRC and both keep decoding', async () => {
+    // Before: both send tracks carried (and announced) the source's SSRC and the first stalled at about 52 packets.
+    const first = await watch(b, a.peerId, 'slowkey')
+    await waitFor('first watch decoding', async () => (await watchInfo(b, first.id)).stats.framesDecoded > 0, 10_000, 50)
+    await sleep(1_500) // past the first key frame: the second needs one on request (next one 10 s away)
+    const second = await watch(b, a.peerId, 'slowkey')
+    await waitFor('second watch decoding', async () => (await watchInfo(b, second.id)).stats.framesDecoded > 0, 5_000, 20)
+    const before = await Promise.all([first, second].map(async w => (await watchInfo(b, w.id)).stats.framesDecoded))
+    await sleep(3_000)
+    const after = await Promise.all([first, second].map(async w => (await watchInfo(b, w.id)).stats))
+    const decoded = after.map((s, i) => s.framesDecoded - before[i])
+    console.log(`two watches of one source from one peer: ${decoded.join(' and ')} frames decoded in 3 s`)
+    expect(decoded[0], 'first watch').toBeGreaterThanOrEqual(30)
+    expect(decoded[1], 'second watch').toBeGreaterThanOrEqual(30)
+
+    const source = await localSource(a, 'slowkey')
+    expect(source).toMatchObject({ running: true, users: 2 })
+    const viewers = (await unixRequest(a.socket, 'GET', '/v1/sources')).body.viewers
+    expect(viewers.map((v: any) => v.id).sort()).toEqual([first.id, second.id].sort())
+    const ssrcs = new Set(viewers.map((v: any) => v.ssrc))
+    expect(ssrcs.size).toBe(2)
+    expect(ssrcs.has(source.stats.ssrc)).toBe(false)
+    // PLI from the viewer names the track's SSRC: it still reaches that track (and the encoder).
+    for (const [i, w] of [first, second].entries()) {
+      const v = viewers.find((v: any) => v.id === w.id)
+      if (after[i].keyFrameRequests > 0) expect(v.keyFrameRequests, `viewer ${i} key frame requests`).toBeGreaterThan(0)
+    }
+
+    await unwatch(b, second.id)
+    await unwatch(b, first.id)
+    await waitFor('no encoder left', () => gstChildren(aPid).length === 0, 5_000)
+  }, 30_000)
+
   it('both directions at once on one session (one side offers, the other asks it to)', async () => {
     const there = await watch(b, a.peerId, 'h264')
     const back = await watch(a, b.peerId, 'video') // bravo's built-in test pattern

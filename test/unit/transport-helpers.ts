@@ -87,3 +87,46 @@ export function waitForState (session: PeerSession, state: string, timeoutMs = 1
     session.on('state', onState)
   })
 }
+
+/**
+ * What a source daemon does for one peer watching one source twice: two send
+ * tracks on one session, each with its own SSRC, both fed the source's packets
+ * (which carry the source's SSRC). Returns, per track, the SSRCs its receiver
+ * saw and whether its receiver's PLI reached its sender and no other.
+ */
+export async function twoTracksOfOneSource (offerer: PeerSession, answerer: PeerSession): Promise<Array<{ ssrcs: number[], packets: number, pliReachedOwn: boolean, pliReachedOther: boolean }>> {
+  const base = { kind: 'video' as const, codec: 'h264' as const, payloadType: 96, clockRate: 90000 }
+  const inits = [{ ...base, mid: 'w1', ssrc: 1111 }, { ...base, mid: 'w2', ssrc: 2222 }]
+  const recvs = inits.map(init => answerer.addRecvTrack(init))
+  const sends = inits.map(init => offerer.addSendTrack(init))
+  if (offerer.profile !== 'trusted') offerer.negotiate()
+  await Promise.all([...sends, ...recvs].map(async t => { if (!t.isOpen) await waitFor(t, 'open') }))
+  const seen = recvs.map(recv => {
+    const got = { ssrcs: new Set<number>(), packets: 0 }
+    recv.on('rtp', packet => { got.ssrcs.add(packet.readUInt32BE(8)); got.packets++ })
+    return got
+  })
+  let seq = 0
+  const timer = setInterval(() => {
+    const packet = Buffer.alloc(20)
+    packet[0] = 0x80; packet[1] = 96; packet.writeUInt16BE(seq++ & 0xffff, 2); packet.writeUInt32BE(777, 8)
+    for (const send of sends) send.sendRtp(packet)
+  }, 10)
+  try {
+    const deadline = Date.now() + 10_000
+    while (seen.some(s => s.packets < 20) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
+  } finally {
+    clearInterval(timer)
+  }
+  const result = []
+  for (const [i, recv] of recvs.entries()) {
+    const other = sends[1 - i]
+    const otherBefore = other.stats().keyFrameRequests
+    const own = waitFor(sends[i], 'keyframe-request', 3_000).then(() => true, () => false)
+    recv.requestKeyFrame()
+    const pliReachedOwn = await own
+    await new Promise(resolve => setTimeout(resolve, 100))
+    result.push({ ssrcs: [...seen[i].ssrcs], packets: seen[i].packets, pliReachedOwn, pliReachedOther: other.stats().keyFrameRequests > otherBefore })
+  }
+  return result
+}

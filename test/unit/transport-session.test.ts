@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { fingerprintFromSdp } from '../../src/transport/fingerprint.ts'
 import { createPeerSession } from '../../src/transport/peer-session.ts'
 import type { Channel, PeerSession, SessionSignal } from '../../src/transport/types.ts'
-import { createPair, openChannel, testLogger, waitFor, waitForState, type Pair } from './transport-helpers.ts'
+import { createPair, openChannel, testLogger, twoTracksOfOneSource, waitFor, waitForState, type Pair } from './transport-helpers.ts'
 
 const pairs: Pair[] = []
 const sessions: PeerSession[] = []
@@ -257,6 +257,15 @@ describe('PeerSession', () => {
     clearInterval(timer)
     expect(p.offerer.stats().sections.local).toEqual(['audio', 'video'])
     expect(p.relayErrors).toEqual([])
+  })
+
+  it('media: two send tracks fed one source, each with its own SSRC: each receiver gets its stream and its PLI reaches its sender only', async () => {
+    const p = pair({ profile: 'media' })
+    await Promise.all([waitForState(p.offerer, 'connected'), waitForState(p.answerer, 'connected')])
+    const [w1, w2] = await twoTracksOfOneSource(p.offerer, p.answerer)
+    expect(w1).toMatchObject({ ssrcs: [1111], pliReachedOwn: true, pliReachedOther: false })
+    expect(w2).toMatchObject({ ssrcs: [2222], pliReachedOwn: true, pliReachedOther: false })
+    expect(Math.min(w1.packets, w2.packets)).toBeGreaterThanOrEqual(20)
   })
 
   it('data: the description has only the m=application section', async () => {

@@ -5,7 +5,7 @@ import { parseTrustedParams } from '../../src/transport/trusted-params.ts'
 import { buildPli, feedbackMediaSsrcs } from '../../src/rtp/rtcp-feedback.ts'
 import { datagramKind, decodeMessageDatagram, encodeMessageDatagram } from '../../src/transport/trusted-wire.ts'
 import type { PeerSession, SessionSignal } from '../../src/transport/types.ts'
-import { testLogger, waitFor, waitForState } from './transport-helpers.ts'
+import { testLogger, twoTracksOfOneSource, waitFor, waitForState } from './transport-helpers.ts'
 
 function nameOf (fn: () => unknown): string {
   try { fn() } catch (err) { return (err as Error).name }
@@ -78,6 +78,19 @@ describe('trusted session (in one process, no libp2p: media and lossy datagrams)
       expect((await asked)[0]).toBe('pli')
       expect(nameOf(() => p.offerer.handleSignal({ type: 'candidate', candidate: 'x', mid: '0' }))).toBe('InvalidSignalError')
       expect(nameOf(() => p.answerer.handleSignal({ type: 'offer', params: { udpHost: '127.0.0.1', udpPort: 1 } }))).toBe('InvalidSignalError')
+    } finally {
+      p.close()
+    }
+  })
+
+  it('two send tracks fed one source, each with its own SSRC: each receiver gets its stream and its PLI reaches its sender only', async () => {
+    const p = pair()
+    try {
+      await Promise.all([waitForState(p.offerer, 'connected'), waitForState(p.answerer, 'connected')])
+      const [w1, w2] = await twoTracksOfOneSource(p.offerer, p.answerer)
+      expect(w1).toMatchObject({ ssrcs: [1111], pliReachedOwn: true, pliReachedOther: false })
+      expect(w2).toMatchObject({ ssrcs: [2222], pliReachedOwn: true, pliReachedOther: false })
+      expect(Math.min(w1.packets, w2.packets)).toBeGreaterThanOrEqual(20)
     } finally {
       p.close()
     }

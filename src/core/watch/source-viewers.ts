@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { RunningSource } from '../../media/running-source.ts'
 import { KeyFrameThrottle } from '../../media/keyframe-throttle.ts'
@@ -67,6 +68,7 @@ export class SourceViewers {
         id: v.id,
         peer: v.peer,
         source: v.source,
+        ssrc: v.track.init.ssrc,
         open: v.track.isOpen,
         since: v.since.toISOString(),
         packetsSent: stats.packets,
@@ -105,9 +107,12 @@ export class SourceViewers {
       await this.#init.media.release(message.source)
       return
     }
+    // The track's own SSRC, not the source's: one peer may watch a source twice on
+    // one session, and two sections announcing one SSRC leave the first without media.
+    const ssrc = this.#freshSsrc(link, gst.ssrc)
     let track: SendTrack
     try {
-      track = link.session.addSendTrack({ mid: message.id, kind: gst.kind, codec: gst.codec, payloadType: gst.payloadType, ssrc: gst.ssrc, clockRate: gst.clockRate })
+      track = link.session.addSendTrack({ mid: message.id, kind: gst.kind, codec: gst.codec, payloadType: gst.payloadType, ssrc, clockRate: gst.clockRate })
     } catch (err) {
       await this.#init.media.release(message.source)
       await this.#refuse(link, message.id, 'no-room', (err as Error).message)
@@ -123,7 +128,7 @@ export class SourceViewers {
     track.on('close', () => { void this.#end(viewer) })
     link.session.once('close', () => { void this.#end(viewer) })
     try {
-      await link.sendMedia({ type: 'watching', session: link.id, id: message.id, kind: gst.kind, codec: gst.codec, payloadType: gst.payloadType, ssrc: gst.ssrc, clockRate: gst.clockRate })
+      await link.sendMedia({ type: 'watching', session: link.id, id: message.id, kind: gst.kind, codec: gst.codec, payloadType: gst.payloadType, ssrc, clockRate: gst.clockRate })
     } catch (err) {
       log.debug({ err: (err as Error).message }, 'could not answer the watch request')
       await this.#end(viewer)
@@ -153,6 +158,15 @@ export class SourceViewers {
     this.#init.media.off('restarted', this.#onRestarted)
     this.#init.media.off('removed', this.#onRemoved)
     await Promise.all([...this.#viewers.values()].map(async v => { await this.#end(v, { code: 'ended', reason: 'peer stopping' }) }))
+  }
+
+  /** An SSRC no other viewer's track on this session (nor the source) uses. */
+  #freshSsrc (link: SessionLink, sourceSsrc: number): number {
+    const taken = new Set([sourceSsrc])
+    for (const v of this.#viewers.values()) if (v.link.session === link.session) taken.add(v.track.init.ssrc)
+    let ssrc: number
+    do ssrc = randomInt(1, 0xffffffff); while (taken.has(ssrc))
+    return ssrc
   }
 
   #feed (name: string, gst: RunningSource): Feed {

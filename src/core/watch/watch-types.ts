@@ -63,6 +63,8 @@ export interface ViewerInfo {
   id: string
   peer: string
   source: string
+  /** The SSRC this viewer's track sends with: its own (announced in `watching`), not the source's. */
+  ssrc: number
   open: boolean
   since: string
   packetsSent: number
