@@ -115,8 +115,7 @@ async function phase (name: string, attack: () => Promise<void>, after?: () => P
   const attackMs = Date.now() - t0
   let after60 = rssBytes(pid)
   const deadline = Date.now() + 60_000
-  // Memory that is not asserted (opts.rss false: an open goal) is not waited for; HOSTILE_SYBIL_RSS=1 asserts and waits.
-  while (opts.rss !== false && after60 > 1.2 * before && Date.now() < deadline) {
+  while (after60 > 1.2 * before && Date.now() < deadline) {
     await sleep(1_000)
     after60 = rssBytes(pid)
   }
