@@ -30,7 +30,7 @@ import { readCpuMs } from './lib/cpu.ts'
 import { startEdged, waitForPeer } from './lib/edged.ts'
 import { sleep } from './lib/sleep.ts'
 import { FrameWriter, fifoSourceDescription, makeFifo, nowMs, StripReader, stripToStdoutDescription, type VideoFormat } from './lib/stamped-video.ts'
-import { mean, percentile, round } from './lib/stats.ts'
+import { mean, percentile, reportPercentile as q, round } from './lib/stats.ts'
 import type { BenchContext, Benchmark, Figure } from './lib/types.ts'
 import { expectStatus, unixJson } from './lib/unix-json.ts'
 
@@ -107,8 +107,6 @@ async function subscriber (ctx: BenchContext, address: string, topic: string, on
   client.on('message', m => { if (m.subscriptionId === id) onMessage(m.data) })
   return client
 }
-
-const q = (values: number[], p: number): number => values.length === 0 ? NaN : round(percentile(values, p), 2)
 
 export const benchmark: Benchmark = {
   name: 'foxglove',

@@ -49,7 +49,7 @@ import { startEdged, waitForPeer, type EdgedDaemon } from './lib/edged.ts'
 import { JsonLines } from './lib/json-lines.ts'
 import { sleep } from './lib/sleep.ts'
 import { FrameWriter, fifoSourceDescription, makeFifo, nowMs, StripReader, stripToStdoutDescription, type VideoFormat } from './lib/stamped-video.ts'
-import { percentile, round } from './lib/stats.ts'
+import { percentile, reportPercentile as q, round } from './lib/stats.ts'
 import type { BenchContext, Benchmark, Figure } from './lib/types.ts'
 import { expectStatus, unixJson } from './lib/unix-json.ts'
 
@@ -238,8 +238,6 @@ async function localSource (d: EdgedDaemon): Promise<any> {
   if (source === undefined) throw new Error(`${d.name} has no source ${SOURCE}`)
   return source
 }
-
-const q = (values: number[], p: number): number => values.length === 0 ? NaN : round(percentile(values, p), 2)
 
 export const benchmark: Benchmark = {
   name: 'media-bridge',

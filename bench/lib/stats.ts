@@ -27,3 +27,6 @@ export function round (value: number, digits = 2): number {
   const f = 10 ** digits
   return Math.round(value * f) / f
 }
+
+/** Percentile p of values for a report row, rounded to 2 decimals; NaN (an empty cell) when there are none. */
+export const reportPercentile = (values: number[], p: number): number => values.length === 0 ? NaN : round(percentile(values, p), 2)
