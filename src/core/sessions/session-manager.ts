@@ -183,7 +183,8 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     if (slot.channelPublish !== undefined) return
     slot.channelPublish = setTimeout(() => {
       slot.channelPublish = undefined
-      if (running) publish(slot)
+      // A slot dropped meanwhile (stop() drops them all) has no session left to publish.
+      if (slots.get(slot.peer) === slot) publish(slot)
     }, CHANNEL_PUBLISH_MS)
   }
 
