@@ -16,7 +16,9 @@ import { iceServersFromConfig } from './ice-config.ts'
 import { MediaSources } from '../media/media-sources.ts'
 import { createWatchService } from '../core/watch/watch-service.ts'
 import { Recordings } from '../core/record/recordings.ts'
-import { MediaFeeds } from '../core/watch/media-feeds.ts'
+import { MediaRouter } from '../core/media-router/media-router.ts'
+import { ForwardedStreams } from '../core/watch/forwarded-streams.ts'
+import { VideoFeeds } from '../core/watch/video-feeds.ts'
 import type { Swarm } from '../signalling/types.ts'
 import type { DaemonEvents, PeerInfo, ReloadResponse, StatusResponse } from './api-types.ts'
 import type { Config } from './config-schema.ts'
@@ -208,7 +210,18 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
       sessionManager.on('session', () => {
         if (sessionManager.full() !== full) { full = !full; void swarmService.announce() }
       })
-      const watch = createWatchService({ localPeer, sessions: sessionManager, peers, media, logger: componentLogger(root, 'watch', config.log.levels) })
+      // Every stream this daemon sends (its sources, WHIP publications, peers' sources it forwards) and everywhere it goes:
+      // one producer (one encoder or forwarded watch, one key-frame policy) however many peers, browsers, Foxglove clients and recordings play it.
+      const watchLog = componentLogger(root, 'watch', config.log.levels)
+      const forwarded = new ForwardedStreams({ localPeer, sessions: sessionManager, peers, logger: watchLog })
+      const router = new MediaRouter({
+        localPeer,
+        media,
+        forward: forwarded,
+        peers,
+        logger: watchLog
+      })
+      const watch = createWatchService({ localPeer, sessions: sessionManager, peers, router, logger: watchLog })
       sessionManager.on('channel', (peer, channel, session) => { channels.attach(peer, channel, session) })
       // A peer lost from presence may keep its session through a partition (see
       // session-manager onLost): its programs' channels go only with the session.
@@ -222,15 +235,15 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         if ((info.state === 'idle' || info.state === 'closed') && !inPresence(info.peer)) channels.dropPeerLater(info.peer, () => gone(info.peer))
       })
 
-      // The sources and peers' sources that browsers, Foxglove clients and recordings play: one encoder, one watch each.
-      const feeds = new MediaFeeds({ localPeer, media, sessions: sessionManager, peers, logger: componentLogger(root, 'watch', config.log.levels) })
+      // H.264 access units for Foxglove clients and recordings: consumers of the router.
+      const video = new VideoFeeds({ router, logger: watchLog })
       // MCAP recordings: closed before the watches feeding them and the sessions (services stop in reverse).
       const recordings = new Recordings({
         localPeer,
         peers,
         sessions: sessionManager,
         hub: channels,
-        video: feeds.video,
+        video,
         logger: componentLogger(root, 'record', config.log.levels)
       })
 
@@ -253,13 +266,13 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
           sessions: sessionManager,
           channels,
           peers,
-          feeds,
+          router,
           rtc: () => ({ iceServers: iceServersFromConfig(config.rtc.iceServers, localPeer), bindAddress: config.rtc.bindAddress, portRange: config.rtc.portRange, mtu: config.rtc.mtu }),
           logger: componentLogger(root, 'web', config.log.levels)
         })
         : undefined
       if (webStack !== undefined && browsers !== undefined) {
-        webRoutes.push(webStack.viewerRoutes({ self: () => ({ peerId: localPeer, name: config.swarm.nodeName }), sources: () => media.list(), peers, browsers }), webStack.whepRoutes(browsers))
+        webRoutes.push(webStack.viewerRoutes({ self: () => ({ peerId: localPeer, name: config.swarm.nodeName }), sources: () => media.list(), peers, browsers, forwards: () => forwarded.list() }), webStack.whepRoutes(browsers))
       }
       web = webStack !== undefined
         ? webStack.createWebServer({ listen: config.web.listen, token: config.web.token, routes: webRoutes, logger: componentLogger(root, 'web', config.log.levels) })
@@ -273,7 +286,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
           token: config.web.token,
           localPeer,
           name: config.swarm.nodeName,
-          video: feeds.video,
+          video,
           media,
           swarm: swarmService,
           sessions: sessionManager,
@@ -284,7 +297,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
 
       // The web listener before the control socket: a socket that answers means everything is up (status shows `web`).
       // The encoder probe (a gst-inspect listing) and libp2p's start do not wait for each other.
-      const services = [together(media, swarmService), signal, trusted, sessionManager, watch, feeds, recordings, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), ...(foxglove === undefined ? [] : [foxglove]), controlServer]
+      const services = [together(media, swarmService), signal, trusted, sessionManager, router, watch, recordings, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), ...(foxglove === undefined ? [] : [foxglove]), controlServer]
       await startAll(services)
       started = services
       log.info({ peerId: swarmService.peerId, swarm: config.swarm.name, addresses: swarmService.addresses() }, 'edged started')

@@ -268,7 +268,7 @@ export function createFoxgloveBridge (init: FoxgloveBridgeInit): FoxgloveBridge 
     entry.starting = true
     const where = { peer: entry.peer ?? 'local', source: entry.source }
     try {
-      const sub = await init.video.subscribe(entry.peer, entry.source, unit => { sendVideo(entry, unit) })
+      const sub = await init.video.subscribe(entry.peer, entry.source, unit => { sendVideo(entry, unit) }, 'foxglove')
       if (!entry.subscribed || entry.removed || !running) {
         sub.close()
         return

@@ -2,8 +2,9 @@ import { randomBytes, randomInt } from 'node:crypto'
 import type { Logger } from 'pino'
 import { channelClient, type ChannelHub } from '../core/sessions/channel-hub.ts'
 import type { SessionManager } from '../core/sessions/session-manager.ts'
+import type { Consumer } from '../core/media-router/consumer.ts'
+import type { MediaRouter } from '../core/media-router/media-router.ts'
 import type { MediaSources } from '../media/media-sources.ts'
-import type { RunningSource } from '../media/running-source.ts'
 import type { PeerInfo } from '../signalling/types.ts'
 import type { TrackCodec, TrackInit, TrackKind } from '../transport/track-types.ts'
 import { BadRequestError, BadSdpError, NotFoundError, TooManySessionsError } from '../util/errors.ts'
@@ -11,10 +12,8 @@ import { SOURCE_NAME } from '../util/names.ts'
 import type { Startable } from '../util/startable.ts'
 import { attachBrowserChannel } from './browser-channels.ts'
 import { BrowserSession, type BrowserRtcConfig } from './browser-session.ts'
-import type { LocalFeeds } from '../core/watch/local-feeds.ts'
 import { findReceivingSection, offeredSections, pickCodec, receivingSection, sendingSections, type OfferedCodec, type OfferedSection } from './offer-sdp.ts'
 import { PublishedSource } from './published-source.ts'
-import type { RemoteFeeds } from '../core/watch/remote-feeds.ts'
 
 /** Browser sessions (WHEP players and WHIP publishers) at once. */
 export const MAX_BROWSER_SESSIONS = 32
@@ -52,8 +51,8 @@ export interface BrowserServiceInit {
   sessions: Pick<SessionManager, 'link' | 'connect' | 'on' | 'off' | 'session'>
   channels: Pick<ChannelHub, 'endpoint' | 'endpointIfRoom'>
   peers: () => PeerInfo[]
-  /** The daemon's shared feeds (core/watch/media-feeds.ts): its sources, and the watches of peers' sources it forwards. */
-  feeds: { local: LocalFeeds, remote: RemoteFeeds }
+  /** The daemon's media router: its sources, and peers' sources it forwards; each browser track is a consumer. */
+  router: Pick<MediaRouter, 'describe' | 'consume'>
   /** The rtc settings browser sessions use (bind address, ports, MTU, ICE servers). */
   rtc: () => BrowserRtcConfig
   logger: Logger
@@ -68,15 +67,11 @@ export class BrowserService implements Startable {
   readonly #init: BrowserServiceInit
   readonly #log: Logger
   readonly #entries = new Map<string, Entry>()
-  readonly local: LocalFeeds
-  readonly remote: RemoteFeeds
   #running = false
 
   constructor (init: BrowserServiceInit) {
     this.#init = init
     this.#log = init.logger
-    this.local = init.feeds.local
-    this.remote = init.feeds.remote
   }
 
   async start (): Promise<void> {
@@ -86,7 +81,7 @@ export class BrowserService implements Startable {
   async stop (): Promise<void> {
     if (!this.#running) return
     this.#running = false
-    // Their tracks close, and so their holds on the feeds (which the daemon stops after us).
+    // Their tracks close, and so their consumers (the router stops after us).
     for (const e of [...this.#entries.values()]) e.session.close()
   }
 
@@ -113,7 +108,8 @@ export class BrowserService implements Startable {
    */
   async play (offer: string, peer: string | undefined, source: string, audio?: string): Promise<{ id: string, answer: string }> {
     const remote = peer !== undefined && peer !== this.#init.localPeer
-    const describe = (name: string): { kind: TrackKind, codec: TrackCodec } => remote ? this.remote.describe(peer, name) : this.local.describe(name)
+    const from = remote ? peer : undefined
+    const describe = (name: string): { kind: TrackKind, codec: TrackCodec } => this.#init.router.describe(from, name)
     const main = describe(source)
     this.#checkRoom()
     const sections = offeredSections(offer)
@@ -139,22 +135,16 @@ export class BrowserService implements Startable {
     })
     const entry: Entry = { session, kind: 'whep', peer: remote ? peer : null, source, audio: played[1]?.name ?? null }
     this.#keep(id, entry)
-    const held = played.map(async p => remote ? await this.remote.acquire(peer, p.name).then(() => undefined) : await this.local.acquire(p.name))
+    const held = played.map(async p => await this.#init.router.consume(from, p.name, { kind: 'browser', client: `browser ${id}` }))
     const [answered, ...acquired] = await Promise.allSettled([session.answer(), ...held])
     const failed = [answered, ...acquired].find(r => r.status === 'rejected')
     if (failed !== undefined) {
       session.close()
-      await Promise.all(played.map(async (p, i) => {
-        if (acquired[i].status === 'fulfilled') await (remote ? this.remote.release(peer, p.name) : this.local.release(p.name))
-      }))
+      for (const got of acquired) if (got.status === 'fulfilled') got.value.close()
       throw failed.reason
     }
-    for (const [i, p] of played.entries()) {
-      const track = session.sendTracks[i]
-      const got = acquired[i] as PromiseFulfilledResult<RunningSource | undefined>
-      if (remote) this.remote.feed(peer, p.name, track)
-      else this.local.feed(p.name, got.value as RunningSource, track)
-    }
+    // Each track plays its source until it closes (the session ends), or closes when the stream ends.
+    for (const [i, got] of acquired.entries()) (got as PromiseFulfilledResult<Consumer>).value.attach(session.sendTracks[i])
     this.#log.info({ browser: id, peer: entry.peer, source, audio: entry.audio }, 'browser playing')
     return { id, answer: (answered as PromiseFulfilledResult<string>).value }
   }

@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import type { PeerInfo } from '../signalling/types.ts'
 import type { SourceInfo } from '../media/media-sources.ts'
+import type { WatchInfo } from '../core/watch/watch-types.ts'
 import type { BrowserService } from './browser-service.ts'
 import type { WebRoutes } from './web-server.ts'
 
@@ -11,6 +12,8 @@ export interface ViewerRoutesInit {
   sources: () => SourceInfo[]
   peers: () => PeerInfo[]
   browsers: BrowserService
+  /** The watches of peers' sources this daemon forwards (to browsers, Foxglove clients, recordings). */
+  forwards: () => WatchInfo[]
 }
 
 /**
@@ -29,6 +32,6 @@ export function viewerRoutes (init: ViewerRoutesInit): WebRoutes {
         peers: init.peers().map(p => ({ peerId: p.peerId, name: p.name, sources: p.sources }))
       }
     })
-    app.get('/api/browsers', async () => ({ sessions: init.browsers.list(), forwards: init.browsers.remote.list() }))
+    app.get('/api/browsers', async () => ({ sessions: init.browsers.list(), forwards: init.forwards() }))
   }
 }

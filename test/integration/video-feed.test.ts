@@ -1,9 +1,8 @@
 import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
-import { LocalFeeds } from '../../src/core/watch/local-feeds.ts'
+import { MediaRouter } from '../../src/core/media-router/media-router.ts'
 import { VideoFeeds, type AccessUnit } from '../../src/core/watch/video-feeds.ts'
 import { MediaSources } from '../../src/media/media-sources.ts'
-import type { RemoteFeeds } from '../../src/core/watch/remote-feeds.ts'
 import { decodeAnnexB } from '../helpers/h264-decode.ts'
 import { sleep } from '../helpers/media-pair.ts'
 
@@ -13,12 +12,13 @@ const VIDEO = { kind: 'video', pipeline: 'videotestsrc is-live=true pattern=ball
 let media: MediaSources | undefined
 afterEach(async () => { await media?.stop() })
 
-describe('in-process video feed (VideoFeeds over LocalFeeds)', () => {
+describe('in-process video feed (VideoFeeds over the media router)', () => {
   it('gives each subscriber decodable access units from one encoder, starting at a key frame', async () => {
     media = new MediaSources({ mtu: 1200, logger, sources: { cam: { ...VIDEO, keyframeInterval: 300 }, tone: { kind: 'audio', pipeline: 'audiotestsrc is-live=true' } } })
     await media.start()
-    const local = new LocalFeeds({ media, logger })
-    const feeds = new VideoFeeds({ localPeer: 'self', local, remote: {} as unknown as RemoteFeeds, logger })
+    const local = new MediaRouter({ localPeer: 'self', media, peers: () => [], logger })
+    await local.start()
+    const feeds = new VideoFeeds({ router: local, logger })
     const a: AccessUnit[] = []
     const b: AccessUnit[] = []
     const subA = await feeds.subscribe(undefined, 'cam', u => a.push(u))
@@ -49,14 +49,15 @@ describe('in-process video feed (VideoFeeds over LocalFeeds)', () => {
 
     await expect(feeds.subscribe(undefined, 'tone', () => {})).rejects.toMatchObject({ name: 'UnsupportedCodecError' })
     await expect(feeds.subscribe(undefined, 'nope', () => {})).rejects.toMatchObject({ name: 'NotFoundError' })
-    local.close()
+    await local.stop()
   })
 
   it('ends a subscription when its source goes away, and one whose consumer throws', async () => {
     media = new MediaSources({ mtu: 1200, logger, sources: { cam: { ...VIDEO } } })
     await media.start()
-    const local = new LocalFeeds({ media, logger })
-    const feeds = new VideoFeeds({ localPeer: 'self', local, remote: {} as unknown as RemoteFeeds, logger })
+    const local = new MediaRouter({ localPeer: 'self', media, peers: () => [], logger })
+    await local.start()
+    const feeds = new VideoFeeds({ router: local, logger })
     let ended = 0
     const sub = await feeds.subscribe(undefined, 'cam', () => {})
     sub.on('end', () => { ended++ })
@@ -69,6 +70,6 @@ describe('in-process video feed (VideoFeeds over LocalFeeds)', () => {
     await sleep(100)
     expect(ended).toBe(1)
     expect(sub.closed).toBe(true)
-    local.close()
+    await local.stop()
   })
 })

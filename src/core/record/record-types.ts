@@ -69,5 +69,5 @@ export interface VideoInputSubscription {
 
 /** Where recordings get video: the in-process video feed (one watch per peer's source, shared). */
 export interface VideoInput {
-  subscribe: (peer: string, source: string, onUnit: (unit: RecordedUnit) => void) => Promise<VideoInputSubscription>
+  subscribe: (peer: string, source: string, onUnit: (unit: RecordedUnit) => void, client?: string) => Promise<VideoInputSubscription>
 }

@@ -137,7 +137,7 @@ export class Recording {
     if (this.#done) return
     let sub: VideoInputSubscription
     try {
-      sub = await this.#init.video.subscribe(this.peer, video.source, unit => { this.#onUnit(video, unit) })
+      sub = await this.#init.video.subscribe(this.peer, video.source, unit => { this.#onUnit(video, unit) }, `recording ${this.id}`)
     } catch (err) {
       const error = { name: (err as Error).name, message: (err as Error).message }
       // Once a reason, not every VIDEO_RETRY_MS while a peer stays away.

@@ -3,9 +3,9 @@ import type { SendTrack, SendTrackEvents, TrackInit, TrackStats } from '../../tr
 import { TypedEmitter } from '../../util/typed-emitter.ts'
 
 /**
- * A SendTrack that goes nowhere on the network: the RTP a TrackFanout writes
- * into it comes out as H.264 access units to a function in this process. A
- * loss (or joining mid-stream) asks the fan-out for a key frame through the
+ * A SendTrack that goes nowhere on the network: the RTP a router consumer
+ * writes into it comes out as H.264 access units to a function in this process. A
+ * loss (or joining mid-stream) asks the producer for a key frame through the
  * same `keyframe-request` a browser's PLI takes, and units are held back
  * until it comes, so the consumer's first unit is a key frame.
  */

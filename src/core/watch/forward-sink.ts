@@ -3,29 +3,29 @@ import { CODECS } from '../../media/codecs.ts'
 import type { GstSinkEvents, SinkStats } from '../../media/gst-sink.ts'
 import { RtpStats } from '../../media/rtp-stats.ts'
 import { TypedEmitter } from '../../util/typed-emitter.ts'
-import type { TrackFanout } from './track-fanout.ts'
 
 /**
  * A watch's sink that decodes nothing: the remote track's RTP goes straight
- * into the browsers' tracks (no re-encoding), counted on the way.
+ * into a producer of the media router (no re-encoding), counted on the way.
  */
 export class ForwardSink extends TypedEmitter<GstSinkEvents> {
   readonly codec: Codec
   readonly kind: MediaKind
   readonly payloadType: number
-  readonly #fanout: TrackFanout
+  readonly #write: (packet: Buffer) => void
   readonly #stats: RtpStats
   #stopped = false
+  #forwarded = 0
 
   readonly #onStop: (() => void) | undefined
 
   /** onStop: the watch stopped its sink (it ended, failed, or was replaced by one for another codec). */
-  constructor (init: { codec: Codec, payloadType: number, fanout: TrackFanout, onStop?: () => void }) {
+  constructor (init: { codec: Codec, payloadType: number, write: (packet: Buffer) => void, onStop?: () => void }) {
     super()
     this.codec = init.codec
     this.kind = CODECS[init.codec].kind
     this.payloadType = init.payloadType
-    this.#fanout = init.fanout
+    this.#write = init.write
     this.#stats = new RtpStats(init.codec)
     this.#onStop = init.onStop
   }
@@ -41,10 +41,11 @@ export class ForwardSink extends TypedEmitter<GstSinkEvents> {
   write (packet: Uint8Array): void {
     if (this.#stopped) return
     this.#stats.add(packet)
-    this.#fanout.write(Buffer.isBuffer(packet) ? packet : Buffer.from(packet))
+    this.#forwarded++
+    this.#write(Buffer.isBuffer(packet) ? packet : Buffer.from(packet))
   }
 
-  /** Ask the remote sender for a key frame (a browser joined, or asked). */
+  /** Ask the remote sender for a key frame (a consumer joined, or asked). */
   requestKeyFrame (): void {
     this.emit('keyframe-needed')
   }
@@ -59,7 +60,7 @@ export class ForwardSink extends TypedEmitter<GstSinkEvents> {
       pid: null,
       framesDecoded: 0,
       fps: 0,
-      forwarded: this.#fanout.packets,
+      forwarded: this.#forwarded,
       discarded: 0,
       restarts: 0
     } as SinkStats

@@ -1,10 +1,9 @@
 import { randomInt } from 'node:crypto'
 import type { Logger } from 'pino'
-import type { RunningSource } from '../../media/running-source.ts'
-import { KeyFrameThrottle } from '../../media/keyframe-throttle.ts'
-import type { MediaSources } from '../../media/media-sources.ts'
 import type { MediaSignalMessage, UnwatchCode } from '../../signalling/signal-messages.ts'
 import type { SendTrack } from '../../transport/types.ts'
+import type { Consumer, ConsumerEndCode } from '../media-router/consumer.ts'
+import type { MediaRouter } from '../media-router/media-router.ts'
 import type { SessionLink } from '../sessions/session-manager.ts'
 import type { ViewerInfo } from './watch-types.ts'
 
@@ -20,36 +19,34 @@ interface Viewer {
   source: string
   link: SessionLink
   track: SendTrack
+  consumer: Consumer
   since: Date
   ended: boolean
 }
 
-/** One running source and everything feeding from it. */
-interface Feed {
-  name: string
-  gst: RunningSource
-  viewers: Set<Viewer>
-  throttle: KeyFrameThrottle
-  onRtp: (packet: Buffer) => void
-  onFailed: (err: Error) => void
-}
-
 export interface SourceViewersInit {
-  media: Pick<MediaSources, 'acquire' | 'release' | 'list' | 'on' | 'off'>
+  router: Pick<MediaRouter, 'describe' | 'consume'>
   logger: Logger
 }
 
+/** How a stream's end is told to the peer that watched it. */
+const UNWATCH_CODES: Record<ConsumerEndCode, UnwatchCode> = {
+  'source-failed': 'source-failed',
+  'source-removed': 'source-removed',
+  ended: 'ended',
+  'consumer-failed': 'ended'
+}
+
 /**
- * The source side of watching: one RunningSource per source however many peers
- * watch it (MediaSources counts the holds), each packet written into every
- * viewer's track, viewers' PLI/FIR merged into at most one key-frame request
- * per KEYFRAME_MIN_INTERVAL_MS.
+ * The source side of watching: each peer's watch is a consumer (its track)
+ * of the source's producer in the media router, which runs one encoder per
+ * source however many peers (and browsers) watch it and merges their PLI/FIR
+ * into at most one key-frame request per KEYFRAME_MIN_INTERVAL_MS.
  */
 export class SourceViewers {
   readonly #init: SourceViewersInit
   readonly #log: Logger
   readonly #viewers = new Map<string, Viewer>()
-  readonly #feeds = new Map<string, Feed>()
   /** Requests being set up (source starting), by key. */
   readonly #pending = new Set<string>()
   #closed = false
@@ -57,8 +54,6 @@ export class SourceViewers {
   constructor (init: SourceViewersInit) {
     this.#init = init
     this.#log = init.logger
-    init.media.on('restarted', this.#onRestarted)
-    init.media.on('removed', this.#onRemoved)
   }
 
   list (): ViewerInfo[] {
@@ -84,7 +79,7 @@ export class SourceViewers {
     const key = `${peer}/${message.id}`
     const log = this.#log.child({ peer, source: message.source, watch: message.id })
     if (this.#closed || this.#viewers.has(key) || this.#pending.has(key)) return
-    if (!this.#init.media.list().some(s => s.name === message.source)) {
+    if (!this.#hasSource(message.source)) {
       await this.#refuse(link, message.id, 'unknown-source', `no source named ${message.source} on this peer`)
       return
     }
@@ -93,9 +88,14 @@ export class SourceViewers {
       return
     }
     this.#pending.add(key)
-    let gst: RunningSource
+    let consumer: Consumer
+    let viewer: Viewer | undefined
     try {
-      gst = await this.#init.media.acquire(message.source)
+      consumer = await this.#init.router.consume(undefined, message.source, {
+        kind: link.session.profile === 'trusted' ? 'trusted' : 'peer',
+        client: peer,
+        onEnd: (code, reason) => { if (viewer !== undefined) void this.#end(viewer, { code: UNWATCH_CODES[code], reason }) }
+      })
     } catch (err) {
       this.#pending.delete(key)
       log.warn({ err: (err as Error).message }, 'source for a viewer did not start')
@@ -103,8 +103,9 @@ export class SourceViewers {
       return
     }
     // The request may have been withdrawn, or the session lost, while the source started.
-    if (!this.#pending.delete(key) || this.#closed || link.session.state !== 'connected' || !link.canSignal) {
-      await this.#init.media.release(message.source)
+    const gst = consumer.producer.runningSource
+    if (!this.#pending.delete(key) || this.#closed || link.session.state !== 'connected' || !link.canSignal || consumer.closed || gst === undefined) {
+      consumer.close()
       return
     }
     // The track's own SSRC, not the source's: one peer may watch a source twice on
@@ -114,29 +115,26 @@ export class SourceViewers {
     try {
       track = link.session.addSendTrack({ mid: message.id, kind: gst.kind, codec: gst.codec, payloadType: gst.payloadType, ssrc, clockRate: gst.clockRate })
     } catch (err) {
-      await this.#init.media.release(message.source)
+      consumer.close()
       await this.#refuse(link, message.id, 'no-room', (err as Error).message)
       return
     }
-    const viewer: Viewer = { key, id: message.id, peer, source: message.source, link, track, since: new Date(), ended: false }
-    this.#viewers.set(key, viewer)
-    const feed = this.#feed(message.source, gst)
-    feed.viewers.add(viewer)
-    // A new viewer needs a key frame to start decoding: ask as soon as its track opens.
-    track.on('open', () => { feed.throttle.request('pli') })
-    track.on('keyframe-request', kind => { this.#feeds.get(viewer.source)?.throttle.request(kind) })
-    track.on('close', () => { void this.#end(viewer) })
-    link.session.once('close', () => { void this.#end(viewer) })
+    const v: Viewer = viewer = { key, id: message.id, peer, source: message.source, link, track, consumer, since: new Date(), ended: false }
+    this.#viewers.set(key, v)
+    // Its PLI/FIR, and its need for a key frame once it opens, go to the source's producer.
+    consumer.attach(track)
+    track.on('close', () => { void this.#end(v) })
+    link.session.once('close', () => { void this.#end(v) })
     try {
       await link.sendMedia({ type: 'watching', session: link.id, id: message.id, kind: gst.kind, codec: gst.codec, payloadType: gst.payloadType, ssrc, clockRate: gst.clockRate })
     } catch (err) {
       log.debug({ err: (err as Error).message }, 'could not answer the watch request')
-      await this.#end(viewer)
+      await this.#end(v)
       return
     }
     // After `watching`, so the viewer has added its half of the track before our offer.
     if (link.session.role === 'offerer') link.session.negotiate()
-    log.info({ viewers: feed.viewers.size }, 'peer watching')
+    log.info({ consumers: consumer.producer.consumers.size }, 'peer watching')
   }
 
   /** The peer stopped watching (or is asking us to stop a request still starting). */
@@ -155,8 +153,6 @@ export class SourceViewers {
   async close (): Promise<void> {
     this.#closed = true
     this.#pending.clear()
-    this.#init.media.off('restarted', this.#onRestarted)
-    this.#init.media.off('removed', this.#onRemoved)
     await Promise.all([...this.#viewers.values()].map(async v => { await this.#end(v, { code: 'ended', reason: 'peer stopping' }) }))
   }
 
@@ -169,41 +165,13 @@ export class SourceViewers {
     return ssrc
   }
 
-  #feed (name: string, gst: RunningSource): Feed {
-    const existing = this.#feeds.get(name)
-    if (existing !== undefined && existing.gst === gst) return existing
-    if (existing !== undefined) this.#unhook(existing)
-    const feed: Feed = {
-      name,
-      gst,
-      viewers: existing?.viewers ?? new Set(),
-      throttle: new KeyFrameThrottle(kind => { this.#feeds.get(name)?.gst.requestKeyFrame(kind) }),
-      onRtp: packet => { for (const v of feed.viewers) v.track.sendRtp(packet) },
-      onFailed: err => {
-        for (const v of [...feed.viewers]) void this.#end(v, { code: 'source-failed', reason: `${err.name}: ${err.message}`.slice(0, 256) })
-      }
+  #hasSource (name: string): boolean {
+    try {
+      this.#init.router.describe(undefined, name)
+      return true
+    } catch {
+      return false
     }
-    gst.on('rtp', feed.onRtp)
-    gst.on('failed', feed.onFailed)
-    this.#feeds.set(name, feed)
-    return feed
-  }
-
-  #unhook (feed: Feed): void {
-    feed.gst.off('rtp', feed.onRtp)
-    feed.gst.off('failed', feed.onFailed)
-    feed.throttle.close()
-  }
-
-  /** A config reload restarted a source (same SSRC): feed the viewers from the new one. */
-  readonly #onRestarted = (name: string, gst: RunningSource): void => {
-    if (this.#feeds.has(name)) this.#feed(name, gst).throttle.request('pli')
-  }
-
-  readonly #onRemoved = (name: string, reason: string): void => {
-    const feed = this.#feeds.get(name)
-    if (feed === undefined) return
-    for (const v of [...feed.viewers]) void this.#end(v, { code: 'source-removed', reason: reason.slice(0, 256) })
   }
 
   /** Stop feeding a viewer: tell the peer (unless it asked), close the track, drop the hold. */
@@ -211,12 +179,8 @@ export class SourceViewers {
     if (viewer.ended) return
     viewer.ended = true
     this.#viewers.delete(viewer.key)
-    const feed = this.#feeds.get(viewer.source)
-    feed?.viewers.delete(viewer)
-    if (feed !== undefined && feed.viewers.size === 0) {
-      this.#unhook(feed)
-      this.#feeds.delete(viewer.source)
-    }
+    // Its hold on the source goes (the last one stops it).
+    viewer.consumer.close()
     const { link } = viewer
     const live = link.session.state === 'connected'
     if (tell !== undefined && !asked && live && link.canSignal) {
@@ -227,7 +191,6 @@ export class SourceViewers {
       try { link.session.negotiate() } catch {}
     }
     this.#log.info({ peer: viewer.peer, source: viewer.source, watch: viewer.id, code: tell?.code ?? (asked ? 'unwatched' : 'closed') }, 'peer stopped watching')
-    await this.#init.media.release(viewer.source)
   }
 
   async #refuse (link: SessionLink, id: string, code: UnwatchCode, reason: string): Promise<void> {

@@ -5,8 +5,7 @@ import type { TrackCodec, TrackKind } from '../../transport/track-types.ts'
 import { UnsupportedCodecError } from '../../util/errors.ts'
 import { TypedEmitter } from '../../util/typed-emitter.ts'
 import { AccessUnitTrack } from './access-unit-track.ts'
-import type { LocalFeeds } from './local-feeds.ts'
-import type { RemoteFeeds } from './remote-feeds.ts'
+import type { MediaRouter } from '../media-router/media-router.ts'
 
 export type { AccessUnit }
 
@@ -27,9 +26,7 @@ export interface VideoSubscription extends TypedEmitter<VideoSubscriptionEvents>
 }
 
 export interface VideoFeedsInit {
-  localPeer: string
-  local: Pick<LocalFeeds, 'describe' | 'acquire' | 'release' | 'feed'>
-  remote: Pick<RemoteFeeds, 'describe' | 'acquire' | 'release' | 'feed'>
+  router: Pick<MediaRouter, 'describe' | 'consume' | 'isLocal' | 'localPeer'>
   logger: Logger
 }
 
@@ -68,11 +65,11 @@ class Subscription extends TypedEmitter<VideoSubscriptionEvents> implements Vide
  * H.264 video for code inside edged (the Foxglove bridge, MCAP recording):
  * access units (Annex-B, one per frame, with the RTP timestamp and arrival
  * time, and a key-frame flag) of this daemon's sources and its peers'. Each
- * subscriber is one more consumer on the feeds the browsers use: one encoder
- * per local source, one watch per peer's source however many subscribers
- * (and browsers) there are, no re-encoding. A subscriber's first unit is a
- * key frame (asked for with a PLI through the fan-out when it joins or loses
- * a packet).
+ * subscriber is one more consumer (kind `feed`) of the media router's
+ * producer that peers and browsers use: one encoder per local source, one
+ * watch per peer's source however many subscribers there are, no
+ * re-encoding. A subscriber's first unit is a key frame (asked for with a PLI
+ * through the producer when it joins or loses a packet).
  */
 export class VideoFeeds {
   readonly #init: VideoFeedsInit
@@ -85,7 +82,7 @@ export class VideoFeeds {
 
   /** Kind and codec of a source of this daemon (peer undefined or ours) or of a peer; NotFoundError when unknown. */
   describe (peer: string | undefined, source: string): { kind: TrackKind, codec: TrackCodec } {
-    return this.#isLocal(peer) ? this.#init.local.describe(source) : this.#init.remote.describe(peer as string, source)
+    return this.#init.router.describe(peer, source)
   }
 
   /**
@@ -95,9 +92,8 @@ export class VideoFeeds {
    * TimeoutError (it did not start). `onUnit` must not block; an exception
    * from it is logged and ends the subscription.
    */
-  async subscribe (peer: string | undefined, source: string, onUnit: (unit: AccessUnit) => void): Promise<VideoSubscription> {
-    const local = this.#isLocal(peer)
-    const who = local ? this.#init.localPeer : peer as string
+  async subscribe (peer: string | undefined, source: string, onUnit: (unit: AccessUnit) => void, client = 'in-process'): Promise<VideoSubscription> {
+    const who = this.#init.router.isLocal(peer) ? this.#init.router.localPeer : peer as string
     const info = this.describe(peer, source)
     if (info.kind !== 'video' || info.codec !== 'h264') throw new UnsupportedCodecError(`source ${source} of ${who} is ${info.kind} ${info.codec}; in-process consumers take H.264 video`)
     let sub: Subscription | undefined
@@ -113,17 +109,9 @@ export class VideoFeeds {
       }
     )
     sub = new Subscription(who, source, track)
-    if (local) {
-      const gst = await this.#init.local.acquire(source)
-      this.#init.local.feed(source, gst, track)
-    } else {
-      await this.#init.remote.acquire(who, source)
-      this.#init.remote.feed(who, source, track)
-    }
+    const consumer = await this.#init.router.consume(who, source, { kind: 'feed', client })
+    // Closing the subscription closes the track, and so the consumer; an ended stream closes the track (subscribers hear `end`).
+    consumer.attach(track)
     return sub
-  }
-
-  #isLocal (peer: string | undefined): boolean {
-    return peer === undefined || peer === this.#init.localPeer
   }
 }

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino'
-import type { MediaSources } from '../../media/media-sources.ts'
 import type { MediaSignalMessage } from '../../signalling/signal-messages.ts'
 import type { PeerInfo } from '../../signalling/types.ts'
 import type { Startable } from '../../util/startable.ts'
+import type { MediaRouter } from '../media-router/media-router.ts'
 import type { SessionLink, SessionManager } from '../sessions/session-manager.ts'
 import { SourceViewers } from './source-viewers.ts'
 import { Watches } from './watches.ts'
@@ -11,7 +11,8 @@ export interface WatchServiceInit {
   localPeer: string
   sessions: Pick<SessionManager, 'link' | 'connect' | 'on' | 'off'>
   peers: () => PeerInfo[]
-  media: MediaSources
+  /** Peers' watches of our sources are consumers of its producers. */
+  router: Pick<MediaRouter, 'describe' | 'consume'>
   logger: Logger
 }
 
@@ -24,7 +25,7 @@ export interface WatchService extends Startable {
 export function createWatchService (init: WatchServiceInit): WatchService {
   const log = init.logger
   const watches = new Watches({ localPeer: init.localPeer, sessions: init.sessions, peers: init.peers, logger: log })
-  const viewers = new SourceViewers({ media: init.media, logger: log })
+  const viewers = new SourceViewers({ router: init.router, logger: log })
   let running = false
 
   const onMedia = (peer: string, message: MediaSignalMessage, link: SessionLink): void => {

@@ -34,6 +34,7 @@ interface Watch {
   sinkReady: boolean
   /** Packets that arrived before the sink was ready. */
   early: Buffer[]
+  createSink?: WatchesInit['createSink']
   /** Frames decoded, PLIs sent, etc. by tracks and sinks now gone (reconnects). */
   keyFrameRequests: number
   changed: Set<() => void>
@@ -94,8 +95,11 @@ export class Watches {
     return this.#watches.get(id)?.peer === peer
   }
 
-  /** Start watching; resolves once active, refused, or after WATCH_START_WAIT_MS (still trying). */
-  async create (peer: string, source: string, sink: string): Promise<WatchInfo> {
+  /**
+   * Start watching; resolves once active, refused, or after WATCH_START_WAIT_MS (still trying).
+   * `options.createSink` builds this watch's sink instead of the instance's (a producer's forwarding sink).
+   */
+  async create (peer: string, source: string, sink: string, options: { createSink?: WatchesInit['createSink'] } = {}): Promise<WatchInfo> {
     const spec = parseSinkSpec(sink)
     if (peer === this.#init.localPeer) throw new ConflictError('cannot watch this daemon\'s own source; use a local pipeline')
     const info = this.#init.peers().find(p => p.peerId === peer)
@@ -117,6 +121,7 @@ export class Watches {
       keyFrameRequests: 0,
       sinkReady: false,
       early: [],
+      createSink: options.createSink,
       changed: new Set()
     }
     this.#watches.set(watch.id, watch)
@@ -227,7 +232,7 @@ export class Watches {
     const old = watch.sink
     watch.sinkReady = false
     const logger = this.#log.child({ watch: watch.id })
-    const sink = this.#init.createSink?.({ id: watch.id, spec: watch.spec, codec: params.codec, payloadType: params.payloadType, logger }) ??
+    const sink = (watch.createSink ?? this.#init.createSink)?.({ id: watch.id, spec: watch.spec, codec: params.codec, payloadType: params.payloadType, logger }) ??
       new GstSink({ sink: watch.spec, codec: params.codec, payloadType: params.payloadType, logger })
     watch.sink = sink
     await old?.stop()
