@@ -6,8 +6,9 @@ import type { EncoderChoice } from '../media/encoder-probe.ts'
 import type { ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats } from '../core/watch/watch-types.ts'
 
 import type { RecordingInfo, RecordingsResponse, RecordRequest } from '../core/record/record-types.ts'
+import type { ConsumerInfo, ProducerInfo } from '../core/media-router/router-info.ts'
 
-export type { PeerInfo, SessionInfo, ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats, RecordingInfo, RecordingsResponse, RecordRequest }
+export type { PeerInfo, SessionInfo, ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats, RecordingInfo, RecordingsResponse, RecordRequest, ProducerInfo, ConsumerInfo }
 
 export interface StatusResponse {
   peerId: string
@@ -58,6 +59,8 @@ export interface SourcesResponse {
   remote: RemoteSource[]
   /** Peers watching this daemon's sources. */
   viewers: ViewerInfo[]
+  /** The media router: every stream this daemon sends now (one producer each) and where it goes (its consumers). */
+  producers: ProducerInfo[]
 }
 
 export interface ErrorResponse {

@@ -5,6 +5,7 @@ import type { ChannelHub } from '../core/sessions/channel-hub.ts'
 import type { MediaSources } from '../media/media-sources.ts'
 import type { WatchService } from '../core/watch/watch-service.ts'
 import type { Recordings } from '../core/record/recordings.ts'
+import type { MediaRouter } from '../core/media-router/media-router.ts'
 
 /** What the control API's routes need from the daemon (and nothing more). */
 export interface DaemonApi {
@@ -16,6 +17,8 @@ export interface DaemonApi {
   media: Pick<MediaSources, 'list' | 'encoders'>
   /** Watches of peers' sources, and peers watching ours. */
   watch: Pick<WatchService, 'watches' | 'viewers'>
+  /** Every stream this daemon sends and its consumers (read-only here). */
+  router: Pick<MediaRouter, 'list'>
   /** MCAP recordings (a kind of watch: listed and ended with them too). */
   recordings: Pick<Recordings, 'list' | 'get' | 'has' | 'create' | 'delete'>
   /** Re-read the config file (POST /v1/reload). */

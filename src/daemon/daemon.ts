@@ -252,7 +252,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         mode: config.control.mode,
         group: config.control.group,
         logger: componentLogger(root, 'control', config.log.levels)
-      }, { status, peers, events, sessions: sessionManager, channels, media, watch, recordings, reload })
+      }, { status, peers, events, sessions: sessionManager, channels, media, watch, router, recordings, reload })
 
       // The web stack (and prom-client) is imported only when the web listener is on: start time and memory.
       const webStack = config.web.enabled ? await importWebStack() : undefined

@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser, type TestBrowser } from '../helpers/browser.ts'
 import { collect, openChannelSocket } from '../helpers/channel-client.ts'
+import { gstChildren } from '../helpers/media-processes.ts'
 import { ROOT, startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
 
@@ -26,7 +27,8 @@ describe('the viewer in Chromium plays a remote daemon\'s source', () => {
   beforeAll(async () => {
     alpha = await startEdged({
       name: 'alpha',
-      config: { rtc, media: { sources: { cam: { kind: 'video', codec: 'h264', pipeline: 'videotestsrc is-live=true pattern=ball', width: 640, height: 480, fps: 30 } } } }
+      // Its own web listener too: a browser of its own plays cam beside bravo (the router case below).
+      config: { rtc, web: { enabled: true, listen: '127.0.0.1:0' }, media: { sources: { cam: { kind: 'video', codec: 'h264', pipeline: 'videotestsrc is-live=true pattern=ball', width: 640, height: 480, fps: 30 } } } }
     })
     const status = (await unixRequest(alpha.socket, 'GET', '/v1/status')).body
     bravo = await startEdged({ name: 'bravo', config: { rtc, web: { enabled: true, listen: '127.0.0.1:0' }, swarm: { bootstrap: [status.addresses[0]] } } })
@@ -86,4 +88,34 @@ describe('the viewer in Chromium plays a remote daemon\'s source', () => {
       return body.sessions.length === 0 && body.forwards.length === 0
     }, 10_000)
   })
+
+  it('a peer and a browser watching one source: one encoder process, one producer with one key-frame policy', async () => {
+    const alphaPid = (await unixRequest(alpha.socket, 'GET', '/v1/status')).body.pid as number
+    const own = await browser.page(`http://${await webOf(alpha)}/`)
+    await own.evaluate(async () => { await (globalThis as any).edgeViewer.play(null, 'cam', 'video') })
+    await waitFor('alpha\'s browser decoding', async () => await decoded(own) > 0, 15_000, 100)
+    const res = await unixRequest(bravo.socket, 'POST', '/v1/watch', { peer: alpha.peerId, source: 'cam', sink: 'count' })
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    await waitFor('bravo decoding', async () => (await unixRequest(bravo.socket, 'GET', `/v1/watch/${res.body.id as string}`)).body.stats.framesDecoded > 0, 10_000, 100)
+
+    const { body } = await unixRequest(alpha.socket, 'GET', '/v1/sources')
+    expect(gstChildren(alphaPid)).toHaveLength(1)
+    const cam = body.local.find((s: any) => s.name === 'cam')
+    expect(cam).toMatchObject({ running: true, users: 2 })
+    const producers = body.producers.filter((p: any) => p.source === 'cam')
+    expect(producers).toHaveLength(1)
+    const [producer] = producers
+    expect(producer).toMatchObject({ peer: alpha.peerId, kind: 'source', ended: null })
+    expect(producer.consumers.map((c: any) => c.kind).sort()).toEqual(['browser', 'peer'])
+    expect(producer.consumers.find((c: any) => c.kind === 'peer').client).toBe(bravo.peerId)
+    expect(producer.consumers.every((c: any) => c.stats?.packets > 0)).toBe(true)
+    // Each consumer asked for a key frame when its track opened; every request the encoder took came through the one policy.
+    expect(producer.keyFrames.sent + producer.keyFrames.merged).toBeGreaterThanOrEqual(2)
+    expect(cam.stats.keyFrameRequests).toBe(producer.keyFrames.sent)
+
+    expect((await unixRequest(bravo.socket, 'DELETE', `/v1/watch/${res.body.id as string}`)).status).toBe(204)
+    await own.evaluate(async () => { await (globalThis as any).edgeViewer.stop() })
+    await waitFor('alpha\'s camera stopped', async () => (await unixRequest(alpha.socket, 'GET', '/v1/sources')).body.local.find((s: any) => s.name === 'cam').running === false, 10_000)
+    expect((await unixRequest(alpha.socket, 'GET', '/v1/sources')).body.producers).toEqual([])
+  }, 60_000)
 })

@@ -5,7 +5,7 @@ import { MediaRouter } from '../../src/core/media-router/media-router.ts'
 import { KEYFRAME_MIN_INTERVAL_MS } from '../../src/media/keyframe-throttle.ts'
 import type { MediaSourcesEvents } from '../../src/media/media-sources.ts'
 import type { RunningSourceEvents } from '../../src/media/running-source.ts'
-import type { SendTrackEvents, TrackStats } from '../../src/transport/track-types.ts'
+import type { SendTrack, SendTrackEvents, TrackInit, TrackStats } from '../../src/transport/track-types.ts'
 import { NotFoundError, SourceFailedError } from '../../src/util/errors.ts'
 import { TypedEmitter } from '../../src/util/typed-emitter.ts'
 
@@ -57,7 +57,8 @@ class FakeMedia extends TypedEmitter<MediaSourcesEvents> {
 }
 
 /** A send track: records what it is sent; throws when told to. */
-class FakeTrack extends TypedEmitter<SendTrackEvents> {
+class FakeTrack extends TypedEmitter<SendTrackEvents> implements SendTrack {
+  readonly init: TrackInit = { mid: '0', kind: 'video', codec: 'h264', payloadType: 96, ssrc: 1, clockRate: 90_000 }
   readonly got: Buffer[] = []
   isOpen = true
   isClosed = false

@@ -7,6 +7,7 @@ export function sourceRoutes (app: FastifyInstance, api: DaemonApi): void {
     local: api.media.list(),
     encoders: api.media.encoders(),
     remote: api.peers().flatMap(p => p.sources.map(s => ({ peer: p.peerId, peerName: p.name, name: s.name, kind: s.kind, codec: s.codec }))),
-    viewers: api.watch.viewers.list()
+    viewers: api.watch.viewers.list(),
+    producers: api.router.list()
   }))
 }
