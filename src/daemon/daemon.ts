@@ -18,6 +18,7 @@ import { createWatchService } from '../core/watch/watch-service.ts'
 import { Recordings } from '../core/record/recordings.ts'
 import { MediaRouter } from '../core/media-router/media-router.ts'
 import { ForwardedStreams } from '../core/watch/forwarded-streams.ts'
+import { Watches } from '../core/watch/watches.ts'
 import { VideoFeeds } from '../core/watch/video-feeds.ts'
 import type { Swarm } from '../signalling/types.ts'
 import type { DaemonEvents, PeerInfo, ReloadResponse, StatusResponse } from './api-types.ts'
@@ -213,7 +214,9 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
       // Every stream this daemon sends (its sources, WHIP publications, peers' sources it forwards) and everywhere it goes:
       // one producer (one encoder or forwarded watch, one key-frame policy) however many peers, browsers, Foxglove clients and recordings play it.
       const watchLog = componentLogger(root, 'watch', config.log.levels)
-      const forwarded = new ForwardedStreams({ localPeer, sessions: sessionManager, peers, logger: watchLog })
+      // One Watches for POST /v1/watch and the peers' sources the router forwards: one owner of the watch/watching/unwatch messages.
+      const watches = new Watches({ localPeer, sessions: sessionManager, peers, logger: watchLog })
+      const forwarded = new ForwardedStreams({ watches, logger: watchLog })
       const router = new MediaRouter({
         localPeer,
         media,
@@ -221,7 +224,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         peers,
         logger: watchLog
       })
-      const watch = createWatchService({ localPeer, sessions: sessionManager, peers, router, logger: watchLog })
+      const watch = createWatchService({ watches, sessions: sessionManager, router, logger: watchLog })
       sessionManager.on('channel', (peer, channel, session) => { channels.attach(peer, channel, session) })
       // A peer lost from presence may keep its session through a partition (see
       // session-manager onLost): its programs' channels go only with the session.

@@ -1,41 +1,35 @@
 import type { Logger } from 'pino'
 import type { KeyFrameKind } from '../../media/keyframe-throttle.ts'
-import type { MediaSignalMessage } from '../../signalling/signal-messages.ts'
-import type { PeerInfo } from '../../signalling/types.ts'
 import { SourceFailedError, TimeoutError } from '../../util/errors.ts'
 import type { Startable } from '../../util/startable.ts'
 import type { ForwardOrigins } from '../media-router/media-router.ts'
 import type { ProducerOrigin, ProducerOutput } from '../media-router/producer.ts'
 import type { ProducerKind } from '../media-router/router-info.ts'
-import type { SessionLink, SessionManager } from '../sessions/session-manager.ts'
 import { ForwardSink } from './forward-sink.ts'
 import type { WatchInfo } from './watch-types.ts'
-import { Watches } from './watches.ts'
+import type { Watches } from './watches.ts'
 
 export interface ForwardedStreamsInit {
-  localPeer: string
-  sessions: Pick<SessionManager, 'link' | 'connect' | 'on' | 'off'>
-  peers: () => PeerInfo[]
+  /** The daemon's one Watches (the watch service's): forwarded watches are among its own, marked `forwarded`. */
+  watches: Pick<Watches, 'create' | 'delete' | 'list'>
   logger: Logger
 }
 
 /**
  * Peers' sources as producers of the media router: this daemon watches the
- * remote source once (a watch of its own, like POST /v1/watch) into a
+ * remote source once (a `forwarded` watch of the daemon's Watches, which
+ * POST /v1/watch does not list) into a
  * ForwardSink, which writes the remote track's packets into the producer
  * without re-encoding; the producer's key-frame requests go back to the peer
  * as PLI. The watch ends with the producer's last consumer.
  */
 export class ForwardedStreams implements ForwardOrigins, Startable {
   readonly #log: Logger
-  readonly #watches: Watches
-  readonly #init: ForwardedStreamsInit
+  readonly #watches: ForwardedStreamsInit['watches']
 
   constructor (init: ForwardedStreamsInit) {
-    this.#init = init
     this.#log = init.logger
-    this.#watches = new Watches({ localPeer: init.localPeer, sessions: init.sessions, peers: init.peers, logger: init.logger })
-    init.sessions.on('media', this.#onMedia)
+    this.#watches = init.watches
   }
 
   create (peer: string, source: string, output: ProducerOutput): ProducerOrigin {
@@ -44,27 +38,20 @@ export class ForwardedStreams implements ForwardOrigins, Startable {
 
   /** The forwarded watches (GET /api/browsers shows them). */
   list (): WatchInfo[] {
-    return this.#watches.list()
+    return this.#watches.list(FORWARDED)
   }
 
+  /** The watches close with the watch service (before the sessions). */
   async start (): Promise<void> {}
-
-  async stop (): Promise<void> {
-    this.#init.sessions.off('media', this.#onMedia)
-    await this.#watches.close()
-  }
-
-  /** watching/unwatch for our own watches (the daemon's watch service ignores their ids). */
-  readonly #onMedia = (peer: string, message: MediaSignalMessage, link: SessionLink): void => {
-    if (message.type !== 'watching' && message.type !== 'unwatch') return
-    if (this.#watches.has(peer, message.id)) this.#watches.onMessage(peer, message, link)
-  }
+  async stop (): Promise<void> {}
 }
+
+const FORWARDED = { forwarded: true }
 
 /** One forwarded watch: the origin of one producer. */
 class ForwardedStream implements ProducerOrigin {
   readonly kind: ProducerKind = 'forward'
-  readonly #watches: Watches
+  readonly #watches: ForwardedStreamsInit['watches']
   readonly #peer: string
   readonly #source: string
   readonly #output: ProducerOutput
@@ -75,7 +62,7 @@ class ForwardedStream implements ProducerOrigin {
   /** The watch's current sink (a new one replaces it when the codec changes). */
   #sink: ForwardSink | undefined
 
-  constructor (watches: Watches, peer: string, source: string, output: ProducerOutput, log: Logger) {
+  constructor (watches: ForwardedStreamsInit['watches'], peer: string, source: string, output: ProducerOutput, log: Logger) {
     this.#watches = watches
     this.#peer = peer
     this.#source = source
@@ -94,7 +81,7 @@ class ForwardedStream implements ProducerOrigin {
     const id = this.#watchId
     this.#watchId = undefined
     this.#sink = undefined
-    if (id !== undefined) await this.#watches.delete(id).catch(() => {})
+    if (id !== undefined) await this.#watches.delete(id, FORWARDED).catch(() => {})
   }
 
   requestKeyFrame (_kind: KeyFrameKind): void {
@@ -111,11 +98,12 @@ class ForwardedStream implements ProducerOrigin {
 
   async #start (): Promise<void> {
     if (this.#watchId !== undefined) {
-      const state = this.#watches.list().find(w => w.id === this.#watchId)?.state
+      const state = this.#watches.list(FORWARDED).find(w => w.id === this.#watchId)?.state
       if (state !== undefined && state !== 'failed') return
       this.#watchId = undefined
     }
     const info = await this.#watches.create(this.#peer, this.#source, 'count', {
+      forwarded: true,
       createSink: ({ codec, payloadType }) => {
         const sink: ForwardSink = new ForwardSink({
           codec,
@@ -129,7 +117,7 @@ class ForwardedStream implements ProducerOrigin {
       }
     })
     if (info.state === 'failed') {
-      await this.#watches.delete(info.id).catch(() => {})
+      await this.#watches.delete(info.id, FORWARDED).catch(() => {})
       throw new SourceFailedError(`watching ${this.#source} of ${this.#peer} failed: ${info.error?.name ?? 'Error'}: ${info.error?.message ?? ''}`)
     }
     this.#watchId = info.id
@@ -139,7 +127,7 @@ class ForwardedStream implements ProducerOrigin {
 
   #ended (): void {
     this.#sink = undefined
-    const error = this.#watches.list().find(w => w.id === this.#watchId)?.error
+    const error = this.#watches.list(FORWARDED).find(w => w.id === this.#watchId)?.error
     this.#log.info({ peer: this.#peer, source: this.#source, watch: this.#watchId }, 'forwarded watch ended: ending its consumers')
     this.#output.end('ended', error === null || error === undefined ? `the forwarded watch of ${this.#source} ended` : `${error.name}: ${error.message}`.slice(0, 256))
   }

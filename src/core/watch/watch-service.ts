@@ -1,16 +1,15 @@
 import type { Logger } from 'pino'
 import type { MediaSignalMessage } from '../../signalling/signal-messages.ts'
-import type { PeerInfo } from '../../signalling/types.ts'
 import type { Startable } from '../../util/startable.ts'
 import type { MediaRouter } from '../media-router/media-router.ts'
 import type { SessionLink, SessionManager } from '../sessions/session-manager.ts'
 import { SourceViewers } from './source-viewers.ts'
-import { Watches } from './watches.ts'
+import type { Watches } from './watches.ts'
 
 export interface WatchServiceInit {
-  localPeer: string
-  sessions: Pick<SessionManager, 'link' | 'connect' | 'on' | 'off'>
-  peers: () => PeerInfo[]
+  /** The daemon's one Watches: POST /v1/watch's and the media router's forwarded ones. */
+  watches: Watches
+  sessions: Pick<SessionManager, 'on' | 'off'>
   /** Peers' watches of our sources are consumers of its producers. */
   router: Pick<MediaRouter, 'describe' | 'consume'>
   logger: Logger
@@ -24,7 +23,7 @@ export interface WatchService extends Startable {
 
 export function createWatchService (init: WatchServiceInit): WatchService {
   const log = init.logger
-  const watches = new Watches({ localPeer: init.localPeer, sessions: init.sessions, peers: init.peers, logger: log })
+  const watches = init.watches
   const viewers = new SourceViewers({ router: init.router, logger: log })
   let running = false
 

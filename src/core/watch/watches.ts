@@ -35,6 +35,8 @@ interface Watch {
   /** Packets that arrived before the sink was ready. */
   early: Buffer[]
   createSink?: WatchesInit['createSink']
+  /** A watch the media router forwards (not one of POST /v1/watch): listed, got and deleted only with `forwarded`. */
+  forwarded: boolean
   /** Frames decoded, PLIs sent, etc. by tracks and sinks now gone (reconnects). */
   keyFrameRequests: number
   changed: Set<() => void>
@@ -47,6 +49,11 @@ export interface WatchesInit {
   /** Builds the sink for a track (tests may swap it; the web listener forwards into browsers' tracks). */
   createSink?: (init: { id: string, spec: SinkSpec, codec: Watching['codec'], payloadType: number, logger: Logger }) => WatchSink
   logger: Logger
+}
+
+/** Which watches a call sees: those of POST /v1/watch (the default), or those the media router forwards. */
+export interface WatchScope {
+  forwarded?: boolean
 }
 
 /** What a watch needs of its sink: GstSink, or another consumer of the track's packets. */
@@ -83,12 +90,13 @@ export class Watches {
     init.sessions.on('session', this.#onSession)
   }
 
-  list (): WatchInfo[] {
-    return [...this.#watches.values()].map(w => this.#info(w))
+  /** The watches of POST /v1/watch, or with `forwarded` those the media router forwards. */
+  list ({ forwarded = false }: WatchScope = {}): WatchInfo[] {
+    return [...this.#watches.values()].filter(w => w.forwarded === forwarded).map(w => this.#info(w))
   }
 
-  get (id: string): WatchInfo {
-    return this.#info(this.#find(id))
+  get (id: string, scope: WatchScope = {}): WatchInfo {
+    return this.#info(this.#find(id, scope))
   }
 
   has (peer: string, id: string): boolean {
@@ -99,7 +107,7 @@ export class Watches {
    * Start watching; resolves once active, refused, or after WATCH_START_WAIT_MS (still trying).
    * `options.createSink` builds this watch's sink instead of the instance's (a producer's forwarding sink).
    */
-  async create (peer: string, source: string, sink: string, options: { createSink?: WatchesInit['createSink'] } = {}): Promise<WatchInfo> {
+  async create (peer: string, source: string, sink: string, options: WatchScope & { createSink?: WatchesInit['createSink'] } = {}): Promise<WatchInfo> {
     const spec = parseSinkSpec(sink)
     if (peer === this.#init.localPeer) throw new ConflictError('cannot watch this daemon\'s own source; use a local pipeline')
     const info = this.#init.peers().find(p => p.peerId === peer)
@@ -122,6 +130,7 @@ export class Watches {
       sinkReady: false,
       early: [],
       createSink: options.createSink,
+      forwarded: options.forwarded ?? false,
       changed: new Set()
     }
     this.#watches.set(watch.id, watch)
@@ -136,8 +145,8 @@ export class Watches {
   }
 
   /** Stop watching: tells the peer, closes the track, finalises the sink (a file gets its EOS). */
-  async delete (id: string): Promise<void> {
-    const watch = this.#find(id)
+  async delete (id: string, scope: WatchScope = {}): Promise<void> {
+    const watch = this.#find(id, scope)
     await this.#drop(watch, true)
   }
 
@@ -155,9 +164,9 @@ export class Watches {
     await Promise.all([...this.#watches.values()].map(async w => { await this.#drop(w, true) }))
   }
 
-  #find (id: string): Watch {
+  #find (id: string, { forwarded = false }: WatchScope): Watch {
     const watch = this.#watches.get(id)
-    if (watch === undefined) throw new NotFoundError(`no watch ${id}`)
+    if (watch === undefined || watch.forwarded !== forwarded) throw new NotFoundError(`no watch ${id}`)
     return watch
   }
 
