@@ -10,7 +10,7 @@ import type { ProducerInfo } from './router-info.ts'
 import { SourceOrigin, type SourceOriginMedia } from './source-origin.ts'
 
 /** Makes the origin of a peer's stream forwarded through this daemon (core/watch/forwarded-streams.ts). */
-export interface ForwardOrigins extends Partial<Startable> {
+export interface ForwardOrigins {
   create: (peer: string, source: string, output: ProducerOutput) => ProducerOrigin
 }
 
@@ -49,8 +49,6 @@ export class MediaRouter implements Startable {
   get localPeer (): string { return this.#init.localPeer }
 
   async start (): Promise<void> {
-    if (this.#running) return
-    await this.#init.forward?.start?.()
     this.#running = true
   }
 
@@ -59,7 +57,6 @@ export class MediaRouter implements Startable {
     this.#running = false
     for (const producer of [...this.#producers.values()]) producer.close()
     this.#producers.clear()
-    await this.#init.forward?.stop?.()
   }
 
   /** Kind and codec of a source of this daemon (peer undefined or ours) or of a peer; NotFoundError when unknown. */

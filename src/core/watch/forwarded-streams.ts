@@ -1,7 +1,6 @@
 import type { Logger } from 'pino'
 import type { KeyFrameKind } from '../../media/keyframe-throttle.ts'
 import { SourceFailedError, TimeoutError } from '../../util/errors.ts'
-import type { Startable } from '../../util/startable.ts'
 import type { ForwardOrigins } from '../media-router/media-router.ts'
 import type { ProducerOrigin, ProducerOutput } from '../media-router/producer.ts'
 import type { ProducerKind } from '../media-router/router-info.ts'
@@ -23,7 +22,8 @@ export interface ForwardedStreamsInit {
  * without re-encoding; the producer's key-frame requests go back to the peer
  * as PLI. The watch ends with the producer's last consumer.
  */
-export class ForwardedStreams implements ForwardOrigins, Startable {
+/** Its watches close with the watch service's (before the sessions). */
+export class ForwardedStreams implements ForwardOrigins {
   readonly #log: Logger
   readonly #watches: ForwardedStreamsInit['watches']
 
@@ -41,9 +41,6 @@ export class ForwardedStreams implements ForwardOrigins, Startable {
     return this.#watches.list(FORWARDED)
   }
 
-  /** The watches close with the watch service (before the sessions). */
-  async start (): Promise<void> {}
-  async stop (): Promise<void> {}
 }
 
 const FORWARDED = { forwarded: true }
