@@ -105,7 +105,7 @@ describe('the viewer in Chromium plays a remote daemon\'s source', () => {
     const producers = body.producers.filter((p: any) => p.source === 'cam')
     expect(producers).toHaveLength(1)
     const [producer] = producers
-    expect(producer).toMatchObject({ peer: alpha.peerId, kind: 'source', ended: null })
+    expect(producer).toMatchObject({ peer: alpha.peerId, kind: 'source' })
     expect(producer.consumers.map((c: any) => c.kind).sort()).toEqual(['browser', 'peer'])
     expect(producer.consumers.find((c: any) => c.kind === 'peer').client).toBe(bravo.peerId)
     expect(producer.consumers.every((c: any) => c.stats?.packets > 0)).toBe(true)

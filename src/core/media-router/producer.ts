@@ -150,7 +150,6 @@ export class Producer extends TypedEmitter<ProducerEvents> {
       kind: this.kind,
       packets: this.#packets,
       keyFrames: this.keyFrames,
-      ended: this.#ended?.code ?? null,
       consumers
     }
   }

@@ -1,5 +1,4 @@
 import type { ConsumerKind, ConsumerStats } from './consumer.ts'
-import type { ProducerEndCode } from './producer.ts'
 
 /** What makes a producer's stream: a configured source, a WHIP publication, a peer's stream forwarded. */
 export type ProducerKind = 'source' | 'published' | 'forward'
@@ -26,7 +25,5 @@ export interface ProducerInfo {
   packets: number
   /** Its one key-frame policy: requests passed to the encoder (or forwarded peer), and those merged into them. */
   keyFrames: { sent: number, merged: number }
-  /** Set once its stream ended (its consumers are being ended). */
-  ended: ProducerEndCode | null
   consumers: ConsumerInfo[]
 }

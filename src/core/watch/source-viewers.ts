@@ -104,8 +104,12 @@ export class SourceViewers {
     }
     // The request may have been withdrawn, or the session lost, while the source started.
     const gst = consumer.producer.runningSource
-    if (!this.#pending.delete(key) || this.#closed || link.session.state !== 'connected' || !link.canSignal || consumer.closed || gst === undefined) {
+    if (!this.#pending.delete(key) || this.#closed || link.session.state !== 'connected' || !link.canSignal) {
       consumer.close()
+      return
+    }
+    if (consumer.closed || gst === undefined) {
+      await this.#refuse(link, message.id, 'source-failed', `source ${message.source} stopped as it started`)
       return
     }
     // The track's own SSRC, not the source's: one peer may watch a source twice on
