@@ -234,6 +234,51 @@ describe('media router', () => {
     expect(router.list()).toHaveLength(1)
   })
 
+  it('exposes the source\'s control when it has one (a GstSource), not for a WHIP publication', async () => {
+    await consumers(1)
+    expect(router.producer(undefined, 'cam')?.controllable).toBeUndefined()
+    const controllable = Object.assign(new FakeSource('mic'), { setBitrate: async () => {}, setVideoFormat: async () => ({}), elementStats: async () => ({}) })
+    media.running.set('mic', controllable)
+    await router.consume(undefined, 'mic', { kind: 'sink', client: 's' })
+    expect(router.producer(undefined, 'mic')?.controllable).toBe(controllable)
+  })
+
+  it('a peer\'s stream forwarded is one origin however many consumers; its key-frame requests are merged too', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+    vi.advanceTimersByTime(10_000)
+    const made: Array<{ holds: number, keyFrames: number, write: (p: Buffer) => void }> = []
+    const forwarding = new MediaRouter({
+      localPeer: 'self',
+      media: media as any,
+      peers: () => [],
+      forward: {
+        create: (_peer, _source, output) => {
+          const origin = { holds: 0, keyFrames: 0, write: output.write }
+          made.push(origin)
+          return { kind: 'forward', hold: async () => { origin.holds++ }, release: async () => { origin.holds-- }, requestKeyFrame: () => { origin.keyFrames++ }, stats: () => null, close: () => {} }
+        }
+      },
+      logger
+    })
+    await forwarding.start()
+    const tracks = await Promise.all([1, 2, 3].map(async i => {
+      const c = await forwarding.consume('alpha', 'cam', { kind: i === 3 ? 'feed' : 'browser', client: `b${i}` })
+      const t = new FakeTrack()
+      c.attach(t)
+      return t
+    }))
+    expect(made).toHaveLength(1)
+    expect(made[0].holds).toBe(3)
+    expect(made[0].keyFrames).toBe(1)
+    made[0].write(packet(5))
+    for (const t of tracks) expect(t.got.map(p => p[3])).toEqual([5])
+    expect(forwarding.list()).toMatchObject([{ peer: 'alpha', source: 'cam', kind: 'forward' }])
+    for (const t of tracks) t.close()
+    expect(made[0].holds).toBe(0)
+    expect(forwarding.list()).toEqual([])
+    await forwarding.stop()
+  })
+
   it('stop() drops every producer and its holds', async () => {
     await consumers(2)
     await router.stop()
