@@ -158,6 +158,8 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
   #reoffer: NodeJS.Timeout | undefined
   #channelPublish: NodeJS.Timeout | undefined
   #closed = false
+  /** The input being handled: transitions it causes on the way (an attempt it closes ends) carry it as their reason. */
+  #cause: SlotReason | undefined
 
   constructor (peer: string, ctx: PeerSlotContext) {
     super()
@@ -336,8 +338,10 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
     this.#stopReoffer()
     this.#dialling?.abort()
     this.#dialling = undefined
-    this.#current?.close('disconnected by the operator')
-    this.#previous?.close('disconnected by the operator')
+    this.#because('manual-off', () => {
+      this.#current?.close('disconnected by the operator')
+      this.#previous?.close('disconnected by the operator')
+    })
     this.#settle('manual-off')
     this.#publish()
   }
@@ -367,8 +371,10 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
     clearTimeout(this.#channelPublish)
     this.#dialling?.abort()
     this.#dialling = undefined
-    this.#current?.close(why)
-    this.#previous?.close(why)
+    this.#because(reason, () => {
+      this.#current?.close(why)
+      this.#previous?.close(why)
+    })
     this.#settle(reason)
   }
 
@@ -490,7 +496,7 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
       closing = replaced
     }
     this.#current = attempt
-    closing?.close(closeWhy)
+    this.#because(reason, () => { closing?.close(closeWhy) })
     this.#adopt(attempt)
     this.#settle(reason)
   }
@@ -515,7 +521,7 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
         this.#remake = undefined
         this.#cancelBackoff()
         this.#stopReoffer()
-        this.#previous?.close('replaced by a new session')
+        this.#because('connected', () => { this.#previous?.close('replaced by a new session') })
         this.#previous = undefined
         this.#log.info({ session: attempt.id, pair: attempt.session.pair() }, 'session connected')
         this.#settle('connected')
@@ -603,8 +609,19 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
     this.#reoffer = undefined
   }
 
-  /** The state the facts say, and the transition to it (if any) with `reason`. */
-  #settle (reason: SlotReason, detail?: string): void {
+  #because (reason: SlotReason, fn: () => void): void {
+    const outer = this.#cause
+    this.#cause ??= reason
+    try {
+      fn()
+    } finally {
+      this.#cause = outer
+    }
+  }
+
+  /** The state the facts say, and the transition to it (if any) with `reason` (or the input that caused it). */
+  #settle (cause: SlotReason, detail?: string): void {
+    const reason = this.#cause ?? cause
     const to = this.#stateNow()
     const from = this.#state
     if (to === from) return
