@@ -260,10 +260,12 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
    * whose local end we cannot vouch for is re-made.
    */
   pathLost (lost: ReadonlySet<string>): void {
-    const local = this.link?.session.pair()?.local
-    // A host candidate names our address; a reflexive or relayed one hides which interface it left by.
-    if (local === undefined || (local.type === 'host' && !lost.has(bareHost(local.address)))) return
-    this.#remakeSession('path-lost', `we lost address ${local.address}`)
+    const link = this.link
+    if (link === undefined) return
+    const local = link.session.pair()?.local
+    // A host candidate names our address; a reflexive or relayed one (or none known) hides which interface it left by.
+    if (local?.type === 'host' && !lost.has(bareHost(local.address))) return
+    this.#remakeSession('path-lost', `we lost address ${local?.address ?? '(path unknown)'}`)
   }
 
   /**
