@@ -7,7 +7,7 @@ import { AllowPolicy } from '../../src/signalling/allow-policy.ts'
 import type { SignalMessage } from '../../src/signalling/signal-messages.ts'
 import type { SignalService } from '../../src/signalling/signal-service.ts'
 import type { SignalStream } from '../../src/signalling/signal-stream.ts'
-import type { PathChange, PeerInfo, SwarmEvents } from '../../src/signalling/types.ts'
+import type { PathChange, PeerInfo, Swarm, SwarmEvents } from '../../src/signalling/types.ts'
 import type { PeerSession, SelectedPair, SessionState } from '../../src/transport/types.ts'
 import { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS } from '../../src/util/backoff.ts'
 import { TypedEmitter } from '../../src/util/typed-emitter.ts'
@@ -29,7 +29,12 @@ class FakeStream extends TypedEmitter<{ message: [SignalMessage], close: [Error?
   closed = false
   sent: SignalMessage[] = []
   rejected: string[] = []
-  constructor (readonly remotePeer: string) { super() }
+  readonly remotePeer: string
+  constructor (remotePeer: string) {
+    super()
+    this.remotePeer = remotePeer
+  }
+
   async send (m: SignalMessage): Promise<void> { this.sent.push(m) }
   async reject (code: string): Promise<void> { this.rejected.push(code); this.close() }
   close (): void {
@@ -49,7 +54,16 @@ class FakeSession extends TypedEmitter<{ state: [SessionState], channel: [never]
   state: SessionState = 'connecting'
   closed = false
   localAddress = '10.0.0.1'
-  constructor (readonly remotePeer: string, readonly role: 'offerer' | 'answerer', readonly sendSignal: (s: any) => void) { super() }
+  readonly remotePeer: string
+  readonly role: 'offerer' | 'answerer'
+  readonly sendSignal: (s: any) => void
+  constructor (remotePeer: string, role: 'offerer' | 'answerer', sendSignal: (s: any) => void) {
+    super()
+    this.remotePeer = remotePeer
+    this.role = role
+    this.sendSignal = sendSignal
+  }
+
   handleSignal (signal: { type: string }): void {
     // The answerer answers an offer at once, as libdatachannel does.
     if (signal.type === 'offer' && this.role === 'answerer') this.sendSignal({ type: 'answer', sdp: SDP })
@@ -136,7 +150,7 @@ async function setup (opts: { maxSessions?: number, autoconnect?: boolean, allow
   const transitions: SlotTransition[] = []
   const manager = createSessionManager({
     localPeer: LOCAL,
-    swarm,
+    swarm: swarm as unknown as Swarm,
     signal: signal as unknown as SignalService,
     autoconnect: opts.autoconnect ?? true,
     maxSessions: opts.maxSessions ?? 8,
