@@ -409,6 +409,43 @@ describe('PeerSlot: the session state machine of one peer', () => {
       expect(r.states(HIGH).at(-1)).toBe('connected')
     })
 
+    it('a negotiation under way when an address goes is replaced, not waited out (the flaky address-change test)', async () => {
+      const r = await setup()
+      r.swarm.presence(HIGH)
+      await settle()
+      offerOut(r, HIGH)
+      const first = await answerAndConnect(r, HIGH)
+      // A remake is under way (the peer restarted), its candidates gathered on the address about to go.
+      r.swarm.presence(HIGH, { instance: 'i2' })
+      await settle()
+      offerOut(r, HIGH)
+      const doomed = r.sessions[1]
+      r.swarm.path('path:lost', ['10.0.0.1'], ['10.0.0.11'])
+      await settle()
+      expect(r.signal.opened).toHaveLength(3)
+      expect(doomed.closed).toBe(true)
+      expect(first.closed).toBe(false)
+      expect(r.manager.session(HIGH)).toBe(first)
+      offerOut(r, HIGH)
+      r.sessions[2].localAddress = '10.0.0.11'
+      await answerAndConnect(r, HIGH)
+      expect(first.closed).toBe(true)
+      expect(r.manager.get(HIGH).pair?.local.address).toBe('10.0.0.11')
+      // No ICE timeout was waited out: the whole remake took no time on the clock.
+      expect(vi.getTimerCount()).toBeLessThanOrEqual(1)
+    })
+
+    it('the peer moved while our offer to it was under way: that offer (to its old address) is replaced', async () => {
+      const r = await setup()
+      r.swarm.presence(HIGH)
+      await settle()
+      offerOut(r, HIGH)
+      r.swarm.presence(HIGH, { addresses: ['/ip4/10.0.0.22/tcp/1'] })
+      await settle()
+      expect(r.signal.opened).toHaveLength(2)
+      expect(r.sessions[0].closed).toBe(true)
+    })
+
     it('an address that went and came between two looks (only a gain seen) still re-makes the session', async () => {
       const r = await setup()
       r.swarm.presence(HIGH)

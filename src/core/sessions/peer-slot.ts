@@ -257,12 +257,19 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
 
   /**
    * Addresses of ours went away (`lost`, the swarm's `path:lost`): a session
-   * whose local end we cannot vouch for is re-made.
+   * whose local end we cannot vouch for is re-made, and so is a negotiation
+   * under way: it gathered its candidates before the loss, maybe on the
+   * address gone, and would hold the slot (and win glare against offers that
+   * can work) until its ICE gives up, tens of seconds later.
    */
   pathLost (lost: ReadonlySet<string>): void {
-    const link = this.link
-    if (link === undefined) return
-    const local = link.session.pair()?.local
+    const current = this.#current
+    if (this.#closed || current === undefined) return
+    if (current.state !== 'connected') {
+      this.#remakeSession('path-lost', 'we lost an address during a negotiation')
+      return
+    }
+    const local = current.session.pair()?.local
     // A host candidate names our address; a reflexive or relayed one (or none known) hides which interface it left by.
     if (local?.type === 'host' && !lost.has(bareHost(local.address))) return
     this.#remakeSession('path-lost', `we lost address ${local?.address ?? '(path unknown)'}`)
@@ -420,24 +427,24 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
    * old one carries on until the new one connects. The peer's restart or move
    * is re-made by the side that offers; a path of ours that is gone only we
    * know of, so we offer whichever side offered the old one (the peer takes an
-   * offer beside a connected session). A failed remake is tried again after
-   * its back-off, for as long as the old session holds.
+   * offer beside a connected session). A negotiation under way is replaced
+   * (the install closes it). A failed remake is tried again after its
+   * back-off, for as long as the old session holds.
    */
   #remakeSession (reason: RemakeReason, why: string): void {
     const current = this.#current
     if (this.#closed || current === undefined || this.#manualOff || !this.#ctx.allow.allows(this.peer)) return
-    if (reason === 'path-lost') {
-      // A negotiation under way is the remake already.
-      if (current.state !== 'connected' || this.#previous !== undefined) return
-    } else {
+    if (reason !== 'path-lost') {
       if (!this.#weOffer() || !this.#wanted()) { this.#reconcile(reason); return }
-      // A negotiation under way towards a moved peer's working path needs no second one; one towards a restarted peer is dead.
-      if (reason === 'peer-moved' && current.state !== 'connected') return
+      // An offer of ours made before the peer moved may point at its old address: it goes too.
+      // One the peer made since knows where the peer is. One towards a restarted peer is dead.
+      if (reason === 'peer-moved' && current.state !== 'connected' && current.role !== 'offerer') return
     }
-    this.#log.info({ pair: this.link?.session.pair() }, `${why}: renegotiating with a new PeerConnection`)
+    this.#log.info({ pair: this.link?.session.pair(), replacing: current.state === 'connected' ? undefined : current.id }, `${why}: renegotiating with a new PeerConnection`)
     this.#remake = reason
     this.#failures = 0
     this.#cancelBackoff()
+    // A dial under way makes its PeerConnection after this: it is the remake.
     if (this.#dialling !== undefined) { this.#settle(reason, why); return }
     this.#offer(reason)
   }
@@ -550,7 +557,7 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
       }
     }
     // Nothing connected is left to re-make.
-    if (this.#current?.state !== 'connected') this.#remake = undefined
+    if (this.link === undefined) this.#remake = undefined
     this.#publish()
     if (this.#closed) return
     if (!this.holdsPlace) {
