@@ -262,6 +262,22 @@ describe('PeerSlot: the session state machine of one peer', () => {
       expect(r.manager.count()).toBe(1)
     })
 
+    it('an offer of ours the peer already answered is no glare: a new offer from it means it dropped ours (the flaky address-change test)', async () => {
+      const r = await setup()
+      r.swarm.presence(HIGH)
+      await settle()
+      const ours = offerOut(r, HIGH)
+      const offer = ours.offer()
+      ours.emit('message', { type: 'answer', session: offer?.session, profile: 'webrtc', sdp: SDP } as SignalMessage)
+      // Its path went; the bye for ours was lost with the stream. Its new offer is taken at once.
+      const theirs = r.signal.offerFrom(HIGH, 's-high-2')
+      expect(theirs.rejected).toEqual([])
+      expect(r.sessions[0].closed).toBe(true)
+      r.sessions[1].connect()
+      await settle()
+      expect(r.manager.get(HIGH)).toMatchObject({ state: 'connected', role: 'answerer', session: 's-high-2' })
+    })
+
     it('also against an offer of ours already out: it is closed, theirs taken', async () => {
       const r = await setup()
       r.swarm.presence(LOW)

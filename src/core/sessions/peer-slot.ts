@@ -306,7 +306,11 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
     // The peer offers: it knows our old session is gone, we need not offer again ourselves.
     this.#stopReoffer()
     const current = this.#current
-    const ourOffer = this.#dialling !== undefined || (current?.role === 'offerer' && current.state !== 'connected')
+    // Glare is an offer of ours the peer has not answered yet. One it answered and
+    // then offered again over has been dropped by the peer (its path went away,
+    // and with it the stream its bye would have come on): it must not win glare
+    // against the offers that can work until its ICE times out.
+    const ourOffer = this.#dialling !== undefined || (current?.role === 'offerer' && current.state !== 'connected' && !current.negotiated)
     let reason: SlotReason = 'offer-taken'
     if (ourOffer) {
       // Glare (both sides offered): the smaller peer id's offer wins.
