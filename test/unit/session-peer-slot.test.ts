@@ -462,6 +462,21 @@ describe('PeerSlot: the session state machine of one peer', () => {
       expect(r.sessions[0].closed).toBe(true)
     })
 
+    it('the peer lost an address: only a session whose remote end was on it is re-made', async () => {
+      const r = await setup()
+      r.swarm.presence(HIGH, { addresses: ['/ip4/10.0.0.2/tcp/1', '/ip4/10.0.0.3/tcp/1'] })
+      await settle()
+      offerOut(r, HIGH)
+      await answerAndConnect(r, HIGH)
+      r.swarm.presence(HIGH, { addresses: ['/ip4/10.0.0.2/tcp/1'] })
+      await settle()
+      expect(r.signal.opened).toHaveLength(1)
+      r.swarm.presence(HIGH, { addresses: ['/ip4/10.0.0.4/tcp/1'] })
+      await settle()
+      expect(r.signal.opened).toHaveLength(2)
+      expect(r.transitions.at(-1)).toMatchObject({ from: 'connected', to: 'remaking', reason: 'peer-moved' })
+    })
+
     it('an address that went and came between two looks (only a gain seen) still re-makes the session', async () => {
       const r = await setup()
       r.swarm.presence(HIGH)

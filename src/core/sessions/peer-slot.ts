@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { TypedEmitter } from '../../util/typed-emitter.ts'
-import { lostHost } from '../../signalling/address-hosts.ts'
+import { addressHosts } from '../../signalling/address-hosts.ts'
 import type { AllowPolicy } from '../../signalling/allow-policy.ts'
 import type { MediaSignalMessage, SignalMessage } from '../../signalling/signal-messages.ts'
 import type { SignalService } from '../../signalling/signal-service.ts'
@@ -221,7 +221,8 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
     const addresses = peer.addresses.join(' ')
     const changed = this.#addresses !== undefined && this.#addresses !== addresses
     // Only an address that went away can have taken the session's path with it; new ones add paths.
-    const moved = changed && lostHost((this.#addresses ?? '').split(' '), peer.addresses)
+    const now = addressHosts(peer.addresses)
+    const gone = changed ? [...addressHosts((this.#addresses ?? '').split(' '))].filter(h => !now.has(h)) : []
     this.#addresses = addresses
     if (this.#current === undefined) {
       // New addresses are worth a try at once; so is a peer that refused us as full and now has room.
@@ -232,8 +233,8 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
       this.#remakeSession('peer-restarted', 'peer restarted')
       return
     }
-    if (moved && this.#current !== undefined) {
-      this.#remakeSession('peer-moved', 'peer lost an address')
+    if (gone.length > 0 && this.#current !== undefined && this.#movedAway(new Set(gone))) {
+      this.#remakeSession('peer-moved', `peer lost address ${gone.join(', ')}`)
       return
     }
     this.#reconcile('presence')
@@ -291,6 +292,20 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
     this.#failures = 0
     this.#cancelBackoff()
     this.#reconcile('path-added')
+  }
+
+  /**
+   * Whether the peer's lost hosts take our session with it: a connected one whose
+   * remote end is one of them (or is not a host candidate, which hides where it
+   * leads), or an offer of ours under way (made before we knew, maybe to one of them).
+   * A session made since the move (the peer re-offered from its new address) is fine.
+   */
+  #movedAway (gone: ReadonlySet<string>): boolean {
+    const current = this.#current
+    if (current === undefined) return false
+    if (current.state !== 'connected') return current.role === 'offerer'
+    const remote = current.session.pair()?.remote
+    return remote?.type !== 'host' || gone.has(bareHost(remote.address))
   }
 
   /** A peer's offer on a new signal stream, checked by the manager (profile, trusted, rate). */
@@ -440,9 +455,6 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
     if (this.#closed || current === undefined || this.#manualOff || !this.#ctx.allow.allows(this.peer)) return
     if (reason !== 'path-lost') {
       if (!this.#weOffer() || !this.#wanted()) { this.#reconcile(reason); return }
-      // An offer of ours made before the peer moved may point at its old address: it goes too.
-      // One the peer made since knows where the peer is. One towards a restarted peer is dead.
-      if (reason === 'peer-moved' && current.state !== 'connected' && current.role !== 'offerer') return
     }
     this.#log.info({ pair: this.link?.session.pair(), replacing: current.state === 'connected' ? undefined : current.id }, `${why}: renegotiating with a new PeerConnection`)
     this.#remake = reason
