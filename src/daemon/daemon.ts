@@ -11,7 +11,7 @@ import type { StackProfile } from '../transport/types.ts'
 import { createSessionManager, type SessionManager } from '../core/sessions/session-manager.ts'
 import { ChannelHub, EDGE_CHANNEL } from '../core/sessions/channel-hub.ts'
 import { createSessionFactory, routeTrustedStreams } from '../core/sessions/session-factory.ts'
-import { trustedRefusal } from '../core/sessions/trusted-policy.ts'
+import { AllowPolicy } from '../signalling/allow-policy.ts'
 import { iceServersFromConfig } from './ice-config.ts'
 import { MediaSources } from '../media/media-sources.ts'
 import { createWatchService } from '../core/watch/watch-service.ts'
@@ -74,6 +74,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
   let stopping: Promise<void> | undefined
 
   const peers = (): PeerInfo[] => swarm?.peers() ?? []
+  /** swarm.allow (and bans, and whom the trusted profile is allowed with): one object, changed by a reload only here. */
+  const allow = new AllowPolicy(config.swarm.allow, { trusted: config.rtc.trusted })
 
   const status = (): StatusResponse => ({
     peerId: swarm?.peerId ?? '',
@@ -127,8 +129,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
     config = applyLiveKeys(config, next, applied)
     for (const key of applied) {
       if (key === 'swarm.allow') {
-        swarm?.setAllow(config.swarm.allow)
-        sessions?.setAllow(config.swarm.allow)
+        // One owner: the swarm (gater, presence), the signal services and the sessions read it live and hear `changed`.
+        allow.set(config.swarm.allow)
       } else if (key === 'media.sources') {
         // Restarts run on in the background; list() shows the new sources at once.
         void media.reconfigure(config.media.sources)
@@ -162,6 +164,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
       privateKey = await loadOrCreateIdentity(config.stateDir)
       const swarmService = swarm = createSwarm({
         swarm: config.swarm,
+        allow,
         privateKey,
         presence,
         logger: componentLogger(root, 'signalling', config.log.levels)
@@ -175,13 +178,13 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
       const signal = createSignalService({
         host: swarmService,
         logger: componentLogger(root, 'signalling', config.log.levels),
-        isAllowed: peer => config.swarm.allow.length === 0 || config.swarm.allow.includes(peer)
+        allow
       })
       const transportLog = componentLogger(root, 'transport', config.log.levels)
       const localPeer = swarmService.peerId
       const trusted = createTrustedChannelService({
         host: swarmService,
-        isAllowed: peer => trustedRefusal(config, peer) === undefined,
+        allow,
         logger: componentLogger(root, 'signalling', config.log.levels)
       })
       const createSession = createSessionFactory(trusted)
@@ -191,9 +194,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         signal,
         autoconnect: config.swarm.autoconnect,
         maxSessions: config.swarm.maxSessions,
-        allow: config.swarm.allow,
+        allow,
         profileFor: (peer): StackProfile => config.rtc.peers[peer]?.stack ?? config.rtc.stack,
-        trustedRefusal: peer => trustedRefusal(config, peer),
         createSession: (s) => createSession(s, {
           iceServers: iceServersFromConfig(config.rtc.iceServers, localPeer),
           portRange: config.rtc.portRange,

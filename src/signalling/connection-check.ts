@@ -10,8 +10,10 @@ export interface ConnectionCheckInit {
   libp2p: Libp2p<{ ping: Ping }>
   /** Dial a peer again (through the swarm's dialer: back-off, allow list). */
   redial: (peer: PeerId) => void
-  /** Told of the hosts that went away, once per look that finds some. */
-  onLost: (hosts: string[]) => void
+  /** Told of the hosts that went away (and the hosts there are now), once per look that finds some. */
+  onLost: (hosts: string[], now: Set<string>) => void
+  /** Told of new hosts (and the hosts there are now), once per look that finds some. */
+  onAdded?: (hosts: string[], now: Set<string>) => void
   log: Logger
   /** This machine's addresses now (the interfaces; a parameter for tests). */
   hosts?: () => Set<string>
@@ -23,8 +25,8 @@ export interface ConnectionCheckInit {
  * would take minutes to say so. Ping each connected peer once; hang up on
  * those that do not answer and dial them again at once, so signalling (and
  * the sessions re-made over it) does not wait for presence to expire.
- * The one place our own addresses are watched: the swarm passes the loss on
- * as its `addresses:lost` event.
+ * The one place our own addresses are watched: the swarm passes a loss on
+ * as its `path:lost` event (and a new address as `path:added`).
  */
 export class ConnectionCheck {
   readonly #init: ConnectionCheckInit
@@ -47,12 +49,19 @@ export class ConnectionCheck {
   look (): void {
     const now = this.#hostsNow()
     // Only an address that went away can leave a connection dead; a new one (an interface up) cannot.
-    const lost = this.#hosts === undefined ? [] : [...this.#hosts].filter(h => !now.has(h))
+    const before = this.#hosts
+    const lost = before === undefined ? [] : [...before].filter(h => !now.has(h))
+    const added = before === undefined ? [] : [...now].filter(h => !before.has(h))
     this.#hosts = now
-    if (lost.length === 0) return
-    this.#init.log.info({ lost, addresses: [...now] }, 'we lost an address: checking every connection')
-    this.#init.onLost(lost)
-    if (!this.#checking) void this.#checkAll()
+    if (lost.length > 0) {
+      this.#init.log.info({ lost, addresses: [...now] }, 'we lost an address: checking every connection')
+      this.#init.onLost(lost, now)
+      if (!this.#checking) void this.#checkAll()
+    }
+    if (added.length > 0) {
+      this.#init.log.debug({ added, addresses: [...now] }, 'we have a new address')
+      this.#init.onAdded?.(added, now)
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { CODE_P2P, type Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
-import type { AllowList } from './allow-list.ts'
+import type { AllowPolicy } from './allow-policy.ts'
 
 const FIRST_BACKOFF_MS = 1_000
 const MAX_BACKOFF_MS = 30_000
@@ -12,7 +12,7 @@ const withoutPeerId = (addrs: Multiaddr[]): Multiaddr[] => addrs.map(a => a.deca
 
 export interface PeerDialerInit {
   libp2p: Libp2p
-  allow: AllowList
+  allow: AllowPolicy
   /** Optional dials stop once this many connections are open (swarm.overlayPeers). */
   overlayPeers: number
   log: Logger
@@ -42,7 +42,7 @@ export interface DialOptions {
  */
 export class PeerDialer {
   readonly #libp2p: Libp2p
-  readonly #allow: AllowList
+  readonly #allow: AllowPolicy
   readonly #log: Logger
   readonly #inFlight = new Set<string>()
   readonly #backoff = new Map<string, { untilMs: number, delayMs: number }>()

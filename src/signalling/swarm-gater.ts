@@ -1,5 +1,5 @@
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
-import type { AllowList } from './allow-list.ts'
+import type { AllowPolicy } from './allow-policy.ts'
 
 /**
  * Connections one peer id may hold to us at once. A daemon needs one (two
@@ -10,7 +10,7 @@ import type { AllowList } from './allow-list.ts'
 export const MAX_CONNECTIONS_PER_PEER = 4
 
 export interface SwarmGaterInit {
-  allow: AllowList
+  allow: AllowPolicy
   /** Open connections to `peer` now (the node's, read when a new one is upgraded). */
   connectionsTo: (peer: PeerId) => number
   maxConnectionsPerPeer?: number

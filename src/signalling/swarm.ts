@@ -6,9 +6,8 @@ import type { Logger } from 'pino'
 import { SwarmListenError } from '../util/errors.ts'
 import { EventLoopSlicer } from '../util/event-loop-slicer.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
-import { AllowList } from './allow-list.ts'
+import { AllowPolicy } from './allow-policy.ts'
 import { ConnectionCheck } from './connection-check.ts'
-import { localHosts } from './local-hosts.ts'
 import { createSwarmNode, startSwarmNode, type SwarmNode } from './libp2p-node.ts'
 import { PeerDialer } from './peer-dialer.ts'
 import { PeerExpiry } from './peer-expiry.ts'
@@ -91,7 +90,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
   readonly peerId: string
   readonly #init: SwarmInit
   readonly #log: Logger
-  readonly #allow: AllowList
+  readonly #allow: AllowPolicy
+  readonly #onAllowChanged = (): void => { this.#dropDisallowed() }
   readonly #table: PresenceTable
   readonly #topic: string
   /** The largest `every` a record may claim (see maxEveryMs). */
@@ -120,7 +120,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     this.#init = init
     this.peerId = peerIdFromPrivateKey(init.privateKey).toString()
     this.#log = init.logger.child({ swarm: init.swarm.name })
-    this.#allow = new AllowList(init.swarm.allow)
+    this.#allow = init.allow ?? new AllowPolicy(init.swarm.allow)
     this.#topic = presenceTopic(init.swarm.name)
     const maxPeers = init.swarm.maxPeers ?? DEFAULT_MAX_PEERS
     this.#maxEveryMs = maxEveryMs(init.swarm.announceIntervalMs, maxPeers)
@@ -144,10 +144,6 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     }) ?? []
   }
 
-  localHosts (): Set<string> {
-    return this.#running?.check.hosts() ?? localHosts()
-  }
-
   async checkConnection (peer: string): Promise<void> {
     await this.#running?.check.verify(peerIdFromString(peer))
   }
@@ -164,8 +160,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     await this.#publish(false)
   }
 
-  setAllow (peers: string[]): void {
-    this.#allow.set(peers)
+  /** The allow policy changed (config reload): peers no longer on it are hung up on and forgotten. */
+  #dropDisallowed (): void {
     for (const peer of this.#table.list()) {
       if (!this.#allow.allows(peer.peerId)) this.#table.remove(peer.peerId)
     }
@@ -244,7 +240,8 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     const check = new ConnectionCheck({
       libp2p: node,
       redial: peer => { dialer.dialNow(peer, 'address change') },
-      onLost: hosts => { this.emit('addresses:lost', hosts) },
+      onLost: (lost, hosts) => { this.emit('path:lost', { hosts: lost, now: hosts }) },
+      onAdded: (added, hosts) => { this.emit('path:added', { hosts: added, now: hosts }) },
       log
     })
     const sync = new PresenceSync({
@@ -294,7 +291,9 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
     node.addEventListener('peer:connect', onConnect)
     node.addEventListener('peer:disconnect', onDisconnect)
 
+    this.#allow.on('changed', this.#onAllowChanged)
     running.detach.push(() => {
+      this.#allow.off('changed', this.#onAllowChanged)
       pubsub.topicValidators.delete(this.#topic)
       pubsub.removeEventListener('message', onMessage)
       pubsub.removeEventListener('subscription-change', onSubscription)

@@ -4,6 +4,7 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Logger } from 'pino'
 import type { Startable } from '../util/startable.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
+import type { AllowPolicy } from './allow-policy.ts'
 import { decodeTrustedHeader, MAX_TRUSTED_HEADER_BYTES, TRUSTED_CHANNEL_PROTOCOL, type TrustedHeader } from './trusted-channel-header.ts'
 
 export const TRUSTED_DIAL_TIMEOUT_MS = 10_000
@@ -26,8 +27,8 @@ export interface TrustedChannelServiceEvents {
 
 export interface TrustedChannelServiceInit {
   host: { readonly libp2p: Libp2p }
-  /** Only these peers may open trusted channels (rtc.trusted and swarm.allow). */
-  isAllowed: (peer: string) => boolean
+  /** Only peers the trusted profile is allowed with may open trusted channels (rtc.trusted and swarm.allow, read live). */
+  allow: Pick<AllowPolicy, 'trustedRefusal'>
   logger: Logger
 }
 
@@ -36,55 +37,49 @@ export interface TrustedChannelService extends Startable, TypedEmitter<TrustedCh
   open: (peer: string, header: TrustedHeader) => Promise<{ stream: Stream, lp: LengthPrefixedStream<Stream> }>
 }
 
+export function createTrustedChannelService (init: TrustedChannelServiceInit): TrustedChannelService {
+  return new Libp2pTrustedChannelService(init)
+}
+
+async function refuse (lp: LengthPrefixedStream<Stream>, stream: Stream, why: string): Promise<void> {
+  await lp.write(new TextEncoder().encode(JSON.stringify({ error: why.slice(0, 512) }))).catch(() => {})
+  await stream.close().catch(() => { stream.abort(new Error(why)) })
+}
+
 /**
  * The trusted profile's reliable transport: one libp2p stream per channel
  * (length-prefixed frames; the first is a JSON header naming the session and
  * channel, answered by {"ok":true} or {"error":…}).
  */
-export function createTrustedChannelService (init: TrustedChannelServiceInit): TrustedChannelService {
-  const log = init.logger
-  const service = new TypedEmitter<TrustedChannelServiceEvents>() as TrustedChannelService
-  service.onListenerError = (event, err) => { log.error({ err, event }, 'trusted channel listener failed') }
-  let handling = false
+class Libp2pTrustedChannelService extends TypedEmitter<TrustedChannelServiceEvents> implements TrustedChannelService {
+  readonly #init: TrustedChannelServiceInit
+  readonly #log: Logger
+  #handling = false
 
-  const refuse = async (lp: LengthPrefixedStream<Stream>, stream: Stream, why: string): Promise<void> => {
-    await lp.write(new TextEncoder().encode(JSON.stringify({ error: why.slice(0, 512) }))).catch(() => {})
-    await stream.close().catch(() => { stream.abort(new Error(why)) })
+  constructor (init: TrustedChannelServiceInit) {
+    super()
+    this.#init = init
+    this.#log = init.logger
+    this.onListenerError = (event, err) => { this.#log.error({ err, event }, 'trusted channel listener failed') }
   }
 
-  service.start = async () => {
-    await init.host.libp2p.handle(TRUSTED_CHANNEL_PROTOCOL, async (stream, connection) => {
-      const peer = connection.remotePeer.toString()
-      const lp = lpStream(stream, { maxDataLength: MAX_TRUSTED_FRAME_BYTES })
-      if (!init.isAllowed(peer)) {
-        log.warn({ peer }, 'trusted channel from a peer not allowed the trusted profile refused')
-        await refuse(lp, stream, 'the trusted profile is not allowed for you here (rtc.trusted and swarm.allow)')
-        return
-      }
-      let header: TrustedHeader
-      try {
-        const first = await lp.read({ signal: AbortSignal.timeout(HEADER_TIMEOUT_MS) })
-        if (first.byteLength > MAX_TRUSTED_HEADER_BYTES) throw new Error(`trusted channel header over ${MAX_TRUSTED_HEADER_BYTES} bytes`)
-        header = decodeTrustedHeader(first.subarray())
-      } catch (err) {
-        log.warn({ peer, err: (err as Error).message }, 'refusing a trusted channel stream')
-        await refuse(lp, stream, (err as Error).message)
-        return
-      }
-      service.emit('stream', { peer, header, stream, lp })
+  async start (): Promise<void> {
+    if (this.#handling) return
+    await this.#init.host.libp2p.handle(TRUSTED_CHANNEL_PROTOCOL, async (stream, connection) => {
+      await this.#onStream(stream, connection.remotePeer.toString())
     }, { maxInboundStreams: MAX_INBOUND_STREAMS })
-    handling = true
+    this.#handling = true
   }
 
-  service.stop = async () => {
-    if (!handling) return
-    handling = false
-    await init.host.libp2p.unhandle(TRUSTED_CHANNEL_PROTOCOL).catch(() => {})
-    service.removeAllListeners()
+  async stop (): Promise<void> {
+    if (!this.#handling) return
+    this.#handling = false
+    await this.#init.host.libp2p.unhandle(TRUSTED_CHANNEL_PROTOCOL).catch(() => {})
+    this.removeAllListeners()
   }
 
-  service.open = async (peer, header) => {
-    const stream = await init.host.libp2p.dialProtocol(peerIdFromString(peer), TRUSTED_CHANNEL_PROTOCOL, {
+  async open (peer: string, header: TrustedHeader): Promise<{ stream: Stream, lp: LengthPrefixedStream<Stream> }> {
+    const stream = await this.#init.host.libp2p.dialProtocol(peerIdFromString(peer), TRUSTED_CHANNEL_PROTOCOL, {
       signal: AbortSignal.timeout(TRUSTED_DIAL_TIMEOUT_MS)
     })
     const lp = lpStream(stream, { maxDataLength: MAX_TRUSTED_FRAME_BYTES })
@@ -92,5 +87,24 @@ export function createTrustedChannelService (init: TrustedChannelServiceInit): T
     return { stream, lp }
   }
 
-  return service
+  async #onStream (stream: Stream, peer: string): Promise<void> {
+    const log = this.#log
+    const lp = lpStream(stream, { maxDataLength: MAX_TRUSTED_FRAME_BYTES })
+    if (this.#init.allow.trustedRefusal(peer) !== undefined) {
+      log.warn({ peer }, 'trusted channel from a peer not allowed the trusted profile refused')
+      await refuse(lp, stream, 'the trusted profile is not allowed for you here (rtc.trusted and swarm.allow)')
+      return
+    }
+    let header: TrustedHeader
+    try {
+      const first = await lp.read({ signal: AbortSignal.timeout(HEADER_TIMEOUT_MS) })
+      if (first.byteLength > MAX_TRUSTED_HEADER_BYTES) throw new Error(`trusted channel header over ${MAX_TRUSTED_HEADER_BYTES} bytes`)
+      header = decodeTrustedHeader(first.subarray())
+    } catch (err) {
+      log.warn({ peer, err: (err as Error).message }, 'refusing a trusted channel stream')
+      await refuse(lp, stream, (err as Error).message)
+      return
+    }
+    this.emit('stream', { peer, header, stream, lp })
+  }
 }

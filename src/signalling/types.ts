@@ -2,6 +2,7 @@ import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { Startable } from '../util/startable.ts'
 import type { TypedEmitter } from '../util/typed-emitter.ts'
+import type { AllowPolicy } from './allow-policy.ts'
 
 /** What a daemon announces about a source of its own. */
 export interface SourceSummary {
@@ -54,8 +55,24 @@ export interface SwarmEvents {
   'peer:discovered': [PeerInfo]
   'peer:updated': [PeerInfo]
   'peer:lost': [PeerInfo]
-  /** Addresses of this machine went away (an interface down or renumbered): paths that used them are gone. */
-  'addresses:lost': [hosts: string[]]
+  /**
+   * Addresses of this machine went away (an interface down or renumbered):
+   * paths that used them are gone. The one owner of that fact is the swarm's
+   * address monitor (ConnectionCheck, one look a second).
+   */
+  'path:lost': [PathChange]
+  /**
+   * This machine has a new address (an interface up, or renumbered): a path
+   * may be possible again, and a path whose local address is not among `now`
+   * was lost unseen (the address came and went between two looks).
+   */
+  'path:added': [PathChange]
+}
+
+/** What the address monitor saw change: `hosts` lost or added, and the hosts there are `now`. */
+export interface PathChange {
+  hosts: string[]
+  now: ReadonlySet<string>
 }
 
 export interface SwarmInit {
@@ -76,6 +93,8 @@ export interface SwarmInit {
     /** Peers the presence table holds at most (see PresenceTable.apply). Default DEFAULT_MAX_PEERS. */
     maxPeers?: number
   }
+  /** swarm.allow and bans, shared with the signal services and the sessions (default: one made from swarm.allow). */
+  allow?: AllowPolicy
   privateKey: PrivateKey
   /** Called at every announcement, so the record always shows current sources. */
   presence: () => PresenceContent
@@ -88,8 +107,6 @@ export interface Swarm extends Startable, TypedEmitter<SwarmEvents> {
   readonly libp2p: Libp2p
   /** Multiaddrs this node listens on, each with /p2p/<peerId>. */
   addresses: () => string[]
-  /** This machine's interface addresses, as last looked at (every second; see 'addresses:lost'). */
-  localHosts: () => Set<string>
   /**
    * Make sure signalling towards `peer` does not ride a dead connection: ping
    * the open one, hang up on it if it does not answer (a dial then makes a new one).
@@ -101,6 +118,4 @@ export interface Swarm extends Startable, TypedEmitter<SwarmEvents> {
   peer: (peerId: string) => PeerInfo | undefined
   /** Publish presence now (also done every announceIntervalMs). */
   announce: () => Promise<void>
-  /** Replace swarm.allow live (config reload): peers no longer on it are hung up on and forgotten. */
-  setAllow: (peers: string[]) => void
 }

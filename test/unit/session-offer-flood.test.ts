@@ -1,6 +1,7 @@
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createSessionManager, OFFER_BURST, type SessionManager } from '../../src/core/sessions/session-manager.ts'
+import { AllowPolicy } from '../../src/signalling/allow-policy.ts'
 import type { SignalMessage } from '../../src/signalling/signal-messages.ts'
 import type { SignalService } from '../../src/signalling/signal-service.ts'
 import type { SignalStream } from '../../src/signalling/signal-stream.ts'
@@ -59,7 +60,7 @@ function setup (maxSessions = 4): { manager: SessionManager, signal: SignalServi
     signal,
     autoconnect: true,
     maxSessions,
-    allow: [],
+    allow: new AllowPolicy([]),
     profileFor: () => 'webrtc',
     createSession: () => sessions.make(),
     logger: pino({ level: 'silent' })

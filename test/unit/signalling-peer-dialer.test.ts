@@ -2,7 +2,7 @@ import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import type { PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { AllowList } from '../../src/signalling/allow-list.ts'
+import { AllowPolicy } from '../../src/signalling/allow-policy.ts'
 import { PeerDialer } from '../../src/signalling/peer-dialer.ts'
 
 const peer = (id: string): PeerId => ({ toString: () => id, equals: (o: PeerId) => o.toString() === id }) as unknown as PeerId
@@ -24,7 +24,7 @@ function fakeLibp2p (open: string[]): { libp2p: any, dialled: string[], merged: 
 describe('PeerDialer: the overlay', () => {
   it('dials found peers only up to overlayPeers connections (dials in flight count), and keeps the rest\'s addresses', async () => {
     const { libp2p, dialled, merged } = fakeLibp2p(['a', 'b'])
-    const dialer = new PeerDialer({ libp2p, allow: new AllowList([]), overlayPeers: 4, log: pino({ level: 'silent' }) })
+    const dialer = new PeerDialer({ libp2p, allow: new AllowPolicy([]), overlayPeers: 4, log: pino({ level: 'silent' }) })
     const addr = [multiaddr('/ip4/10.0.0.9/tcp/4001')]
     for (const id of ['c', 'd', 'e', 'f']) dialer.dial(peer(id), addr, 'presence', { optional: true })
     await new Promise(resolve => setTimeout(resolve, 10))

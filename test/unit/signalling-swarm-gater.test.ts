@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { MultiaddrConnection } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
-import { AllowList } from '../../src/signalling/allow-list.ts'
+import { AllowPolicy } from '../../src/signalling/allow-policy.ts'
 import { MAX_CONNECTIONS_PER_PEER, swarmGater } from '../../src/signalling/swarm-gater.ts'
 
 describe('swarm gater', () => {
@@ -11,7 +11,7 @@ describe('swarm gater', () => {
     const peerA = peerIdFromPrivateKey(a)
     const peerB = peerIdFromPrivateKey(b)
     const open = new Map([[peerA.toString(), MAX_CONNECTIONS_PER_PEER - 1]])
-    const allow = new AllowList([])
+    const allow = new AllowPolicy([])
     const gater = swarmGater({ allow, connectionsTo: p => open.get(p.toString()) ?? 0 })
     const conn = {} as unknown as MultiaddrConnection
     expect(await gater.denyInboundUpgradedConnection?.(peerA, conn)).toBe(false)

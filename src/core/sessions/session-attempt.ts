@@ -17,6 +17,8 @@ export interface SessionAttemptEvents {
   channel: [Channel]
   /** A watch/watching/unwatch request for this session from the peer. */
   media: [MediaSignalMessage]
+  /** Offer and answer are through (the offerer has the answer, the answerer sent it): ICE and DTLS now. */
+  negotiated: []
   /** The attempt ended: `failure` is undefined after a clean, local close. */
   ended: [AttemptFailure | undefined]
 }
@@ -64,6 +66,7 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
   #remoteSdp: string | undefined
   #ended = false
   #answerTimer: NodeJS.Timeout | undefined
+  #negotiated = false
 
   constructor (init: SessionAttemptInit) {
     super()
@@ -104,6 +107,15 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
 
   get state (): SessionState { return this.session.state }
 
+  /** Offer and answer are through (see the `negotiated` event). */
+  get negotiated (): boolean { return this.#negotiated }
+
+  #setNegotiated (): void {
+    if (this.#negotiated || this.#ended) return
+    this.#negotiated = true
+    this.emit('negotiated')
+  }
+
   /** Answerer: apply the offer that opened the stream (validated by the manager). */
   acceptOffer (offer: Extract<SignalMessage, { type: 'offer' }>): void {
     this.#remoteSdp = offer.sdp
@@ -138,6 +150,7 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
     this.#stream.send(message).catch((err: unknown) => {
       this.#log.debug({ err: (err as Error).message }, 'could not send signal')
     })
+    if (signal.type === 'answer') this.#setNegotiated()
   }
 
   #onMessage (message: SignalMessage): void {
@@ -175,6 +188,7 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
         }
         this.#remoteSdp ??= message.sdp
         this.#apply({ type: 'answer', sdp: message.sdp, params: message.params })
+        this.#setNegotiated()
         return
       case 'offer':
         // Renegotiation (tracks added later) is offered by the same side on the same stream.

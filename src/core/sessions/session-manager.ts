@@ -1,41 +1,26 @@
-import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { ConflictError, NotFoundError } from '../../util/errors.ts'
 import { TypedEmitter } from '../../util/typed-emitter.ts'
 import type { Startable } from '../../util/startable.ts'
+import type { AllowPolicy } from '../../signalling/allow-policy.ts'
 import type { MediaSignalMessage, SignalMessage } from '../../signalling/signal-messages.ts'
-import { lostHost } from '../../signalling/address-hosts.ts'
 import type { SignalService } from '../../signalling/signal-service.ts'
 import { PublishRateLimit } from '../../signalling/publish-rate-limit.ts'
 import type { SignalStream } from '../../signalling/signal-stream.ts'
-import type { PeerInfo, Swarm } from '../../signalling/types.ts'
+import type { PathChange, PeerInfo, Swarm } from '../../signalling/types.ts'
 import type { Channel, PeerSession, SessionRole, SessionSignal, StackProfile } from '../../transport/types.ts'
-import { sessionBackoffMs } from './backoff.ts'
-import { holdsBackFromFull } from './full-peer.ts'
-import { SessionAttempt, type AttemptFailure } from './session-attempt.ts'
+import { PeerSlot, type PeerSlotContext, type SessionLink, type SlotTransition } from './peer-slot.ts'
+import { SessionAttempt } from './session-attempt.ts'
 import type { SessionInfo } from './session-info.ts'
-import { EDGE_CHANNEL } from './channel-hub.ts'
+
+export { CHANNEL_PUBLISH_MS, REOFFER_GRACE_MS, type SessionLink, type SlotState, type SlotTransition } from './peer-slot.ts'
 
 /** The first message on an inbound signal stream must come within this. */
 export const FIRST_MESSAGE_TIMEOUT_MS = 10_000
-/** How often wanted-but-missing sessions are looked at (besides events). */
-export const RECONCILE_INTERVAL_MS = 1_000
-/**
- * Channel opens and closes are published (the session's info, with every
- * channel's stats) at most this often a session: a flood of 1,000 channels
- * otherwise publishes 2,000 times with up to 1,000 channels each, and holds
- * the event loop for most of a second.
- */
-export const CHANNEL_PUBLISH_MS = 50
-/** How long an answerer whose connected session failed offers a new one itself (see Slot.reofferUntil). */
-export const REOFFER_GRACE_MS = 60_000
 
 /** Offers a peer may make at once, and the rate they come back at (a remake or a restart needs one each). */
 export const OFFER_BURST = 8
 export const OFFERS_PER_SECOND = 0.5
-
-/** A connected session as the media (watch) layer uses it: its PeerSession and its signal stream. */
-export type SessionLink = Pick<SessionAttempt, 'peer' | 'id' | 'session' | 'sendMedia' | 'canSignal'>
 
 export interface SessionManagerEvents {
   session: [SessionInfo]
@@ -43,58 +28,22 @@ export interface SessionManagerEvents {
   channel: [peer: string, channel: Channel, session: string]
   /** A peer's watch/watching/unwatch request on one of its sessions. */
   media: [peer: string, message: MediaSignalMessage, link: SessionLink]
+  /** A peer's state machine moved (see PeerSlot). */
+  transition: [SlotTransition]
 }
 
 export interface SessionManagerInit {
   localPeer: string
-  swarm: Pick<Swarm, 'peers' | 'peer' | 'localHosts' | 'checkConnection' | 'on' | 'off'>
+  swarm: Pick<Swarm, 'peers' | 'peer' | 'checkConnection' | 'on' | 'off'>
   signal: SignalService
   autoconnect: boolean
   maxSessions: number
-  allow: string[]
+  /** swarm.allow and the trusted profile's rule, shared with the swarm and the signal services (read live; `changed` on reload). */
+  allow: AllowPolicy
   profileFor: (peer: string) => StackProfile
-  /** Why the trusted profile may not be used with this peer (undefined: it may: rtc.trusted and on swarm.allow). */
-  trustedRefusal?: (peer: string) => string | undefined
   /** Builds a PeerSession with the daemon's rtc config. */
   createSession: (init: { remotePeer: string, role: SessionRole, profile: StackProfile, sendSignal: (s: SessionSignal) => void, id: string }) => PeerSession
   logger: Logger
-}
-
-/** Everything the manager knows about one remote peer. */
-interface Slot {
-  peer: string
-  current?: SessionAttempt
-  /** Make-before-break: the old PeerConnection carries traffic until the new one connects. */
-  previous?: SessionAttempt
-  /** `edgectl connect`: wanted even without autoconnect or when we are not the offerer. */
-  explicit: boolean
-  /** `edgectl disconnect`: not wanted until connected again by hand. */
-  manualOff: boolean
-  failures: number
-  retryAt: number
-  attempts: number
-  instance?: string
-  /** The peer's announced addresses, as last seen: new ones are worth a retry at once. */
-  addresses?: string
-  /** We lost an address: offer a new PeerConnection (whichever side offered the old one) until one is under way. */
-  remake?: boolean
-  /** The session `remake` was last set for (see remakeLostPath). */
-  remakeOf?: string
-  /** The session whose lost local address had the libp2p connection checked (see checkLocalEnd). */
-  pathChecked?: string
-  /**
-   * Our connected session failed on our side while the peer offered it: after
-   * a partition the peer's side can look connected for half a minute longer
-   * (an idle SCTP association notices nothing), so we offer until one
-   * connects, for REOFFER_GRACE_MS (the slot stays that long even while the
-   * peer is out of presence).
-   */
-  reofferUntil?: number
-  /** A session with this peer connected once: its end may still count it (see reconcile). */
-  connectedBefore?: boolean
-  lastError: AttemptFailure | null
-  /** A publish for channel events is due (see CHANNEL_PUBLISH_MS). */
-  channelPublish?: NodeJS.Timeout
 }
 
 export interface SessionManager extends Startable, TypedEmitter<SessionManagerEvents> {
@@ -111,226 +60,178 @@ export interface SessionManager extends Startable, TypedEmitter<SessionManagerEv
   count: () => number
   /** Every session slot is taken (swarm.maxSessions): presence says so. */
   full: () => boolean
-  /** Replace swarm.allow live (config reload): sessions with peers no longer on it close. */
-  setAllow: (peers: string[]) => void
+}
+
+export function createSessionManager (init: SessionManagerInit): SessionManager {
+  return new PeerSessionManager(init)
 }
 
 /**
- * One PeerSession per remote peer: auto-connects allowed peers (the side with
- * the smaller peer id offers, so there is no glare), answers offers, and
- * reconnects with a brand-new PeerConnection and exponential back-off when a
- * session fails or the peer restarts.
+ * One PeerSession per remote peer, each peer's life a PeerSlot state machine
+ * with its own timers. The manager only owns the slots: it routes the
+ * swarm's events (presence, paths), inbound offers (after the checks that
+ * concern every peer: profile, trusted, offer rate) and the operator's
+ * commands to them, and lets the others know when a place frees.
+ * Auto-connect: the side with the smaller peer id offers.
  */
-export function createSessionManager (init: SessionManagerInit): SessionManager {
-  const log = init.logger
-  const manager = new TypedEmitter<SessionManagerEvents>() as SessionManager
-  manager.onListenerError = (event, err) => { log.error({ err, event }, 'session listener failed') }
-  const slots = new Map<string, Slot>()
-  const offerRate = new PublishRateLimit({ burst: OFFER_BURST, perSecond: OFFERS_PER_SECOND })
-  const allow = new Set(init.allow)
-  let timer: NodeJS.Timeout | undefined
-  let running = false
+class PeerSessionManager extends TypedEmitter<SessionManagerEvents> implements SessionManager {
+  readonly #init: SessionManagerInit
+  readonly #log: Logger
+  readonly #slots = new Map<string, PeerSlot>()
+  readonly #offerRate = new PublishRateLimit({ burst: OFFER_BURST, perSecond: OFFERS_PER_SECOND })
+  readonly #context: PeerSlotContext
+  #running = false
 
-  const isAllowed = (peer: string): boolean => allow.size === 0 || allow.has(peer)
-  const weOffer = (peer: string): boolean => init.localPeer < peer
-  const reoffering = (s: Slot): boolean => s.reofferUntil !== undefined && Date.now() < s.reofferUntil
-  /** An ICE candidate's address without an IPv6 zone (`fe80::1%eth0`), as the interfaces list it. */
-  const bareHost = (address: string): string => address.replace(/%.*$/, '')
-  const known = (peer: string): PeerInfo | undefined => init.swarm.peer(peer)
-  /** The attempt carrying the peer's traffic: the current one once connected, else the previous one while it holds. */
-  const connectedAttempt = (s: Slot | undefined): SessionAttempt | undefined => {
-    const attempt = s?.current?.state === 'connected' ? s.current : s?.previous
-    return attempt?.state === 'connected' ? attempt : undefined
-  }
-  /** An offer of ours is opening its signal stream: offer() reserves the slot until then (retryAt = +∞). */
-  const dialling = (s: Slot): boolean => s.retryAt === Number.POSITIVE_INFINITY
-  // A dialling offer counts too: several slots reconciled in one tick must not overshoot the limit.
-  const active = (): number => [...slots.values()].filter(s => s.current !== undefined || dialling(s)).length
-
-  const slotOf = (peer: string): Slot => {
-    let slot = slots.get(peer)
-    if (slot === undefined) {
-      slot = { peer, explicit: false, manualOff: false, failures: 0, retryAt: 0, attempts: 0, lastError: null }
-      slots.set(peer, slot)
-    }
-    return slot
-  }
-
-  const info = (slot: Slot): SessionInfo => {
-    const attempt = slot.current ?? slot.previous
-    const stats = attempt?.session.stats()
-    return {
-      peer: slot.peer,
-      name: known(slot.peer)?.name ?? null,
-      session: attempt?.id ?? null,
-      state: attempt?.state ?? 'idle',
-      profile: attempt?.profile ?? init.profileFor(slot.peer),
-      role: attempt?.role ?? null,
-      pair: stats?.pair ?? null,
-      rttMs: stats?.rttMs ?? null,
-      bytesSent: stats?.bytesSent ?? 0,
-      bytesReceived: stats?.bytesReceived ?? 0,
-      channels: stats?.channels.filter(c => c.label !== EDGE_CHANNEL) ?? [],
-      sections: stats?.sections ?? { local: [], remote: [] },
-      connectedAt: stats?.connectedAt ?? null,
-      attempts: slot.attempts,
-      lastError: slot.lastError === null ? null : { code: slot.lastError.code, message: slot.lastError.message }
+  constructor (init: SessionManagerInit) {
+    super()
+    this.#init = init
+    this.#log = init.logger
+    this.onListenerError = (event, err) => { this.#log.error({ err, event }, 'session listener failed') }
+    this.#context = {
+      localPeer: init.localPeer,
+      autoconnect: init.autoconnect,
+      allow: init.allow,
+      known: peer => init.swarm.peer(peer),
+      hasRoom: () => this.count() < init.maxSessions,
+      maxSessions: init.maxSessions,
+      profileFor: init.profileFor,
+      signal: init.signal,
+      checkConnection: async peer => { await init.swarm.checkConnection(peer) },
+      createAttempt: ({ peer, role, id, profile, stream }) => new SessionAttempt({
+        peer,
+        id,
+        role,
+        profile,
+        stream,
+        createSession: (r, sendSignal) => init.createSession({ remotePeer: peer, role: r, profile, sendSignal, id }),
+        logger: this.#log
+      }),
+      logger: this.#log
     }
   }
 
-  const publish = (slot: Slot): void => { manager.emit('session', info(slot)) }
-  const publishChannels = (slot: Slot): void => {
-    if (slot.channelPublish !== undefined) return
-    slot.channelPublish = setTimeout(() => {
-      slot.channelPublish = undefined
-      // A slot dropped meanwhile (stop() drops them all) has no session left to publish.
-      if (slots.get(slot.peer) === slot) publish(slot)
-    }, CHANNEL_PUBLISH_MS)
+  async start (): Promise<void> {
+    if (this.#running) return
+    this.#running = true
+    this.#init.signal.on('stream', this.#onStream)
+    this.#init.swarm.on('peer:discovered', this.#onPeer)
+    this.#init.swarm.on('peer:updated', this.#onPeer)
+    this.#init.swarm.on('peer:lost', this.#onLost)
+    this.#init.swarm.on('path:lost', this.#onPathLost)
+    this.#init.swarm.on('path:added', this.#onPathAdded)
+    this.#init.allow.on('changed', this.#onAllowChanged)
+    for (const peer of this.#init.swarm.peers()) this.#onPeer(peer)
   }
 
-  const wanted = (slot: Slot): boolean =>
-    !slot.manualOff && isAllowed(slot.peer) && (slot.explicit || (init.autoconnect && (weOffer(slot.peer) || reoffering(slot)) && known(slot.peer) !== undefined))
+  async stop (): Promise<void> {
+    if (!this.#running) return
+    this.#running = false
+    this.#init.signal.off('stream', this.#onStream)
+    this.#init.swarm.off('peer:discovered', this.#onPeer)
+    this.#init.swarm.off('peer:updated', this.#onPeer)
+    this.#init.swarm.off('peer:lost', this.#onLost)
+    this.#init.swarm.off('path:lost', this.#onPathLost)
+    this.#init.swarm.off('path:added', this.#onPathAdded)
+    this.#init.allow.off('changed', this.#onAllowChanged)
+    const slots = [...this.#slots.values()]
+    this.#slots.clear()
+    for (const slot of slots) slot.close('daemon stopping')
+    this.removeAllListeners()
+  }
 
-  /** Follow an attempt: connected retires the previous one; an end schedules a retry. */
-  const adopt = (slot: Slot, attempt: SessionAttempt): void => {
-    slot.attempts++
-    attempt.on('media', message => { manager.emit('media', slot.peer, message, attempt) })
-    attempt.on('channel', channel => {
-      manager.emit('channel', slot.peer, channel, attempt.id)
-      // Programs wait for their channel: tell them when one opens or closes.
-      publishChannels(slot)
-      channel.on('close', () => { publishChannels(slot) })
+  list (): SessionInfo[] {
+    return [...this.#slots.values()].filter(s => s.listed).map(s => s.info())
+  }
+
+  get (peer: string): SessionInfo {
+    const slot = this.#slots.get(peer)
+    if (slot === undefined) throw new NotFoundError(`no session with ${peer}`)
+    return slot.info()
+  }
+
+  connect (peer: string): SessionInfo {
+    if (peer === this.#init.localPeer) throw new ConflictError('cannot connect to this daemon itself')
+    if (!this.#init.allow.allows(peer)) throw new ConflictError(`peer ${peer} is not on swarm.allow`)
+    const slot = this.#slotOf(peer)
+    slot.connect()
+    return slot.info()
+  }
+
+  disconnect (peer: string): void {
+    const slot = this.#slots.get(peer)
+    if (slot === undefined || (slot.link === undefined && !slot.holdsPlace && !slot.explicit)) {
+      throw new NotFoundError(`no session with ${peer}`)
+    }
+    slot.disconnect()
+  }
+
+  session (peer: string): PeerSession | undefined {
+    return this.#slots.get(peer)?.link?.session
+  }
+
+  sessionById (peer: string, id: string): PeerSession | undefined {
+    return this.#slots.get(peer)?.attempt(id)?.session
+  }
+
+  link (peer: string): SessionLink | undefined {
+    return this.#slots.get(peer)?.link
+  }
+
+  /** Slots holding a place: an attempt, or an offer of ours dialling (several offers started at once must not overshoot the limit). */
+  count (): number {
+    let n = 0
+    for (const slot of this.#slots.values()) if (slot.holdsPlace) n++
+    return n
+  }
+
+  full (): boolean {
+    return this.count() >= this.#init.maxSessions
+  }
+
+  #slotOf (peer: string): PeerSlot {
+    let slot = this.#slots.get(peer)
+    if (slot !== undefined) return slot
+    const created = slot = new PeerSlot(peer, this.#context)
+    created.on('transition', t => { this.emit('transition', t) })
+    created.on('session', info => { this.emit('session', info) })
+    created.on('channel', (channel, session) => { this.emit('channel', peer, channel, session) })
+    created.on('media', (message, link) => { this.emit('media', peer, message, link) })
+    created.on('freed', () => {
+      for (const other of [...this.#slots.values()]) if (other !== created) other.placeFreed()
     })
-    let connected = false
-    attempt.on('state', state => {
-      if (state === 'connected') { connected = true; slot.connectedBefore = true }
-      if (state === 'connected' && slot.current === attempt) {
-        slot.failures = 0
-        slot.lastError = null
-        slot.reofferUntil = undefined
-        slot.previous?.close('replaced by a new session')
-        slot.previous = undefined
-        log.info({ peer: slot.peer, session: attempt.id, pair: attempt.session.pair() }, 'session connected')
-      }
-      publish(slot)
-    })
-    attempt.on('ended', failure => {
-      if (slot.previous === attempt) slot.previous = undefined
-      if (slot.current === attempt) {
-        slot.current = slot.previous
-        slot.previous = undefined
-        if (failure !== undefined) {
-          slot.failures++
-          slot.lastError = failure
-          slot.retryAt = Date.now() + sessionBackoffMs(slot.failures, failure.permanent)
-          // The transport gave up here (no bye from the peer): the peer may not know yet.
-          if (connected && !weOffer(slot.peer) && (failure.code === 'closed' || failure.code === 'connection-failed')) {
-            slot.reofferUntil = Date.now() + REOFFER_GRACE_MS
-          }
-        }
-      }
-      publish(slot)
-      // A peer lost from presence kept its slot while its session held; now that it ended, forget the peer.
-      if (slot.current === undefined && !slot.explicit && known(slot.peer) === undefined && !reoffering(slot)) {
-        slots.delete(slot.peer)
-        return
-      }
-      reconcile(slot)
-    })
-    publish(slot)
+    created.on('forget', () => { if (this.#slots.get(peer) === created) this.#slots.delete(peer) })
+    this.#slots.set(peer, created)
+    return created
   }
 
-  const createAttempt = (slot: Slot, role: SessionRole, id: string, profile: StackProfile, stream: SignalStream): SessionAttempt =>
-    new SessionAttempt({
-      peer: slot.peer,
-      id,
-      role,
-      profile,
-      stream,
-      createSession: (r, sendSignal) => init.createSession({ remotePeer: slot.peer, role: r, profile, sendSignal, id }),
-      logger: log
-    })
-
-  /**
-   * Make `attempt` the slot's current one. At most two attempts per peer: a
-   * connected one (kept as `previous`, make-before-break, until the new one
-   * connects) and one negotiating. A negotiating attempt that is replaced is
-   * closed (each one holds a PeerConnection and its UDP sockets: offers that
-   * replaced each other without closing took a daemon from 2 sockets to 1,002).
-   * The new attempt goes in first, so the old one's 'ended' finds the slot taken.
-   */
-  const install = (slot: Slot, attempt: SessionAttempt): void => {
-    const replaced = slot.current
-    let closing: SessionAttempt | undefined
-    if (replaced?.state === 'connected') {
-      if (slot.previous !== undefined && slot.previous !== replaced) closing = slot.previous
-      slot.previous = replaced
-    } else {
-      closing = replaced
-    }
-    slot.current = attempt
-    closing?.close('replaced by a newer negotiation')
-    adopt(slot, attempt)
+  readonly #onPeer = (peer: PeerInfo): void => {
+    if (!this.#running) return
+    this.#slotOf(peer.peerId).presence(peer)
   }
 
-  const trustedRefused = (peer: string, profile: StackProfile): string | undefined =>
-    profile === 'trusted' ? init.trustedRefusal?.(peer) : undefined
-
-  const offer = async (slot: Slot): Promise<void> => {
-    const id = randomBytes(12).toString('base64url')
-    const refusal = trustedRefused(slot.peer, init.profileFor(slot.peer))
-    if (refusal !== undefined) {
-      log.warn({ peer: slot.peer }, `not connecting: trusted profile refused (${refusal})`)
-      slot.failures++
-      slot.lastError = { code: 'not-allowed', message: `trusted profile refused: ${refusal}`, permanent: true }
-      slot.retryAt = Date.now() + sessionBackoffMs(slot.failures, true)
-      publish(slot)
-      return
-    }
-    // Reserve the slot while dialling so reconcile does not start a second offer.
-    const placeholder = slot.retryAt
-    slot.retryAt = Number.POSITIVE_INFINITY
-    let stream: SignalStream
-    try {
-      // A session is being re-made (a path gone, a peer moved or restarted): so may be
-      // the libp2p connection the offer would go out on, and an offer lost on it holds
-      // the slot (and wins glare against the peer's) until the negotiation times out.
-      if (slot.current !== undefined) await init.swarm.checkConnection(slot.peer)
-      stream = await init.signal.open(slot.peer)
-    } catch (err) {
-      slot.failures++
-      slot.lastError = { code: 'closed', message: `cannot open a signal stream: ${(err as Error).message}`, permanent: false }
-      slot.retryAt = Date.now() + sessionBackoffMs(slot.failures)
-      log.debug({ peer: slot.peer, err: (err as Error).message }, 'signal dial failed')
-      publish(slot)
-      return
-    }
-    slot.retryAt = placeholder
-    if (!running || slot.manualOff) { stream.close(); return }
-    const attempt = createAttempt(slot, 'offerer', id, init.profileFor(slot.peer), stream)
-    log.info({ peer: slot.peer, session: id, replacing: slot.current?.id }, 'offering a session')
-    slot.remake = false
-    install(slot, attempt)
+  readonly #onLost = (peer: PeerInfo): void => {
+    this.#slots.get(peer.peerId)?.presenceLost()
   }
 
-  /** Start what should run for this peer and is not running. */
-  const reconcile = (slot: Slot): void => {
-    if (!running || !wanted(slot) || slot.current !== undefined) return
-    if (Date.now() < slot.retryAt) return
-    if (active() >= init.maxSessions) {
-      log.debug({ peer: slot.peer, max: init.maxSessions }, 'not connecting: session limit reached')
-      return
+  readonly #onPathLost = (change: PathChange): void => {
+    const lost = new Set(change.hosts)
+    for (const slot of [...this.#slots.values()]) slot.pathLost(lost)
+  }
+
+  readonly #onPathAdded = (change: PathChange): void => {
+    for (const slot of [...this.#slots.values()]) slot.pathAdded(change.now)
+  }
+
+  readonly #onAllowChanged = (): void => {
+    for (const slot of [...this.#slots.values()]) {
+      if (this.#init.allow.allows(slot.peer)) { slot.allowChanged(); continue }
+      this.#slots.delete(slot.peer)
+      slot.allowChanged()
     }
-    if (holdsBackFromFull(slot, known(slot.peer)?.full === true)) {
-      log.debug({ peer: slot.peer }, 'not connecting: the peer has no free session slot')
-      return
-    }
-    void offer(slot)
   }
 
   /** A peer opened a signal stream: its first message must be an offer we can take. */
-  const onStream = (stream: SignalStream): void => {
-    const peer = stream.remotePeer
+  readonly #onStream = (stream: SignalStream): void => {
     const timeout = setTimeout(() => { void stream.reject('timeout', `no offer within ${FIRST_MESSAGE_TIMEOUT_MS} ms`) }, FIRST_MESSAGE_TIMEOUT_MS)
     const onFirst = (message: SignalMessage): void => {
       clearTimeout(timeout)
@@ -340,266 +241,37 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
         void stream.reject('out-of-order', `expected an offer first, got ${message.type}`)
         return
       }
-      takeOffer(stream, message)
+      this.#takeOffer(stream, message)
     }
     const onClose = (): void => { clearTimeout(timeout) }
     stream.on('message', onFirst)
     stream.on('close', onClose)
   }
 
-  const takeOffer = (stream: SignalStream, message: Extract<SignalMessage, { type: 'offer' }>): void => {
+  #takeOffer (stream: SignalStream, message: Extract<SignalMessage, { type: 'offer' }>): void {
     const peer = stream.remotePeer
-    const slot = slotOf(peer)
-    const profile = init.profileFor(peer)
+    const profile = this.#init.profileFor(peer)
     if (message.profile !== profile) {
-      log.warn({ peer, theirs: message.profile, ours: profile }, 'stack profile mismatch: no session')
+      this.#log.warn({ peer, theirs: message.profile, ours: profile }, 'stack profile mismatch: no session')
       void stream.reject('profile-mismatch', `this peer uses stack profile ${profile} towards you, you offered ${message.profile}`, message.session)
       return
     }
-    const refusal = trustedRefused(peer, profile)
+    const refusal = profile === 'trusted' ? this.#init.allow.trustedRefusal(peer) : undefined
     if (refusal !== undefined) {
-      log.warn({ peer }, `trusted offer refused: ${refusal}`)
+      this.#log.warn({ peer }, `trusted offer refused: ${refusal}`)
       void stream.reject('not-allowed', `this peer refuses the trusted profile with you: ${refusal}`, message.session)
       return
     }
-    if (slot.manualOff) {
-      void stream.reject('busy', 'sessions with you were disconnected by the operator', message.session)
+    if (!this.#running) {
+      void stream.reject('busy', 'this daemon is stopping', message.session)
       return
     }
     // Each offer we take costs a PeerConnection: a peer gets a few at once, then one every few seconds.
-    if (!offerRate.take(peer)) {
-      log.warn({ peer }, 'offer over the per-peer offer rate refused')
+    if (this.#slots.get(peer)?.state !== 'off' && !this.#offerRate.take(peer)) {
+      this.#log.warn({ peer }, 'offer over the per-peer offer rate refused')
       void stream.reject('busy', `more than ${OFFER_BURST} offers at once, or one per ${1 / OFFERS_PER_SECOND} s`, message.session)
       return
     }
-    // The peer offers: it knows our old session is gone, we need not offer again ourselves.
-    slot.reofferUntil = undefined
-    const current = slot.current
-    if (current?.role === 'offerer' && current.state === 'connecting') {
-      // Glare (both sides offered): the smaller peer id's offer wins.
-      if (weOffer(peer)) {
-        void stream.reject('busy', 'glare: our offer to you is in progress and wins', message.session)
-        return
-      }
-      current.close('glare: taking your offer')
-    } else if (current === undefined && active() >= init.maxSessions) {
-      void stream.reject('full', `session limit of ${init.maxSessions} reached`, message.session)
-      return
-    }
-    const attempt = createAttempt(slot, 'answerer', message.session, profile, stream)
-    log.info({ peer, session: message.session, replacing: slot.current?.id }, 'answering an offer')
-    install(slot, attempt)
-    attempt.acceptOffer(message)
+    this.#slotOf(peer).takeOffer(stream, message, profile)
   }
-
-  const onPeer = (peer: PeerInfo): void => {
-    const slot = slotOf(peer.peerId)
-    const restarted = slot.instance !== undefined && slot.instance !== peer.instance
-    slot.instance = peer.instance
-    const addresses = peer.addresses.join(' ')
-    const changed = slot.addresses !== undefined && slot.addresses !== addresses
-    // Only an address that went away can have taken the session's path with it; new ones add paths.
-    const moved = changed && lostHost((slot.addresses ?? '').split(' '), peer.addresses)
-    if (changed && slot.current === undefined) slot.retryAt = 0
-    slot.addresses = addresses
-    // It refused us for want of a slot and now says one is free: no need to sit out the long back-off.
-    if (peer.full !== true && slot.current === undefined && slot.lastError?.code === 'full') slot.retryAt = 0
-    if (restarted && slot.current !== undefined && weOffer(peer.peerId) && wanted(slot)) {
-      // The peer restarted: its end of our PeerConnection is gone; make a new one now
-      // instead of waiting for ICE to notice (the old one stays until the new one connects).
-      log.info({ peer: peer.peerId }, 'peer restarted: renegotiating with a new PeerConnection')
-      remake(slot, true)
-      return
-    }
-    if (moved && slot.current !== undefined) {
-      log.info({ peer: peer.peerId }, 'peer lost an address: renegotiating with a new PeerConnection')
-      remake(slot)
-      return
-    }
-    reconcile(slot)
-  }
-  /**
-   * Make-before-break for a session whose path may be gone (peer restarted or
-   * moved): the offerer signals a new PeerConnection (libdatachannel has no ICE
-   * restart) while the old one carries on until the new one connects.
-   */
-  const remake = (slot: Slot, restarted = false): void => {
-    if (!running || slot.current === undefined || !weOffer(slot.peer) || !wanted(slot)) return
-    // A negotiation under way towards a path that still works needs no second one; one towards a restarted peer is dead.
-    if (!restarted && slot.current.state !== 'connected') return
-    slot.failures = 0
-    slot.retryAt = 0
-    void offer(slot)
-  }
-
-  /**
-   * A path of ours is gone (an interface went away or was renumbered) and
-   * only we know: we offer a new PeerConnection, whichever side offered the
-   * old one (the peer takes an offer beside a connected session, see
-   * onStream). offer() first makes sure the libp2p connection it signals on
-   * is alive; until there is one, the offer fails and is tried again.
-   */
-  const remakeLostPath = (slot: Slot, why: string, fresh: boolean): void => {
-    if (slot.current?.state !== 'connected' || slot.previous !== undefined) return
-    if (slot.manualOff || !isAllowed(slot.peer)) return
-    if (slot.remake === true && !fresh) return
-    slot.remake = true
-    // Marked again by the tick after a failed try (glare, no signalling yet): the back-off holds.
-    // A new loss is news: try at once.
-    if (slot.remakeOf === slot.current.id && !fresh) return
-    slot.remakeOf = slot.current.id
-    log.info({ peer: slot.peer, pair: slot.current.session.pair() }, `${why}: renegotiating with a new PeerConnection`)
-    slot.failures = 0
-    slot.retryAt = 0
-  }
-  /** Hosts of ours went away: every session whose local end we cannot vouch for is re-made. */
-  const onAddressesLost = (hosts: string[]): void => {
-    const lost = new Set(hosts)
-    for (const slot of slots.values()) {
-      const local = connectedAttempt(slot)?.session.pair()?.local
-      // A host candidate names our address; a reflexive or relayed one hides which interface it left by.
-      if (local?.type === 'host' && !lost.has(bareHost(local.address))) continue
-      remakeLostPath(slot, 'we lost an address', true)
-    }
-  }
-  /**
-   * The session's local address is no longer ours. Also catches what a loss
-   * event cannot: an address that came back and moved again between two
-   * looks (a link up, then DHCP renumbering it) reads as a gain only.
-   */
-  const checkLocalEnd = (slot: Slot, hosts: Set<string>): void => {
-    const attempt = connectedAttempt(slot)
-    const local = attempt?.session.pair()?.local
-    if (attempt === undefined || local?.type !== 'host' || hosts.has(bareHost(local.address))) return
-    // The libp2p connection may have gone with it (unseen, if the address went between two
-    // looks): once per session, so a negotiation under way does not wait on a dead one.
-    if (slot.pathChecked !== attempt.id) {
-      slot.pathChecked = attempt.id
-      void init.swarm.checkConnection(slot.peer)
-    }
-    remakeLostPath(slot, `our address ${local.address} is gone`, false)
-  }
-  const remakeIfWanted = (slot: Slot): void => {
-    if (slot.remake !== true) return
-    // Once a negotiation is under way (ours or the peer's), or the old session is gone, the job is done.
-    if (slot.current?.state !== 'connected' || slot.previous !== undefined) {
-      slot.remake = false
-      return
-    }
-    if (Date.now() < slot.retryAt) return
-    void offer(slot)
-  }
-
-  const onLost = (peer: PeerInfo): void => {
-    const slot = slots.get(peer.peerId)
-    if (slot === undefined || slot.explicit) return
-    // Presence also expires during a partition. A connected PeerConnection rides
-    // out up to ~45 s of silence and SCTP resends what was queued, so it stays;
-    // if the peer is really gone, the transport fails and ends it.
-    if (slot.current?.state === 'connected') {
-      log.info({ peer: peer.peerId }, 'peer lost from presence: keeping its connected session while the transport holds')
-      return
-    }
-    // Our side of its session failed in a partition: offer again once it is back.
-    if (reoffering(slot)) return
-    slot.current?.close('peer left the swarm')
-    slot.previous?.close('peer left the swarm')
-    slots.delete(peer.peerId)
-  }
-
-  manager.start = async () => {
-    running = true
-    init.signal.on('stream', onStream)
-    init.swarm.on('peer:discovered', onPeer)
-    init.swarm.on('peer:updated', onPeer)
-    init.swarm.on('peer:lost', onLost)
-    init.swarm.on('addresses:lost', onAddressesLost)
-    for (const peer of init.swarm.peers()) onPeer(peer)
-    timer = setInterval(() => {
-      const hosts = init.swarm.localHosts()
-      for (const slot of [...slots.values()]) {
-        // A peer that did not come back while we would have offered again: forget it.
-        if (slot.reofferUntil !== undefined && !reoffering(slot)) {
-          slot.reofferUntil = undefined
-          if (slot.current === undefined && slot.previous === undefined && !slot.explicit && known(slot.peer) === undefined) {
-            slots.delete(slot.peer)
-            continue
-          }
-        }
-        checkLocalEnd(slot, hosts)
-        remakeIfWanted(slot)
-        reconcile(slot)
-      }
-    }, RECONCILE_INTERVAL_MS)
-  }
-
-  manager.stop = async () => {
-    if (!running) return
-    running = false
-    clearInterval(timer)
-    init.signal.off('stream', onStream)
-    init.swarm.off('peer:discovered', onPeer)
-    init.swarm.off('peer:updated', onPeer)
-    init.swarm.off('peer:lost', onLost)
-    init.swarm.off('addresses:lost', onAddressesLost)
-    for (const slot of slots.values()) {
-      clearTimeout(slot.channelPublish)
-      slot.current?.close('daemon stopping')
-      slot.previous?.close('daemon stopping')
-    }
-    slots.clear()
-    manager.removeAllListeners()
-  }
-
-  manager.list = () => [...slots.values()].filter(s => s.current !== undefined || s.previous !== undefined || s.explicit || s.lastError !== null).map(info)
-  manager.get = (peer) => {
-    const slot = slots.get(peer)
-    if (slot === undefined) throw new NotFoundError(`no session with ${peer}`)
-    return info(slot)
-  }
-  manager.connect = (peer) => {
-    if (peer === init.localPeer) throw new ConflictError('cannot connect to this daemon itself')
-    if (!isAllowed(peer)) throw new ConflictError(`peer ${peer} is not on swarm.allow`)
-    const slot = slotOf(peer)
-    slot.explicit = true
-    slot.manualOff = false
-    slot.failures = 0
-    slot.retryAt = 0
-    reconcile(slot)
-    return info(slot)
-  }
-  manager.disconnect = (peer) => {
-    const slot = slots.get(peer)
-    if (slot === undefined || (slot.current === undefined && slot.previous === undefined && !slot.explicit)) {
-      throw new NotFoundError(`no session with ${peer}`)
-    }
-    slot.explicit = false
-    slot.manualOff = true
-    slot.current?.close('disconnected by the operator')
-    slot.previous?.close('disconnected by the operator')
-    publish(slot)
-  }
-  manager.session = (peer) => connectedAttempt(slots.get(peer))?.session
-  manager.sessionById = (peer, id) => {
-    const slot = slots.get(peer)
-    const attempt = [slot?.current, slot?.previous].find(a => a?.id === id)
-    return attempt?.session
-  }
-  manager.link = (peer) => connectedAttempt(slots.get(peer))
-  manager.count = active
-  manager.full = () => active() >= init.maxSessions
-  manager.setAllow = (peers) => {
-    allow.clear()
-    for (const peer of peers) allow.add(peer)
-    for (const slot of [...slots.values()]) {
-      if (isAllowed(slot.peer)) { reconcile(slot); continue }
-      slots.delete(slot.peer)
-      slot.explicit = false
-      slot.current?.close('peer removed from swarm.allow')
-      slot.previous?.close('peer removed from swarm.allow')
-    }
-  }
-
-  return manager
 }
-
