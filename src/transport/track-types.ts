@@ -85,3 +85,10 @@ export interface RecvTrack extends TypedEmitter<RecvTrackEvents> {
   stats: () => TrackStats
   close: () => void
 }
+
+/** A track's stats as its session lists them: a send track's with its consumer figures (`sender`). */
+export function trackStats (track: SendTrack | RecvTrack): TrackStats {
+  const stats = track.stats()
+  const sender = 'senderStats' in track ? track.senderStats?.() : undefined
+  return sender === undefined ? stats : { ...stats, sender }
+}

@@ -5,7 +5,7 @@ import type { SessionInfo } from '../../src/daemon/api-types.ts'
 function session (over: Partial<SessionInfo>): SessionInfo {
   return {
     peer: '12D3KooWpeer', name: 'arm', session: 's1', state: 'connected', profile: 'webrtc', role: 'offerer', pair: null,
-    rttMs: 2.5, bytesSent: 0, bytesReceived: 0, channels: [], sections: { local: [], remote: [] }, connectedAt: null, attempts: 1, lastError: null, ...over
+    rttMs: 2.5, bytesSent: 0, bytesReceived: 0, channels: [], sections: { local: [], remote: [] }, tracks: [], connectedAt: null, attempts: 1, lastError: null, ...over
   }
 }
 

@@ -172,6 +172,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       bytesReceived: stats?.bytesReceived ?? 0,
       channels: stats?.channels.filter(c => c.label !== EDGE_CHANNEL) ?? [],
       sections: stats?.sections ?? { local: [], remote: [] },
+      tracks: stats?.tracks ?? [],
       connectedAt: stats?.connectedAt ?? null,
       attempts: slot.attempts,
       lastError: slot.lastError === null ? null : { code: slot.lastError.code, message: slot.lastError.message }
