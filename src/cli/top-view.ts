@@ -24,6 +24,24 @@ export interface TopTick {
     /** Messages dropped on lossy channels (send queue and local delivery). */
     dropped: number
   }>
+  /** One row per consumer: a send track of a session (a peer watching one of our sources). */
+  consumers: Array<{
+    peer: string
+    name: string | null
+    /** The track's mid (the peer's watch id). */
+    consumer: string
+    source: string | null
+    bitrateKbps: number
+    targetBitrateKbps: number | null
+    /** Percent, from the receiver's last report; null before one. */
+    lossPercent: number | null
+    packetsLost: number | null
+    rttMs: number | null
+    jitterMs: number | null
+    nacks: number
+    retransmits: number
+    plis: number
+  }>
   sources: Array<{
     name: string
     kind: string
@@ -57,6 +75,23 @@ export function topTick (now: TopSnapshot, previous: TopSnapshot | undefined): T
         dropped: s.channels.reduce((n, c) => n + c.dropped + (c.localDropped ?? 0), 0)
       }
     }),
+    consumers: now.sessions.flatMap(s => s.tracks.flatMap(t => t.sender === undefined
+      ? []
+      : [{
+          peer: s.peer,
+          name: s.name,
+          consumer: t.mid,
+          source: t.source ?? null,
+          bitrateKbps: t.sender.bitrateKbps,
+          targetBitrateKbps: t.sender.targetBitrateKbps,
+          lossPercent: t.sender.fractionLost === null ? null : Math.round(t.sender.fractionLost * 1000) / 10,
+          packetsLost: t.sender.packetsLost,
+          rttMs: t.sender.rttMs,
+          jitterMs: t.sender.jitterMs,
+          nacks: t.sender.nacks,
+          retransmits: t.sender.retransmits,
+          plis: t.sender.plis + t.sender.firs
+        }])),
     sources: now.sources.map(s => ({
       name: s.name,
       kind: s.kind,
@@ -93,5 +128,13 @@ export function formatTop (tick: TopTick, socket: string): string {
       s.name, s.kind, s.running ? 'yes' : 'no', String(s.users),
       formatBitrate(s.bitrateKbps === null ? null : s.bitrateKbps * 1000), dash(s.frames), dash(s.lost), dash(s.restarts)
     ]))
-  return `edged ${socket}  ${tick.at.slice(11, 19)}  (q to quit)\n\n${sessions}\n${sources}`
+  const kbps = (v: number | null): string => formatBitrate(v === null ? null : v * 1000)
+  const ms = (v: number | null): string => v === null ? '-' : `${v.toFixed(1)} ms`
+  const consumers = tick.consumers.length === 0
+    ? 'no consumers\n'
+    : formatTable(['PEER', 'NAME', 'CONSUMER', 'SOURCE', 'BITRATE', 'TARGET', 'LOSS', 'LOST', 'RTT', 'JITTER', 'NACKS', 'RESENT', 'PLI'], tick.consumers.map(c => [
+      c.peer, c.name ?? '-', c.consumer, c.source ?? '-', kbps(c.bitrateKbps), kbps(c.targetBitrateKbps),
+      c.lossPercent === null ? '-' : `${c.lossPercent} %`, dash(c.packetsLost), ms(c.rttMs), ms(c.jitterMs), String(c.nacks), String(c.retransmits), String(c.plis)
+    ]))
+  return `edged ${socket}  ${tick.at.slice(11, 19)}  (q to quit)\n\n${sessions}\n${consumers}\n${sources}`
 }

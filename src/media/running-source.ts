@@ -23,6 +23,8 @@ export interface SourceStats extends RtpStatsSnapshot {
   keyFrameRequests: number
   /** The daemon's socket the pipeline sends its RTP to (benchmarks inject timed packets there). */
   rtpPort: number | null
+  /** The encoder's target bit rate (kbit/s: configured, or the last setBitrate()); null when the daemon does not control it (WHIP). */
+  targetBitrateKbps: number | null
 }
 
 /**
@@ -74,6 +76,8 @@ export interface ElementStats {
  * these restart the pipeline.
  */
 export interface ControllableSource extends RunningSource {
+  /** The target bit rate the encoder was last given (kbit/s). */
+  readonly bitrateKbps: number
   /** New target bit rate (kbit/s); resolves once the encoder took it. */
   setBitrate: (kbps: number) => Promise<void>
   /** New resolution and/or frame rate (video); resolves with the format now asked for. */
@@ -88,5 +92,5 @@ export function isControllable (source: RunningSource): source is ControllableSo
 /** A source's stats: what it is, what flowed, and how the thing that makes it runs. */
 export function sourceStats (source: RunningSource, rtp: RtpStatsSnapshot, run: Pick<SourceStats, 'state' | 'pid' | 'restarts' | 'keyFrameRequests' | 'rtpPort'>): SourceStats {
   const { name, kind, codec, encoder, ssrc, payloadType } = source
-  return { ...rtp, name, kind, codec, encoder, ssrc, payloadType, ...run }
+  return { ...rtp, name, kind, codec, encoder, ssrc, payloadType, ...run, targetBitrateKbps: isControllable(source) ? source.bitrateKbps : null }
 }

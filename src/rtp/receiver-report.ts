@@ -10,12 +10,14 @@
  * publisher), it does not reset on a new SSRC, and it puts the highest
  * sequence number's cycles in the wrong field. So edged builds its own.
  */
+import { rtcpPackets } from './rtcp-compound.ts'
+
 const RTP_SEQ_MOD = 1 << 16
 const MAX_DROPOUT = 3000
 const MAX_MISORDER = 100
 const MIN_SEQUENTIAL = 2
-const RTCP_SR = 200
-const RTCP_RR = 201
+export const RTCP_SR = 200
+export const RTCP_RR = 201
 /** Cumulative loss is a signed 24-bit field. */
 const MAX_LOST = 0x7fffff
 const MIN_LOST = -0x800000
@@ -62,24 +64,21 @@ export class ReceptionStats {
 
   /** A compound RTCP packet from the sender: note its SR's time (for LSR/DLSR); true when it carried an SR. */
   rtcp (packet: Uint8Array, arrivalMs: number): boolean {
-    let offset = 0
     let sr = false
-    while (offset + 4 <= packet.length) {
-      if ((packet[offset] >> 6) !== 2) break
-      const length = (((packet[offset + 2] << 8) | packet[offset + 3]) + 1) * 4
-      if (offset + length > packet.length) break
-      if (packet[offset + 1] === RTCP_SR && length >= 28) {
-        const view = Buffer.from(packet.buffer, packet.byteOffset + offset, length)
-        if (this.#ssrc === undefined || view.readUInt32BE(4) === this.#ssrc) {
-          this.#lastSr = ((view.readUInt16BE(10) << 16) | view.readUInt16BE(12)) >>> 0
-          this.#lastSrAt = arrivalMs
-          sr = true
-        }
+    for (const p of rtcpPackets(packet)) {
+      if (p.type !== RTCP_SR || p.length < 28) continue
+      const view = Buffer.from(packet.buffer, packet.byteOffset + p.offset, p.length)
+      if (this.#ssrc === undefined || view.readUInt32BE(4) === this.#ssrc) {
+        this.#lastSr = ((view.readUInt16BE(10) << 16) | view.readUInt16BE(12)) >>> 0
+        this.#lastSrAt = arrivalMs
+        sr = true
       }
-      offset += length
     }
     return sr
   }
+
+  /** Interarrival jitter (RFC 3550 A.8) in ms; 0 before two packets. */
+  get jitterMs (): number { return (this.#jitter * 1000) / this.#clockRate }
 
   /** A receiver report from `senderSsrc` about the source; undefined before its first packet. */
   report (senderSsrc: number, nowMs: number): Buffer | undefined {
@@ -177,3 +176,42 @@ export class ReceptionStats {
   }
 }
 
+
+/** One report block of an SR or RR (RFC 3550 §6.4.1): what a receiver says about one source. */
+export interface ReportBlock {
+  /** The source it is about. */
+  ssrc: number
+  /** Lost since the previous report, as a fraction 0..1 (the 8-bit field / 256). */
+  fractionLost: number
+  /** Cumulative packets lost (signed 24 bits: duplicates can make it negative). */
+  cumulativeLost: number
+  extendedHighest: number
+  /** Interarrival jitter in timestamp units. */
+  jitter: number
+  /** The middle 32 bits of the NTP time of the last SR it had from the source (0: none). */
+  lsr: number
+  /** Delay since that SR, in 1/65536 s. */
+  dlsr: number
+}
+
+/** The report blocks of every SR and RR in a compound RTCP datagram, in order. */
+export function reportBlocks (datagram: Uint8Array): ReportBlock[] {
+  const blocks: ReportBlock[] = []
+  for (const p of rtcpPackets(datagram)) {
+    if (p.type !== RTCP_SR && p.type !== RTCP_RR) continue
+    const view = Buffer.from(datagram.buffer, datagram.byteOffset + p.offset, p.length)
+    const first = p.type === RTCP_SR ? 28 : 8
+    for (let i = 0, at = first; i < p.fmt && at + 24 <= p.length; i++, at += 24) {
+      blocks.push({
+        ssrc: view.readUInt32BE(at),
+        fractionLost: view[at + 4] / 256,
+        cumulativeLost: view.readIntBE(at + 5, 3),
+        extendedHighest: view.readUInt32BE(at + 8),
+        jitter: view.readUInt32BE(at + 12),
+        lsr: view.readUInt32BE(at + 16),
+        dlsr: view.readUInt32BE(at + 20)
+      })
+    }
+  }
+  return blocks
+}

@@ -1,9 +1,12 @@
-import { rtcpPackets } from './rtcp-compound.ts'
+import { rtcpPackets, type RtcpPacketView } from './rtcp-compound.ts'
 import { rtpSsrc } from './rtp-header.ts'
 
 /** RTCP packet types (RFC 3550, RFC 4585). */
 export const RTCP_RR = 201
+export const RTCP_RTPFB = 205
 export const RTCP_PSFB = 206
+/** Generic NACK (RFC 4585 §6.2.1): RTPFB, FMT 1. */
+export const FMT_NACK = 1
 const FMT_PLI = 1
 const FMT_FIR = 4
 
@@ -62,4 +65,25 @@ export function feedbackMediaSsrcs (datagram: Uint8Array): number[] {
     found.push(rtpSsrc(datagram.subarray(at - 8)))
   }
   return found
+}
+
+/**
+ * The sequence numbers one generic NACK packet of a compound datagram asks for
+ * (its PID + BLP entries, RFC 4585 §6.2.1); [] for any other packet.
+ */
+export function nackedSequences (datagram: Uint8Array, p: RtcpPacketView): number[] {
+  if (p.type !== RTCP_RTPFB || p.fmt !== FMT_NACK) return []
+  const seqs: number[] = []
+  for (let at = p.offset + 12; at + 4 <= p.offset + p.length; at += 4) {
+    const pid = (datagram[at] << 8) | datagram[at + 1]
+    const blp = (datagram[at + 2] << 8) | datagram[at + 3]
+    seqs.push(pid)
+    for (let b = 0; b < 16; b++) if ((blp & (1 << b)) !== 0) seqs.push((pid + b + 1) & 0xffff)
+  }
+  return seqs
+}
+
+/** The media SSRC a feedback packet (RTPFB/PSFB) is about; the caller checked it is one, 12 bytes or more. */
+export function feedbackMediaSsrc (datagram: Uint8Array, p: RtcpPacketView): number {
+  return rtpSsrc(datagram.subarray(p.offset))
 }

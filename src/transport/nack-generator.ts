@@ -1,3 +1,5 @@
+import { rtcpPackets } from '../rtp/rtcp-compound.ts'
+import { nackedSequences } from '../rtp/rtcp-feedback.ts'
 /** Gaps wider than this are a sender restart or a long outage: a key frame helps, NACKs would not. */
 export const MAX_NACK_GAP = 64
 /** Each missing packet is asked for at most this often, this many times. */
@@ -94,15 +96,6 @@ export function buildNack (senderSsrc: number, mediaSsrc: number, seqs: number[]
 
 /** The sequence numbers a generic NACK asks for (for tests and logs). */
 export function parseNack (packet: Uint8Array): number[] {
-  const view = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength)
-  if (view.length < 16 || view[1] !== 205 || (view[0] & 0x1f) !== 1) return []
-  const words = view.readUInt16BE(2) + 1
-  const seqs: number[] = []
-  for (let at = 12; at + 4 <= Math.min(view.length, words * 4); at += 4) {
-    const pid = view.readUInt16BE(at)
-    const blp = view.readUInt16BE(at + 2)
-    seqs.push(pid)
-    for (let b = 0; b < 16; b++) if ((blp & (1 << b)) !== 0) seqs.push((pid + b + 1) & 0xffff)
-  }
-  return seqs
+  for (const p of rtcpPackets(packet)) if (p.offset === 0) return nackedSequences(packet, p)
+  return []
 }

@@ -16,7 +16,7 @@ import { keepChannel } from './session-channels.ts'
 import { SessionStateMachine } from './session-state.ts'
 import { checkCandidate, checkSdp, MAX_MEDIA_SECTIONS } from './signal-limits.ts'
 import { RtcRecvTrack, RtcSendTrack, trackDescription } from './track.ts'
-import type { RecvTrack, SendTrack, TrackInit } from './track-types.ts'
+import { trackStats, type RecvTrack, type SendTrack, type TrackInit } from './track-types.ts'
 import type {
   Channel, ChannelLimits, ChannelOptions, Fingerprint, PeerSession, PeerSessionEvents, PeerSessionInit,
   SelectedPair, SessionRole, SessionSignal, SessionState, SessionStats, StackProfile
@@ -249,6 +249,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
             local: sdpSections(this.#native(() => this.#pc.localDescription()?.sdp, undefined)),
             remote: sdpSections(this.#native(() => this.#pc.remoteDescription()?.sdp, undefined))
           },
+      tracks: [...this.#tracks.values()].map(trackStats),
       createdAt: this.#createdAt.toISOString(),
       connectedAt: this.#connectedAt?.toISOString() ?? null
     }

@@ -1,7 +1,8 @@
 import type { TypedEmitter } from '../util/typed-emitter.ts'
 import type { KeyFrameRequestKind } from '../rtp/rtcp-feedback.ts'
+import type { SenderStatsSnapshot } from '../rtp/sender-stats.ts'
 
-export type { KeyFrameRequestKind }
+export type { KeyFrameRequestKind, SenderStatsSnapshot }
 export type TrackKind = 'video' | 'audio'
 export type TrackCodec = 'h264' | 'vp8' | 'vp9' | 'av1' | 'opus'
 
@@ -36,6 +37,10 @@ export interface TrackStats {
   keyFrameRequests: number
   /** Recv with NACK: packets asked for again, and those that came back. */
   nacks?: { requested: number, recovered: number }
+  /** Recv (WebRTC): interarrival jitter of what came, ms (RFC 3550 A.8). */
+  jitterMs?: number
+  /** Send: the per-consumer figures (SendTrack.senderStats()), where the session lists its tracks. */
+  sender?: SenderStatsSnapshot
 }
 
 export interface SendTrackEvents {
@@ -53,6 +58,13 @@ export interface SendTrack extends TypedEmitter<SendTrackEvents> {
   /** Send one RTP packet (payload type and SSRC rewritten to the track's if they differ); false when not sent. */
   sendRtp: (packet: Uint8Array) => boolean
   stats: () => TrackStats
+  /**
+   * This consumer's figures: sent, the receiver's reports (loss, jitter, RTT),
+   * NACKs, retransmissions, PLI/FIR; `targetBitrateKbps` is what feeds it (its
+   * source's encoder target), when the caller knows it. Network tracks have
+   * it; a track that goes nowhere on the network (AccessUnitTrack) need not.
+   */
+  senderStats?: (targetBitrateKbps?: number | null) => SenderStatsSnapshot
   close: () => void
 }
 
@@ -72,4 +84,11 @@ export interface RecvTrack extends TypedEmitter<RecvTrackEvents> {
   requestKeyFrame: () => boolean
   stats: () => TrackStats
   close: () => void
+}
+
+/** A track's stats as its session lists them: a send track's with its consumer figures (`sender`). */
+export function trackStats (track: SendTrack | RecvTrack): TrackStats {
+  const stats = track.stats()
+  const sender = 'senderStats' in track ? track.senderStats?.() : undefined
+  return sender === undefined ? stats : { ...stats, sender }
 }

@@ -1,11 +1,12 @@
 import { randomInt } from 'node:crypto'
-import { Audio, RtcpNackResponder, Video, type Direction, type Track } from 'node-datachannel'
+import { Audio, RtcpNackResponder, RtcpSrReporter, RtpPacketizationConfig, Video, type Direction, type Track } from 'node-datachannel'
 import type { Logger } from 'pino'
 import { TypedEmitter, type EventMap } from '../util/typed-emitter.ts'
 import { NACK_RETRY_MS, NackGenerator } from './nack-generator.ts'
 import { buildPli, keyFrameRequests } from '../rtp/rtcp-feedback.ts'
 import { ReceptionStats } from '../rtp/receiver-report.ts'
 import { isRtcp } from '../rtp/rtp-header.ts'
+import { SenderStats, type SenderStatsSnapshot } from '../rtp/sender-stats.ts'
 import { withPayloadTypeAndSsrc } from '../rtp/rtp-rewrite.ts'
 import type { RecvTrack, RecvTrackEvents, SendTrack, SendTrackEvents, TrackInit, TrackStats } from './track-types.ts'
 
@@ -127,11 +128,23 @@ abstract class NativeTrack<E extends EventMap<E> & { open: [], close: [] }> exte
 
 export class RtcSendTrack extends NativeTrack<SendTrackEvents> implements SendTrack {
   #dropped = 0
+  readonly #sender: SenderStats
 
   constructor (native: Track, init: TrackInit, log: Logger) {
     super(native, init, log)
-    // Answers the receiver's NACKs (ours, or a browser's) from the packets sent last.
-    if (init.kind === 'video') native.setMediaHandler(new RtcpNackResponder(NACK_HISTORY))
+    const video = init.kind === 'video'
+    this.#sender = new SenderStats({ ssrc: init.ssrc, clockRate: init.clockRate, history: video ? NACK_HISTORY : 0 })
+    // A sender report a second (libdatachannel's, NTP from the wall clock): the receiver's
+    // reports then carry LSR/DLSR, which give the round trip (SenderStats).
+    const reporter = new RtcpSrReporter(new RtpPacketizationConfig(init.ssrc >>> 0, CNAME, init.payloadType, init.clockRate))
+    if (video) {
+      // Answers the receiver's NACKs (ours, or a browser's) from the packets sent last.
+      const responder = new RtcpNackResponder(NACK_HISTORY)
+      responder.addToChain(reporter)
+      native.setMediaHandler(responder)
+    } else {
+      native.setMediaHandler(reporter)
+    }
   }
 
   sendRtp (packet: Uint8Array): boolean {
@@ -152,6 +165,7 @@ export class RtcSendTrack extends NativeTrack<SendTrackEvents> implements SendTr
     }
     this.packets++
     this.bytes += out.length
+    this.#sender.sent(out, performance.now())
     return true
   }
 
@@ -159,8 +173,13 @@ export class RtcSendTrack extends NativeTrack<SendTrackEvents> implements SendTr
     return this.baseStats('send', this.#dropped)
   }
 
+  senderStats (targetBitrateKbps: number | null = null): SenderStatsSnapshot {
+    return this.#sender.snapshot(performance.now(), targetBitrateKbps)
+  }
+
   protected onPacket (packet: Buffer): void {
     if (!isRtcp(packet)) return
+    this.#sender.rtcp(packet, Date.now())
     for (const kind of keyFrameRequests(packet)) {
       this.keyFrameCount++
       this.emit('keyframe-request', kind)
@@ -203,6 +222,7 @@ export class RtcRecvTrack extends NativeTrack<RecvTrackEvents> implements RecvTr
 
   stats (): TrackStats {
     const stats = this.baseStats('recv', 0)
+    stats.jitterMs = this.#reception.jitterMs
     if (this.#nack !== undefined) stats.nacks = { requested: this.#nack.requested, recovered: this.#nack.recovered }
     return stats
   }

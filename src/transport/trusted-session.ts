@@ -12,6 +12,7 @@ import { SessionStateMachine } from './session-state.ts'
 import { TrustedChannel } from './trusted-channel.ts'
 import { announcedHost, encodeTrustedParams, parseTrustedParams, type UdpAddress } from './trusted-params.ts'
 import { UdpRecvTrack, UdpSendTrack } from './trusted-track.ts'
+import { trackStats } from './track-types.ts'
 import { feedbackMediaSsrcs } from '../rtp/rtcp-feedback.ts'
 import { rtpSsrc } from '../rtp/rtp-header.ts'
 import { datagramKind, decodeMessageDatagram, PONG_DATAGRAM, PING_DATAGRAM } from './trusted-wire.ts'
@@ -218,6 +219,7 @@ class TrustedSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       bytesReceived: this.#udpReceived + streamReceived,
       channels: channelBytes,
       sections: { local: [], remote: [] },
+      tracks: [...this.#sendTracks.values(), ...this.#recvTracks.values()].map(trackStats),
       createdAt: this.#createdAt.toISOString(),
       connectedAt: this.#connectedAt?.toISOString() ?? null
     }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { TypedEmitter, type EventMap } from '../util/typed-emitter.ts'
 import { buildPli, keyFrameRequests } from '../rtp/rtcp-feedback.ts'
 import { withPayloadTypeAndSsrc } from '../rtp/rtp-rewrite.ts'
+import { SenderStats, type SenderStatsSnapshot } from '../rtp/sender-stats.ts'
 import type { RecvTrack, RecvTrackEvents, SendTrack, SendTrackEvents, TrackInit, TrackStats } from './track-types.ts'
 
 /** Hands one datagram to the trusted session's UDP socket (false: not sent). */
@@ -48,6 +49,8 @@ abstract class UdpTrack<E extends EventMap<E> & { open: [], close: [] }> extends
 /** Sends the source's RTP, unencrypted, to the peer's trusted UDP socket. */
 export class UdpSendTrack extends UdpTrack<SendTrackEvents> implements SendTrack {
   #dropped = 0
+  /** No NACK history (nothing is resent here) and no sender reports: no loss, jitter or RTT from the receiver. */
+  readonly #sender = new SenderStats({ ssrc: this.init.ssrc, clockRate: this.init.clockRate, history: 0 })
 
   sendRtp (packet: Uint8Array): boolean {
     if (this.isClosed || packet.length < 12) { this.#dropped++; return false }
@@ -55,11 +58,13 @@ export class UdpSendTrack extends UdpTrack<SendTrackEvents> implements SendTrack
     if (!this.send(out)) { this.#dropped++; return false }
     this.packets++
     this.bytes += out.length
+    this.#sender.sent(out, performance.now())
     return true
   }
 
   /** RTCP feedback (PLI/FIR) from the viewer for this track's SSRC. */
   receiveRtcp (packet: Buffer): void {
+    this.#sender.rtcp(packet, Date.now())
     for (const kind of keyFrameRequests(packet)) {
       this.keyFrameCount++
       this.emit('keyframe-request', kind)
@@ -67,6 +72,10 @@ export class UdpSendTrack extends UdpTrack<SendTrackEvents> implements SendTrack
   }
 
   stats (): TrackStats { return this.baseStats('send', this.#dropped) }
+
+  senderStats (targetBitrateKbps: number | null = null): SenderStatsSnapshot {
+    return this.#sender.snapshot(performance.now(), targetBitrateKbps)
+  }
 }
 
 /** Takes the RTP for one SSRC off the trusted UDP socket; key frames are asked for with a plain RTCP PLI. */

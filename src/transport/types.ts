@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { TypedEmitter } from '../util/typed-emitter.ts'
-import type { RecvTrack, SendTrack, TrackInit } from './track-types.ts'
+import type { RecvTrack, SendTrack, TrackInit, TrackStats } from './track-types.ts'
 
 export type { RecvTrack, SendTrack, TrackInit }
 
@@ -47,6 +47,8 @@ export interface SessionStats {
   channels: ChannelStats[]
   /** The m= sections of the local and remote descriptions ("audio", "video", "application"); empty for `trusted`. */
   sections: { local: string[], remote: string[] }
+  /** Its media tracks (mid = the watch id): send tracks carry `sender`, the consumer's figures. */
+  tracks: TrackStats[]
   createdAt: string
   connectedAt: string | null
 }

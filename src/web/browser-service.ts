@@ -12,12 +12,12 @@ import { SOURCE_NAME } from '../util/names.ts'
 import type { Startable } from '../util/startable.ts'
 import { attachBrowserChannel } from './browser-channels.ts'
 import { BrowserSession, type BrowserRtcConfig } from './browser-session.ts'
-import { findReceivingSection, offeredSections, pickCodec, receivingSection, sendingSections, type OfferedCodec, type OfferedSection } from './offer-sdp.ts'
+import { findReceivingSection, offeredSections, pickCodec, publisherCodec, receivingSection, sendingSections, type OfferedCodec, type OfferedSection } from './offer-sdp.ts'
 import { PublishedSource } from './published-source.ts'
 
 /** Browser sessions (WHEP players and WHIP publishers) at once. */
 export const MAX_BROWSER_SESSIONS = 32
-/** What a WHIP client may publish, in order of preference. */
+/** What a WHIP client may publish (it chooses among them by its own order). */
 const PUBLISHED_VIDEO: TrackInit['codec'][] = ['h264', 'vp8', 'vp9', 'av1']
 
 export interface BrowserSessionInfo {
@@ -242,12 +242,10 @@ function companionAudio (sections: OfferedSection[], name: string, describe: (na
   return section === undefined || offered === undefined ? undefined : { name, ...info, section, offered }
 }
 
-/** The first acceptable codec of a WHIP client's section, or a BadSdpError naming what it offered. */
+/** The WHIP client's preferred codec among those accepted (publisherCodec), or a BadSdpError naming what it offered. */
 function publishedCodec (section: OfferedSection, accepted: Array<TrackInit['codec']>): { codec: TrackInit['codec'], offered: OfferedCodec } {
-  for (const codec of accepted) {
-    const offered = pickCodec(section, codec)
-    if (offered !== undefined) return { codec, offered }
-  }
+  const chosen = publisherCodec(section, accepted)
+  if (chosen !== undefined) return chosen
   const names = [...new Set(section.codecs.map(c => c.name).filter(n => n !== ''))].join(', ')
   throw new BadSdpError(`the offer's ${section.kind} section (mid ${section.mid}) sends ${names === '' ? 'no codec' : names}; this daemon takes ${accepted.join(', ')}${accepted.includes('h264') ? ' (H.264 with packetization-mode=1, baseline)' : ''}`)
 }

@@ -110,6 +110,24 @@ export function trackCodecOf (codec: OfferedCodec): TrackCodec | undefined {
   return undefined
 }
 
+/**
+ * WHIP: what a publisher's section will send, in the publisher's own order of
+ * preference (the order of its m= line) among the codecs we accept; for
+ * H.264, its best variant (pickCodec). A publisher that lists VP8 first gets
+ * VP8: it may have good reasons (aiortc's H.264 encoder ignores key-frame
+ * requests, so a new viewer would wait for its periodic key frame). Undefined
+ * when it sends nothing we accept.
+ */
+export function publisherCodec (section: OfferedSection, accepted: readonly TrackCodec[]): { codec: TrackCodec, offered: OfferedCodec } | undefined {
+  for (const c of section.codecs) {
+    const codec = trackCodecOf(c)
+    if (codec === undefined || !accepted.includes(codec)) continue
+    const offered = pickCodec(section, codec)
+    if (offered !== undefined) return { codec, offered }
+  }
+  return undefined
+}
+
 /** The section of `kind` a WHEP client can receive on (recvonly or sendrecv), if any. */
 export function findReceivingSection (sections: OfferedSection[], kind: TrackKind): OfferedSection | undefined {
   return sections.find(s => s.kind === kind && !s.rejected && (s.direction === 'recvonly' || s.direction === 'sendrecv'))

@@ -10,7 +10,13 @@ const run = promisify(execFile)
 const rtc = { bindAddress: '127.0.0.1' }
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
-interface Published { status: number, location: string | null, body: string }
+interface Published { status: number, location: string | null, body: string, offer: string }
+
+/** The codec (lower case) a publisher lists first on its video m= line: what WHIP must take when edged accepts it. */
+function firstVideoCodec (offer: string): string | undefined {
+  const m = /^m=video \S+ \S+ (\d+)/m.exec(offer)
+  return m === null ? undefined : new RegExp(`^a=rtpmap:${m[1]} ([^/]+)/`, 'm').exec(offer)?.[1].toLowerCase()
+}
 
 /**
  * In the page: a canvas drawn at 30 fps, captured as a stream, and published
@@ -53,7 +59,7 @@ async function publishCanvas (page: Page, path: string, kinds: string[] = ['vide
     if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp: body })
     else { pc.close(); clearInterval(timer) }
     g.whip = { pc, timer, location: res.headers.get('location') }
-    return { status: res.status, location: res.headers.get('location'), body }
+    return { status: res.status, location: res.headers.get('location'), body, offer: pc.localDescription?.sdp ?? '' }
   }, { path, kinds })
 }
 
@@ -124,6 +130,8 @@ describe('WHIP: Chromium publishes into the swarm', () => {
       (await unixRequest(alpha.socket, 'GET', '/v1/sources')).body.local.find((s: any) => s.name === 'canvas'))
     expect(local).toMatchObject({ kind: 'video', published: true, running: true })
     expect(local.encoder).toMatch(/^whip /)
+    // The publisher's own order of preference (Chromium lists VP8 first), not ours.
+    expect(local.codec).toBe(firstVideoCodec(published.offer))
     await waitFor('canvas in alpha\'s presence', async () =>
       (await unixRequest(bravo.socket, 'GET', '/v1/peers')).body.peers.find((p: any) => p.peerId === alpha.peerId)?.sources.some((s: any) => s.name === 'canvas'), 10_000)
 

@@ -99,6 +99,38 @@ describe('watching a peer\'s source over a WebRTC track', () => {
     }, 30_000)
   }
 
+  it('per-consumer figures: alpha\'s /v1/sessions (sending side) and bravo\'s /v1/watch (receiving side) agree', async () => {
+    const w = await watch(b, a.peerId, 'h264')
+    const track = async (): Promise<any> => (await unixRequest(a.socket, 'GET', '/v1/sessions')).body.sessions
+      .find((s: any) => s.peer === b.peerId)?.tracks.find((t: any) => t.direction === 'send' && t.mid === w.id)
+    // Sender reports go once a second and each brings a receiver report back: two round trips measured.
+    const sent = await waitFor('two receiver reports with an RTT', async () => { const t = await track(); return t?.sender?.reports >= 2 && t.sender.rttMs !== null ? t : undefined }, 10_000, 100)
+    const got = await watchInfo(b, w.id)
+    const source = await localSource(a, 'h264')
+    console.log(`consumer h264 → bravo: ${JSON.stringify(sent.sender)}; watch: ${JSON.stringify(got.stats)}`)
+    expect(sent.source).toBe('h264')
+    // Both ends counted the same stream: read a moment apart, at ~100 packets a second.
+    expect(sent.sender.packets).toBeGreaterThan(50)
+    expect(Math.abs(sent.sender.packets - got.stats.packets), `${sent.sender.packets} sent, ${got.stats.packets} received`).toBeLessThanOrEqual(Math.max(30, sent.sender.packets * 0.1))
+    expect(Math.abs(sent.sender.bytes - got.stats.bytes)).toBeLessThanOrEqual(Math.max(40_000, sent.sender.bytes * 0.1))
+    expect(sent.sender.bitrateKbps).toBeGreaterThan(0)
+    // On loopback nothing is lost and the round trip is short; jitter (which also holds the encoder's
+    // own timing, 15 ms seen on a loaded machine) stays within a few frame intervals.
+    expect(sent.sender).toMatchObject({ packetsLost: 0, fractionLost: 0, ssrc: sent.sender.ssrc })
+    expect(sent.sender.rttMs).toBeGreaterThanOrEqual(0)
+    expect(sent.sender.rttMs).toBeLessThan(250)
+    expect(sent.sender.jitterMs).toBeGreaterThanOrEqual(0)
+    expect(sent.sender.jitterMs).toBeLessThan(100)
+    expect(got.stats.jitterMs).toBeGreaterThan(0)
+    expect(got.stats.jitterMs).toBeLessThan(100)
+    // The target is the source's encoder's (the configured default here).
+    expect(sent.sender.targetBitrateKbps).toBe(source.stats.targetBitrateKbps)
+    expect(sent.sender.targetBitrateKbps).toBeGreaterThan(0)
+    // No NACK on loopback, so nothing resent.
+    expect(sent.sender).toMatchObject({ nacks: 0, retransmits: 0 })
+    await unwatch(b, w.id)
+  }, 20_000)
+
   it('Opus audio flows', async () => {
     const w = await watch(b, a.peerId, 'tone')
     expect(w).toMatchObject({ kind: 'audio', codec: 'opus', state: 'active' })

@@ -13,7 +13,7 @@ export function channelStats (label: string): ChannelStats {
 export function sessionInfo (peer: string, fields: Partial<SessionInfo> = {}): SessionInfo {
   return {
     peer, name: null, session: null, state: 'idle', profile: 'webrtc', role: null, pair: null, rttMs: null,
-    bytesSent: 0, bytesReceived: 0, channels: [], sections: { local: [], remote: [] }, connectedAt: null, attempts: 0, lastError: null,
+    bytesSent: 0, bytesReceived: 0, channels: [], sections: { local: [], remote: [] }, tracks: [], connectedAt: null, attempts: 0, lastError: null,
     ...fields
   }
 }

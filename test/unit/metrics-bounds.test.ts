@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cachedRender, createMetrics, MAX_CHANNEL_SERIES, MAX_PEER_SERIES, OTHER } from '../../src/daemon/metrics.ts'
+import { cachedRender, createMetrics, MAX_CHANNEL_SERIES, MAX_CONSUMER_SERIES, MAX_PEER_SERIES, OTHER } from '../../src/daemon/metrics.ts'
 import type { SessionInfo } from '../../src/daemon/api-types.ts'
 import { parsePromText as strictParse, series, type PromText } from '../helpers/prom-text.ts'
 
@@ -25,6 +25,7 @@ function session (peer: string, labels: number): SessionInfo {
       label: `label-${i}`, ordered: true, open: true, messagesSent: 1, messagesReceived: 2, bytesSent: 0, bytesReceived: 0, bufferedAmount: 0, dropped: 0, queued: 0
     })),
     sections: { local: [], remote: [] },
+    tracks: [],
     connectedAt: null,
     attempts: 1,
     lastError: null
@@ -49,6 +50,33 @@ describe('/metrics bounds', () => {
     expect(bytes.reduce((n, s) => n + s.value, 0)).toBe(10 * 300)
     expect(series(parsed, 'edge_session_rtt_seconds', {})).toHaveLength(MAX_PEER_SERIES)
     // The same as with a handful of channels, give or take the label values: tens of KiB.
+    expect(Buffer.byteLength(text)).toBeLessThan(64 * 1024)
+  })
+
+  it('200 peers watching 10 sources each: at most MAX_CONSUMER_SERIES consumer series plus _other, summing all', async () => {
+    const sender = (i: number): any => ({ ssrc: i, packets: 100, bytes: 1000, bitrateKbps: 5, fractionLost: 0.5, packetsLost: 3, jitterMs: 4, rttMs: 20, reports: 1, nacks: 2, nackedPackets: 2, retransmits: 1, plis: 1, firs: 1, targetBitrateKbps: 800 })
+    const all = Array.from({ length: 200 }, (_, p) => ({
+      ...session(`peer-${p}`, 0),
+      tracks: Array.from({ length: 10 }, (_, i) => ({ mid: `watch-${i}`, direction: 'send' as const, codec: 'h264' as const, open: true, packets: 100, bytes: 1000, dropped: 0, keyFrameRequests: 2, sender: sender(i) }))
+    }))
+    const text = await metricsOf(() => all).render()
+    const parsed = parsePromText(text)
+    const packets = series(parsed, 'edge_consumer_sent_packets_total', {})
+    expect(packets).toHaveLength(MAX_CONSUMER_SERIES + 1)
+    expect(packets.reduce((n, s) => n + s.value, 0)).toBe(200 * 10 * 100)
+    expect(series(parsed, 'edge_consumer_sent_packets_total', { peer: OTHER, consumer: OTHER })[0].value).toBe((2000 - MAX_CONSUMER_SERIES) * 100)
+    expect(series(parsed, 'edge_consumer_key_frame_requests_total', { peer: 'peer-0', consumer: 'watch-3' })[0].value).toBe(2)
+    expect(series(parsed, 'edge_consumer_bitrate_bits_per_second', {}).reduce((n, s) => n + s.value, 0)).toBe(2000 * 5000)
+    // Figures that cannot be summed have no _other series.
+    for (const name of ['edge_consumer_rtt_seconds', 'edge_consumer_jitter_seconds', 'edge_consumer_fraction_lost', 'edge_consumer_target_bitrate_bits_per_second']) {
+      expect(series(parsed, name, {}), name).toHaveLength(MAX_CONSUMER_SERIES)
+    }
+    expect(series(parsed, 'edge_consumer_rtt_seconds', { peer: 'peer-0', consumer: 'watch-0' })[0].value).toBe(0.02)
+    // A receive track or a consumer with no reports yet adds no RTT series.
+    const quiet = [{ ...session('q', 0), tracks: [{ mid: 'w', direction: 'send' as const, codec: 'vp8' as const, open: true, packets: 1, bytes: 1, dropped: 0, keyFrameRequests: 0, sender: { ...sender(1), rttMs: null } }, { mid: 'r', direction: 'recv' as const, codec: 'vp8' as const, open: true, packets: 1, bytes: 1, dropped: 0, keyFrameRequests: 0 }] }]
+    const few = parsePromText(await metricsOf(() => quiet).render())
+    expect(series(few, 'edge_consumer_rtt_seconds', {})).toHaveLength(0)
+    expect(series(few, 'edge_consumer_sent_packets_total', {})).toEqual([expect.objectContaining({ labels: { peer: 'q', consumer: 'w' } })])
     expect(Buffer.byteLength(text)).toBeLessThan(64 * 1024)
   })
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { offeredSections, pickCodec, receivingSection, sendingSections, trackCodecOf } from '../../src/web/offer-sdp.ts'
+import { offeredSections, pickCodec, publisherCodec, receivingSection, sendingSections, trackCodecOf } from '../../src/web/offer-sdp.ts'
 
 const OFFER = [
   'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1',
@@ -42,6 +42,22 @@ describe('browser offers', () => {
     const sending = sendingSections(offeredSections(publish))
     expect(sending.map(s => [s.kind, s.ssrc])).toEqual([['video', 1111], ['audio', 3333]])
     expect(sendingSections(offeredSections(OFFER)).map(s => [s.kind, s.ssrc])).toEqual([['audio', undefined]])
+  })
+
+  it('WHIP: takes the publisher\'s order of preference among the codecs accepted (VP8 first gets VP8), H.264 in its best variant', () => {
+    const video = offeredSections(OFFER.replace('a=recvonly', 'a=sendonly'))[0]
+    const accepted = ['h264', 'vp8', 'vp9', 'av1'] as const
+    // aiortc and Chromium list VP8 first.
+    expect(publisherCodec(video, accepted)).toMatchObject({ codec: 'vp8', offered: { payloadType: 96 } })
+    // H.264 first (mode 0 at 102 is not taken, so the first H.264 that counts is 103, whose best variant is 106).
+    const h264First = OFFER.replace('a=recvonly', 'a=sendonly').replace('SAVPF 96 97 102 103 106 107', 'SAVPF 102 103 106 107 96 97')
+    expect(publisherCodec(offeredSections(h264First)[0], accepted)).toMatchObject({ codec: 'h264', offered: { payloadType: 106 } })
+    // Only what we accept: VP8 offered first but not accepted.
+    expect(publisherCodec(video, ['h264'])).toMatchObject({ codec: 'h264', offered: { payloadType: 106 } })
+    // rtx, mode-0 H.264 and high profile never count; nothing acceptable is undefined.
+    const rtxAndMode0 = OFFER.replace('a=recvonly', 'a=sendonly').replace('SAVPF 96 97 102 103 106 107', 'SAVPF 97 102 107')
+    expect(publisherCodec(offeredSections(rtxAndMode0)[0], accepted)).toBeUndefined()
+    expect(publisherCodec(offeredSections(OFFER)[1], ['opus'])).toMatchObject({ codec: 'opus', offered: { payloadType: 111 } })
   })
 
   it('any offer (a real one edited at random): sections with bounded fields, or a BadSdpError, never another throw', () => {

@@ -205,6 +205,7 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
       bytesReceived: stats?.bytesReceived ?? 0,
       channels: stats?.channels.filter(c => c.label !== EDGE_CHANNEL) ?? [],
       sections: stats?.sections ?? { local: [], remote: [] },
+      tracks: stats?.tracks ?? [],
       connectedAt: stats?.connectedAt ?? null,
       attempts: this.#attempts,
       lastError: this.#lastError === null ? null : { code: this.#lastError.code, message: this.#lastError.message }

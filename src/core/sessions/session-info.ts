@@ -1,4 +1,5 @@
 import type { ChannelStats, SelectedPair, SessionRole, SessionState, StackProfile } from '../../transport/types.ts'
+import type { TrackStats } from '../../transport/track-types.ts'
 
 /** A session as the control API shows it (GET /v1/sessions). */
 export interface SessionInfo {
@@ -23,6 +24,12 @@ export interface SessionInfo {
   }>
   /** The m= sections of the local and remote descriptions: what the stack profile negotiated (none for `trusted`). */
   sections: { local: string[], remote: string[] }
+  /**
+   * Its media tracks. A send track is one consumer of a source: `sender` has
+   * its figures (sent, the receiver's loss/jitter/RTT, NACKs, PLI/FIR), and
+   * `source` names what feeds it (the control API fills it in).
+   */
+  tracks: Array<TrackStats & { source?: string }>
   connectedAt: string | null
   /** PeerConnections made for this peer so far (reconnects add one each). */
   attempts: number

@@ -35,6 +35,8 @@ export interface WatchStats {
   /** Lost packets asked for again with NACK (repeats count), and those that came back (this track only). */
   nacksSent: number
   retransmitsReceived: number
+  /** Interarrival jitter of what the track received, ms (RFC 3550 A.8; what this end reports to the sender); 0 on a trusted session. */
+  jitterMs: number
 }
 
 export interface WatchInfo {

@@ -354,7 +354,8 @@ export class Watches {
       discarded: sink?.discarded ?? 0,
       sinkRestarts: sink?.restarts ?? 0,
       nacksSent: track?.nacks?.requested ?? 0,
-      retransmitsReceived: track?.nacks?.recovered ?? 0
+      retransmitsReceived: track?.nacks?.recovered ?? 0,
+      jitterMs: Math.round((track?.jitterMs ?? 0) * 100) / 100
     }
     return {
       id: watch.id,

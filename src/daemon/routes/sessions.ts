@@ -16,10 +16,20 @@ export function parseBody<T> (schema: z.ZodType<T>, body: unknown): T {
   return result.data
 }
 
-/** Add what happened on the local side of each channel: delivered to, and dropped for, local programs. */
-function withLocalStats (api: DaemonApi, session: SessionInfo): SessionInfo {
+/**
+ * Add what happened on the local side of each channel (delivered to, and
+ * dropped for, local programs), and to each send track (a consumer) the
+ * source that feeds it and that source's target bit rate.
+ */
+function withLocalStats (api: DaemonApi, session: SessionInfo, viewers = api.watch.viewers.list(), sources = api.media.list()): SessionInfo {
   return {
     ...session,
+    tracks: session.tracks.map(t => {
+      const source = t.direction === 'send' ? viewers.find(v => v.peer === session.peer && v.id === t.mid)?.source : undefined
+      if (source === undefined || t.sender === undefined) return t
+      const target = sources.find(s => s.name === source)?.stats?.targetBitrateKbps ?? null
+      return { ...t, source, sender: { ...t.sender, targetBitrateKbps: target } }
+    }),
     channels: session.channels.map(c => {
       const endpoint = api.channels.find(session.peer, c.label)
       return { ...c, localDelivered: endpoint?.delivered ?? 0, localDropped: endpoint?.dropped ?? 0, consumers: endpoint?.consumers ?? 0 }
@@ -28,7 +38,11 @@ function withLocalStats (api: DaemonApi, session: SessionInfo): SessionInfo {
 }
 
 export function sessionRoutes (app: FastifyInstance, api: DaemonApi): void {
-  app.get('/v1/sessions', async () => ({ sessions: api.sessions.list().map(s => withLocalStats(api, s)) }))
+  app.get('/v1/sessions', async () => {
+    const viewers = api.watch.viewers.list()
+    const sources = api.media.list()
+    return { sessions: api.sessions.list().map(s => withLocalStats(api, s, viewers, sources)) }
+  })
   app.get<{ Params: { peer: string } }>('/v1/sessions/:peer', async (req) => withLocalStats(api, api.sessions.get(req.params.peer)))
   app.post('/v1/sessions', async (req, reply) => {
     const { peer } = parseBody(connectBody, req.body)
