@@ -7,6 +7,8 @@
  *   ndc-peer.ts offer SOCKET    connects to SOCKET and offers one reliable, ordered
  *                               channel "control"
  *
+ * NDC_SCTP_SETTINGS (JSON, node-datachannel's SctpSettings) is applied before the connection.
+ *
  * Both print {"ready":true} once the channel is open. Commands (bench/lib/json-lines.ts):
  *   answer: {"cmd":"expect","bytes":N}  → prints {"done":true,…} once N binary bytes arrived
  *   offer:  {"cmd":"send","bytes":N,"size":S}  sends N bytes in S-byte binary messages with
@@ -16,7 +18,7 @@
 import fs from 'node:fs'
 import net from 'node:net'
 import readline from 'node:readline'
-import { PeerConnection, cleanup, type DataChannel } from 'node-datachannel'
+import { PeerConnection, cleanup, setSctpSettings, type DataChannel } from 'node-datachannel'
 import { say, serveCommands } from '../lib/stdio-commands.ts'
 
 const HIGH_WATER_MARK = 1024 * 1024
@@ -44,6 +46,8 @@ async function signallingSocket (): Promise<net.Socket> {
   })
 }
 
+// An experiment: NDC_SCTP_SETTINGS='{"sendBufferSize":…}' (node-datachannel's SctpSettings) before the connection.
+if (process.env.NDC_SCTP_SETTINGS !== undefined) setSctpSettings(JSON.parse(process.env.NDC_SCTP_SETTINGS))
 const pc = new PeerConnection(role, CONFIG)
 let channel: DataChannel | undefined
 const signal = await signallingSocket()

@@ -58,7 +58,8 @@ export async function startEdged (ctx: BenchContext, options: EdgedOptions): Pro
       nodeName: options.name,
       listen: ['/ip4/127.0.0.1/tcp/0'],
       mdns: false,
-      announceIntervalMs: 500,
+      // BENCH_ANNOUNCE_MS: an experiment on what presence work costs a bench (edged's default is 5000).
+      announceIntervalMs: Number(process.env.BENCH_ANNOUNCE_MS ?? 500),
       ...options.swarm
     },
     rtc: options.rtc ?? {},

@@ -1,5 +1,6 @@
 import { pino } from 'pino'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { FLOW_PAUSE_BYTES } from '../../src/core/sessions/channel-endpoint.ts'
 import { ChannelHub, EDGE_CHANNEL } from '../../src/core/sessions/channel-hub.ts'
 import { FakeChannel, pairOf } from '../helpers/fake-channel.ts'
 
@@ -272,6 +273,35 @@ describe('reliable channels across sessions (channel hub and endpoints)', () => 
       g.winnerAtOfferer()
     })
     expect(got).toEqual(range(0, 40))
+  })
+
+  it('a sender paused for a slow local consumer goes on once that consumer says it drained, without waiting for a poll', async () => {
+    // The poll (a setInterval) never fires here: only consumerDrained() can resume the sender.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    try {
+      const hubA = new ChannelHub(log)
+      const hubB = new ChannelHub(log)
+      hubs.push(hubA, hubB)
+      let backlog = FLOW_PAUSE_BYTES + 1
+      const got: string[] = []
+      const inB = hubB.endpoint(A, 'control')
+      inB.addConsumer({ deliver: data => { got.push(String(data)); return false }, backlog: () => backlog, overflow: () => {} })
+      const out = hubA.endpoint(B, 'control')
+      session(hubA, hubB, 's1')
+      await out.write('0')
+      await until(() => out.remotePaused, 1_000)
+      const paused = out.write('1')
+      inB.consumerDrained()
+      await new Promise(resolve => setTimeout(resolve, 20))
+      expect(out.remotePaused).toBe(true) // still behind: no resume
+      backlog = 0
+      inB.consumerDrained()
+      await until(() => got.length === 2, 1_000)
+      await paused
+      expect(got).toEqual(['0', '1'])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('glare: the answerer\'s own channel closing before its _edge channel opens drops no other channel\'s resume', async () => {

@@ -7,7 +7,7 @@ import type { Startable } from '../../util/startable.ts'
 import type { ChannelHub } from '../sessions/channel-hub.ts'
 import type { SessionManager } from '../sessions/session-manager.ts'
 import type { RecordingInfo, RecordRequest, VideoInput } from './record-types.ts'
-import { Recording } from './recording.ts'
+import type { Recording } from './recording.ts'
 
 /** Recordings at once: each holds a file, taps and video subscriptions. */
 export const MAX_RECORDINGS = 8
@@ -64,6 +64,9 @@ export class Recordings implements Startable {
 
   /** Start recording; resolves once the file is created (video joins as its feeds start). */
   async create (request: RecordRequest): Promise<RecordingInfo> {
+    // The MCAP writer and the Foxglove schemas load with the first recording,
+    // not at every start. Before the checks: nothing awaits between them and #files.add.
+    const { Recording } = await import('./recording.ts')
     const { peer } = request
     if (this.#closed) throw new ConflictError('edged is stopping')
     if (peer === this.#init.localPeer) throw new ConflictError('cannot record this daemon with itself: name a peer')

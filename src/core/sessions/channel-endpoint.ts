@@ -368,19 +368,30 @@ export class ChannelEndpoint {
     this.#wakeRoom()
   }
 
-  /** Send what is unsent on the current channel, one message after the other (each waits for buffer space). */
+  /**
+   * Send what is unsent on the current channel, one message after the other.
+   * While the send buffer has room a message goes out at once (send()); the
+   * one after a full buffer waits for it to drain (write()): no promise and
+   * no write-chain link per message while the stream flows.
+   */
   #pump (): void {
     const out = this.#out
     if (out === undefined || out.pumping || out.broken) return
     out.pumping = true
     void (async () => {
       try {
+        let room = true
         while (this.#out === out && !out.channel.isClosed) {
           const i = this.#next - this.#base
           if (i >= this.#unacked.length) break
           const data = this.#unacked[i]
           try {
-            await out.channel.write(data)
+            if (room && out.channel.isOpen) {
+              room = out.channel.send(data)
+            } else {
+              await out.channel.write(data)
+              room = true
+            }
           } catch (err) {
             // The channel is closing (libdatachannel throws before its close callback): the next one resumes.
             if (!(err instanceof MessageTooLargeError) || this.#out !== out || this.#unacked[i] !== data) {
@@ -424,7 +435,20 @@ export class ChannelEndpoint {
     return most
   }
 
-  /** Reliable channels: pause the sender while local consumers are behind; resume once they caught up. */
+  /**
+   * A consumer's backlog shrank (its socket drained): resume the peer now if
+   * we paused it, rather than at the next poll.
+   */
+  consumerDrained (): void {
+    if (this.#localPaused) this.#checkFlow()
+  }
+
+  /**
+   * Reliable channels: pause the sender while local consumers are behind;
+   * resume once they caught up. Consumers that say when they drained
+   * (consumerDrained) resume it at once; the poll covers those that do not
+   * (and parked messages).
+   */
   #checkFlow (): void {
     if (this.#lossy || this.#signalFlow === undefined) return
     const backlog = this.#backlog()

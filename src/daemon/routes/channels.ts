@@ -126,8 +126,17 @@ export function channelRoutes (app: FastifyInstance, api: DaemonApi): () => void
     opened?.once('close', () => {
       if (opened?.failure !== undefined) socket.close(4503, `channel not created: ${opened.failure}`.slice(0, 120))
     })
+    // Messages that arrive together (one turn of the event loop) leave in one
+    // write: uncorked at the end of the turn, not a syscall per frame.
+    const raw = req.raw.socket
+    let corked = false
+    const uncork = (): void => { corked = false; raw.uncork() }
     const detach = endpoint.addConsumer({
-      deliver: data => { socket.send(data, { binary: typeof data !== 'string' }); return socket.bufferedAmount < WS_PAUSE_BYTES },
+      deliver: data => {
+        if (!corked) { corked = true; raw.cork(); setImmediate(uncork) }
+        socket.send(data, { binary: typeof data !== 'string' })
+        return socket.bufferedAmount < WS_PAUSE_BYTES
+      },
       backlog: () => socket.bufferedAmount,
       overflow: unread => { socket.close(1008, `consumer too slow: ${unread} bytes unread`) }
     })
@@ -144,9 +153,11 @@ export function channelRoutes (app: FastifyInstance, api: DaemonApi): () => void
         socket.close(1011, closeReason(err))
       })
     })
+    const drained = (): void => { endpoint.consumerDrained() }
+    raw.on('drain', drained)
     const closeOnStop = (): void => { socket.close(1001, 'edged stopping') }
     open.add(closeOnStop)
-    socket.on('close', () => { detach(); open.delete(closeOnStop); releaseIfIdle(api, endpoint, opened) })
+    socket.on('close', () => { raw.off('drain', drained); detach(); open.delete(closeOnStop); releaseIfIdle(api, endpoint, opened) })
   })
 
   app.post<{ Params: { peer: string, label: string } }>('/v1/channels/:peer/:label', async (req, reply) => {
