@@ -242,23 +242,42 @@ describe('PeerSlot: the session state machine of one peer', () => {
       expect(r.manager.get(HIGH).role).toBe('offerer')
     })
 
-    it('a peer with a smaller id wins: our offer is dropped (even while it dials) and theirs taken', async () => {
+    it('an offer of ours still dialling is no glare: the peer\'s offer (which came over a working connection) is taken, ours dropped unsent', async () => {
       const r = await setup()
-      r.swarm.presence(LOW)
       r.signal.mode = 'hang'
-      r.manager.connect(LOW)
+      r.swarm.presence(HIGH)
       await settle()
       expect(r.manager.count()).toBe(1)
+      // A larger peer id: had our offer been out, ours would win.
+      const theirs = r.signal.offerFrom(HIGH, 's-high-1')
+      expect(theirs.rejected).toEqual([])
+      expect(r.transitions.filter(t => t.peer === HIGH).slice(-2)).toMatchObject([
+        { from: 'offering', to: 'answering', reason: 'offer-taken' },
+        { from: 'answering', to: 'connecting', reason: 'negotiated' }
+      ])
+      r.sessions[0].connect()
+      await settle()
+      expect(r.manager.get(HIGH)).toMatchObject({ state: 'connected', role: 'answerer' })
+      // The aborted dial left nothing behind.
+      expect(r.manager.count()).toBe(1)
+      expect(r.signal.opened).toHaveLength(0)
+    })
+
+    it('a peer with a smaller id wins: our offer out is dropped and theirs taken', async () => {
+      const r = await setup()
+      r.swarm.presence(LOW)
+      r.manager.connect(LOW)
+      await settle()
+      offerOut(r, LOW)
       const theirs = r.signal.offerFrom(LOW, 's-low-1')
       expect(theirs.rejected).toEqual([])
       expect(r.transitions.filter(t => t.peer === LOW).slice(-2)).toMatchObject([
         { from: 'offering', to: 'answering', reason: 'glare-lost' },
         { from: 'answering', to: 'connecting', reason: 'negotiated' }
       ])
-      r.sessions[0].connect()
+      r.sessions[1].connect()
       await settle()
       expect(r.manager.get(LOW)).toMatchObject({ state: 'connected', role: 'answerer' })
-      // The aborted dial left nothing behind.
       expect(r.manager.count()).toBe(1)
     })
 

@@ -322,11 +322,11 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
     // The peer offers: it knows our old session is gone, we need not offer again ourselves.
     this.#stopReoffer()
     const current = this.#current
-    // Glare is an offer of ours the peer has not answered yet. One it answered and
+    // Glare is an offer of ours out and not answered yet. One the peer answered and
     // then offered again over has been dropped by the peer (its path went away,
     // and with it the stream its bye would have come on): it must not win glare
     // against the offers that can work until its ICE times out.
-    const ourOffer = this.#dialling !== undefined || (current?.role === 'offerer' && current.state !== 'connected' && !current.negotiated)
+    const ourOffer = current?.role === 'offerer' && current.state !== 'connected' && !current.negotiated
     let reason: SlotReason = 'offer-taken'
     if (ourOffer) {
       // Glare (both sides offered): the smaller peer id's offer wins.
@@ -336,7 +336,13 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
         return
       }
       reason = 'glare-lost'
-      this.#dialling?.abort()
+    }
+    if (this.#dialling !== undefined) {
+      // Our offer is not out yet (its signal stream is still being dialled, maybe
+      // over a dead connection or to an address the peer left): theirs came over
+      // one that works. Ours is dropped before the peer ever sees it, so no glare.
+      this.#log.debug({ session: message.session }, 'the peer offered while our offer was dialling: taking theirs')
+      this.#dialling.abort()
       this.#dialling = undefined
     } else if (current === undefined && !this.#ctx.hasRoom()) {
       void stream.reject('full', `session limit of ${this.#ctx.maxSessions} reached`, message.session)
