@@ -13,7 +13,7 @@ export interface DaemonApi {
   events: TypedEmitter<DaemonEvents>
   sessions: Pick<SessionManager, 'list' | 'get' | 'connect' | 'disconnect' | 'session'>
   channels: ChannelHub
-  media: Pick<MediaSources, 'list' | 'encoders'>
+  media: Pick<MediaSources, 'list' | 'encoders' | 'control'>
   /** Watches of peers' sources, and peers watching ours. */
   watch: Pick<WatchService, 'watches' | 'viewers'>
   /** MCAP recordings (a kind of watch: listed and ended with them too). */
