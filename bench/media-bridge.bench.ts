@@ -13,7 +13,9 @@
  *    daemons idle (session and watch up, no packets);
  * 4. a bit-rate change on a running source: setBitrate() → the new rate seen
  *    at a UDP consumer, against restarting the source with the new rate
- *    (bench/lib/bitrate-change.ts).
+ *    (bench/lib/bitrate-change.ts);
+ * 5. the same through both daemons: POST /v1/sources/:name/control on A → the
+ *    lower rate seen in what B's watch re-exposes (its rtp:// sink).
  *
  * Topology:
  *
@@ -43,7 +45,8 @@ import { DEFAULT_JITTER_LATENCY_MS } from '../src/media/sink-pipeline.ts'
 import { buildSourcePipeline, DEFAULT_KEYFRAME_SECONDS } from '../src/media/source-pipeline.ts'
 import { bindLoopback, closeSocket, LOOPBACK } from '../src/media/udp-socket.ts'
 import type { Child } from './lib/child.ts'
-import { measureBitrateChange } from './lib/bitrate-change.ts'
+import { measureApiBitrateChange, measureBitrateChange } from './lib/bitrate-change.ts'
+import { ByteRate } from '../test/helpers/byte-rate.ts'
 import { readCpuMs } from './lib/cpu.ts'
 import { startEdged, waitForPeer, type EdgedDaemon } from './lib/edged.ts'
 import { JsonLines } from './lib/json-lines.ts'
@@ -55,6 +58,8 @@ import { expectStatus, unixJson } from './lib/unix-json.ts'
 
 const FORMAT: VideoFormat = { width: 1280, height: 720, fps: 30 }
 const BITRATE_KBPS = 1500
+/** (5) steps down to this from BITRATE_KBPS. */
+const API_LOW_KBPS = 300
 const KEYFRAME_INTERVAL = FORMAT.fps * DEFAULT_KEYFRAME_SECONDS
 const CODEC = CODECS.h264
 const PAYLOAD_TYPE = CODEC.defaultPayloadType
@@ -115,6 +120,8 @@ class RtpRelay {
   readonly injected = new Map<number, number>()
   forwardTo: number | undefined
   packets = 0
+  /** Bytes of the stream (not injected packets) as they came, for the bit-rate change through the daemons. */
+  readonly rate = new ByteRate()
   last: { seq: number, ts: number, ssrc: number } | undefined
 
   constructor (socket: dgram.Socket) {
@@ -134,6 +141,7 @@ class RtpRelay {
       return
     }
     this.packets++
+    this.rate.add(packet.length, at)
     this.last = { seq: h.sequenceNumber, ts: h.timestamp, ssrc: h.ssrc }
     if (this.forwardTo !== undefined) this.socket.send(packet, this.forwardTo, LOOPBACK)
   }
@@ -404,6 +412,14 @@ export const benchmark: Benchmark = {
       `baseline sender while streaming ${overall('base', p => p.gstBase)}; daemons during baseline phases: ` +
       `A ${overall('base', p => p.cpuA)}, B ${overall('base', p => p.cpuB)}`)
 
+    // (5): a bit-rate change through the control API, seen at the viewer daemon's sink
+    writer.feed('edged')
+    const apiChange = await measureApiBitrateChange(ctx, async kbps => {
+      await expectStatus(a.socket, 'POST', `/v1/sources/${SOURCE}/control`, 200, { bitrate: kbps })
+    }, relays.edged.rate, rounds, BITRATE_KBPS, API_LOW_KBPS)
+    writer.feed(undefined)
+    await sleep(SETTLE_MS)
+
     // (1): A's pipeline is silent now; inject packets into its bridge socket, continuing its sequence
     await sleep(500)
     const stats = (await localSource(a)).stats
@@ -488,6 +504,18 @@ export const benchmark: Benchmark = {
       baselineValue: round(Math.max(...change.restartGap), 1),
       baselineSamples: change.restartGap.map(v => round(v, 1))
     })
+    if (apiChange.ms.length > 0) {
+      figures.push({
+        name: `bit-rate change through the daemons (${stream} → ${API_LOW_KBPS} kbit/s), POST /v1/sources/${SOURCE}/control on the source daemon → lower rate seen at the viewer daemon's rtp:// sink, p50 (${apiChange.ms.length} changes${apiChange.skipped > 0 ? `, ${apiChange.skipped} skipped` : ''})`,
+        unit: 'ms',
+        value: q(apiChange.ms, 50),
+        samples: apiChange.ms.map(v => round(v, 1)),
+        baseline: 'setBitrate() on the source alone → new rate at a UDP consumer in this process (row below)',
+        baselineValue: q(change.live, 50),
+        baselineSamples: change.live.map(v => round(v, 1))
+      })
+    }
+
     return figures
   }
 }

@@ -101,3 +101,40 @@ export async function measureBitrateChange (ctx: BenchContext, rounds: number): 
   source = undefined
   return result
 }
+
+export interface ApiBitrateChangeResult {
+  /** ms from the control request to the lower rate seen at the consumer. */
+  ms: number[]
+  /** Rounds whose stream did not spend well over the lower rate before the change (nothing to see). */
+  skipped: number
+}
+
+/**
+ * The same change through the daemons: `control(kbps)` (POST
+ * /v1/sources/:name/control on the source daemon) → the lower rate seen in
+ * what a peer's watch re-exposes (`meter`, the viewer's rtp:// sink). Each
+ * round goes back to `highKbps`, settles, then measures the step down (the
+ * way up depends on what the frames let the encoder spend).
+ */
+export async function measureApiBitrateChange (ctx: BenchContext, control: (kbps: number) => Promise<void>, meter: ByteRate, rounds: number, highKbps: number, lowKbps: number): Promise<ApiBitrateChangeResult> {
+  const result: ApiBitrateChangeResult = { ms: [], skipped: 0 }
+  for (let r = 0; r < rounds; r++) {
+    await control(highKbps)
+    await sleep(SETTLE_MS)
+    const now = performance.now()
+    const from = meter.kbps(now - 1_000, now)
+    if (from < lowKbps * 1.5) {
+      result.skipped++
+      ctx.log(`API bit-rate change, round ${r + 1}/${rounds}: the stream spent ${from.toFixed(0)} kbit/s at a ${highKbps} kbit/s target, too near ${lowKbps} to see a change`)
+      continue
+    }
+    const since = performance.now()
+    await control(lowKbps)
+    const ms = await rateReached(meter, since, WINDOW_MS, kbps => kbps < (from + lowKbps) / 2, DEADLINE_MS)
+    if (ms === undefined) throw new Error(`a change ${Math.round(from)} → ${lowKbps} kbit/s through the control API did not show at the viewer within ${DEADLINE_MS} ms`)
+    result.ms.push(ms)
+    ctx.log(`API bit-rate change, round ${r + 1}/${rounds}: ${from.toFixed(0)} → ${lowKbps} kbit/s seen at the viewer's sink after ${ms.toFixed(0)} ms`)
+  }
+  await control(highKbps)
+  return result
+}

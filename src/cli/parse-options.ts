@@ -15,3 +15,12 @@ export function parseInteger (min: number): (value: string) => number {
     return n
   }
 }
+
+/** Commander argument parser: a bit rate in kbit/s, given as `800` or `800k` (kbit/s), `1.5M` (Mbit/s) or `64000b` (bit/s). */
+export function parseBitrate (value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kKmMbB]?)$/.exec(value.trim())
+  const scale: Record<string, number> = { '': 1, k: 1, m: 1000, b: 0.001 }
+  const kbps = m === null ? Number.NaN : Math.round(Number(m[1]) * scale[m[2].toLowerCase()])
+  if (!Number.isSafeInteger(kbps) || kbps <= 0) throw new InvalidArgumentError('expected a bit rate such as 800k, 1.5M or 800 (kbit/s)')
+  return kbps
+}

@@ -1,5 +1,5 @@
 import http from 'node:http'
-import type { ErrorResponse, PeersResponse, SessionInfo, SessionsResponse, SourcesResponse, StatusResponse, WatchesResponse, WatchInfo } from '../daemon/api-types.ts'
+import type { ErrorResponse, PeersResponse, SessionInfo, SessionsResponse, SourceControlRequest, SourceControlResult, SourcesResponse, StatusResponse, WatchesResponse, WatchInfo } from '../daemon/api-types.ts'
 import { SSE_HEARTBEAT_MS } from '../daemon/routes/events.ts'
 import { WRITE_WAIT_MS } from '../core/sessions/channel-endpoint.ts'
 import { DaemonError, DaemonNotRunningError, EdgeError, ProtocolError, TimeoutError } from '../util/errors.ts'
@@ -94,6 +94,8 @@ export interface ControlClient {
   channel: (peer: string, label: string, options?: ChannelOpenOptions) => Promise<ChannelSocket>
   /** This daemon's sources, the swarm's, and who watches ours. */
   sources: () => Promise<SourcesResponse>
+  /** Change a running source of this daemon while it plays (bit rate in kbit/s, resolution, frame rate, a key frame now). */
+  controlSource: (name: string, change: SourceControlRequest) => Promise<SourceControlResult>
   /**
    * Watch a peer's source into a sink: `count` (decode and count frames, the default),
    * `file:PATH` (record; an absolute path, edged resolves it) or `rtp://HOST:PORT`. Resolves once it is active.
@@ -247,6 +249,7 @@ export function createControlClient (init: ControlClientInit): ControlClient {
     }, signal),
     channel: async (peer, label, options = {}) => await openChannelSocket(socket, peer, label, channelQuery(options), defaultTimeout),
     sources: async () => await request<SourcesResponse>('GET', '/v1/sources'),
+    controlSource: async (name, change) => await request<SourceControlResult>('POST', `/v1/sources/${enc(name)}/control`, change),
     watch: async (peer, source, sink = DEFAULT_SINK) => await request<WatchInfo>('POST', '/v1/watch', { peer, source, sink }, { timeoutMs: WATCH_TIMEOUT_MS }),
     watchInfo: async id => await request<WatchInfo>('GET', `/v1/watch/${enc(id)}`),
     watches: async () => await request<WatchesResponse>('GET', '/v1/watch'),

@@ -1,4 +1,4 @@
-import type { PeersResponse, SessionInfo, SessionsResponse, SourcesResponse, StatusResponse, WatchesResponse, WatchInfo } from '../daemon/api-types.ts'
+import type { PeersResponse, SessionInfo, SessionsResponse, SourceControlRequest, SourceControlResult, SourcesResponse, StatusResponse, WatchesResponse, WatchInfo } from '../daemon/api-types.ts'
 import {
   createControlClient, type ChannelMessage, type ChannelOpenOptions, type ControlClient, type ControlClientInit,
   type ControlEvent, type EventsEnd, type RequestOptions, type SendBody, type SendResponse, type SseOptions
@@ -100,6 +100,8 @@ export class EdgeClient implements ControlClient {
 
   /** This daemon's sources (with their encoders), the swarm's, and who watches ours. */
   async sources (): Promise<SourcesResponse> { return await this.client.sources() }
+  /** Change a running source of this daemon while it plays (bit rate in kbit/s, resolution, frame rate, a key frame now). */
+  async controlSource (name: string, change: SourceControlRequest): Promise<SourceControlResult> { return await this.client.controlSource(name, change) }
 
   /**
    * Watch a peer's source into a sink: `count` (decode and count frames; the

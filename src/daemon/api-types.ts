@@ -1,7 +1,7 @@
 /** Shapes of the control API's JSON bodies, shared by the daemon and edgectl. */
 import type { PeerInfo } from '../signalling/types.ts'
 import type { SessionInfo } from '../core/sessions/session-info.ts'
-import type { SourceInfo } from '../media/media-sources.ts'
+import type { SourceControlResult, SourceInfo } from '../media/media-sources.ts'
 import type { EncoderChoice } from '../media/encoder-probe.ts'
 import type { ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats } from '../core/watch/watch-types.ts'
 
@@ -62,6 +62,17 @@ export interface SourcesResponse {
   /** The media router: every stream this daemon sends now (one producer each) and where it goes (its consumers). */
   producers: ProducerInfo[]
 }
+
+/** POST /v1/sources/:name/control: at least one; `bitrate` in kbit/s, `framerate` in frames per second. */
+export interface SourceControlRequest {
+  bitrate?: number
+  width?: number
+  height?: number
+  framerate?: number
+  keyFrame?: boolean
+}
+
+export type { SourceControlResult }
 
 export interface ErrorResponse {
   error: { name: string, message: string }

@@ -14,7 +14,7 @@ export interface DaemonApi {
   events: TypedEmitter<DaemonEvents>
   sessions: Pick<SessionManager, 'list' | 'get' | 'connect' | 'disconnect' | 'session'>
   channels: ChannelHub
-  media: Pick<MediaSources, 'list' | 'encoders'>
+  media: Pick<MediaSources, 'list' | 'encoders' | 'control'>
   /** Watches of peers' sources, and peers watching ours. */
   watch: Pick<WatchService, 'watches' | 'viewers'>
   /** Every stream this daemon sends and its consumers (read-only here). */

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { Logger } from 'pino'
-import { ConflictError, NotFoundError } from '../util/errors.ts'
+import { ConflictError, NotFoundError, PipelineNotRunningError } from '../util/errors.ts'
 import type { Startable } from '../util/startable.ts'
 import { TypedEmitter } from '../util/typed-emitter.ts'
 import type { Codec, MediaKind } from './codecs.ts'
@@ -44,6 +44,27 @@ export interface SourceInfo {
   /** Why it is not running, when its last start failed. */
   error: { name: string, message: string } | null
   stats: SourceStats | null
+}
+
+/** What POST /v1/sources/:name/control asks of a running source; what is left out stays as it is. */
+export interface SourceControl {
+  /** A new target bit rate, kbit/s. */
+  bitrateKbps?: number
+  width?: number
+  height?: number
+  fps?: number
+  /** A key frame now. */
+  keyFrame?: boolean
+}
+
+/** What a source holds after a control: its target and format (null where unknown), and whether a key frame was asked for. */
+export interface SourceControlResult {
+  name: string
+  bitrateKbps: number | null
+  width: number | null
+  height: number | null
+  fps: number | null
+  keyFrame: boolean
 }
 
 export interface MediaSourcesEvents {
@@ -199,6 +220,33 @@ export class MediaSources extends TypedEmitter<MediaSourcesEvents> implements St
       entry.users--
       throw err
     }
+  }
+
+  /**
+   * Change a running source while it plays, with no restart: bit rate, then
+   * format, then a key frame. NotFoundError for no such source,
+   * PipelineNotRunningError (409) when nobody runs it now or it is a WHIP
+   * publication (its publisher controls it; a key frame alone is asked of it),
+   * BadRequestError for a value out of range, BitrateNotAdjustableError or
+   * VideoFormatUnsupportedError for what its encoder or source cannot do.
+   */
+  async control (name: string, change: SourceControl): Promise<SourceControlResult> {
+    const entry = this.#entry(name)
+    const published = entry.published?.source
+    const onlyKeyFrame = change.bitrateKbps === undefined && change.width === undefined && change.height === undefined && change.fps === undefined
+    if (published !== undefined) {
+      if (!onlyKeyFrame) throw new PipelineNotRunningError(`source ${name} is published by ${published.encoder}: its publisher sets its bit rate and format (a key frame may be asked for)`)
+      return { name, bitrateKbps: null, width: null, height: null, fps: null, keyFrame: change.keyFrame === true && published.requestKeyFrame('pli') }
+    }
+    const source = entry.source
+    if (source === undefined) throw new PipelineNotRunningError(`source ${name} is not running (it runs while watched, or with alwaysOn)`)
+    if (change.bitrateKbps !== undefined) await source.setBitrate(change.bitrateKbps)
+    let format: { width: number | undefined, height: number | undefined, fps: number } | undefined
+    if (change.width !== undefined || change.height !== undefined || change.fps !== undefined) {
+      format = await source.setVideoFormat({ width: change.width, height: change.height, fps: change.fps })
+    }
+    const keyFrame = change.keyFrame === true && source.requestKeyFrame('pli')
+    return { name, bitrateKbps: source.bitrateKbps, width: format?.width ?? null, height: format?.height ?? null, fps: format?.fps ?? null, keyFrame }
   }
 
   /** Drop one hold; the last one stops a source that is not alwaysOn. */

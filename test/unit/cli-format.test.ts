@@ -1,3 +1,4 @@
+import { parseBitrate } from '../../src/cli/parse-options.ts'
 import { describe, expect, it } from 'vitest'
 import { formatMessage } from '../../src/cli/commands/listen.ts'
 import { formatPair, formatRtt } from '../../src/cli/commands/sessions.ts'
@@ -71,5 +72,12 @@ describe('edgectl formatting', () => {
     expect(formatMessage({ peer: 'P', channel: 'c', text: 'a\tb\r\nc\u0007\u007f' }, 'robot')).toBe('P robot: a\tb\\r\\nc\\u0007\\u007f\n')
     expect(formatMessage({ peer: 'P', channel: 'c', text: '' })).toBe('P: \n')
     expect(formatMessage({ peer: 'P', channel: 'c', base64: '' })).toBe('P: <0 bytes base64 >\n')
+  })
+})
+
+describe('edgectl sources set --bitrate', () => {
+  it('reads 800k, 1.5M, 64000b and plain kbit/s; refuses anything else', () => {
+    expect(['800k', '800', '1.5M', '2m', '64000b', ' 300K '].map(parseBitrate)).toEqual([800, 800, 1500, 2000, 64, 300])
+    for (const bad of ['', 'fast', '-5k', '0', '1.5G', '800 kbit/s', '0.4b']) expect(() => parseBitrate(bad), bad).toThrow(expect.objectContaining({ code: 'commander.invalidArgument' }))
   })
 })

@@ -2,6 +2,15 @@ import type { Command } from 'commander'
 import type { SourcesResponse } from '../../daemon/api-types.ts'
 import type { CliContext } from '../cli-context.ts'
 import { formatTable } from '../format-table.ts'
+import { parseBitrate, parseInteger } from '../parse-options.ts'
+
+interface SetOptions {
+  bitrate?: number
+  width?: number
+  height?: number
+  framerate?: number
+  keyFrame?: boolean
+}
 
 /** Local sources (with the encoder each uses), then the swarm's remote ones. */
 export function formatSources (res: SourcesResponse): string {
@@ -23,11 +32,28 @@ export function formatSources (res: SourcesResponse): string {
 }
 
 export function sourcesCommand (program: Command, cli: CliContext): void {
-  program.command('sources')
-    .description('list this daemon\'s sources (with their encoders) and the swarm\'s')
+  const sources = program.command('sources')
+    .description('list this daemon\'s sources (with their encoders) and the swarm\'s; `sources set` changes one while it runs')
     .action(async (_opts: unknown, cmd: Command) => {
       const res = await cli.client(cmd).sources()
       if (cli.json(cmd)) cli.printJson(res)
       else cli.io.stdout(formatSources(res))
+    })
+  sources.command('set <name>')
+    .description('change a running source of this daemon with no restart: bit rate, resolution, frame rate, a key frame now')
+    .option('--bitrate <rate>', 'target bit rate: 800k, 1.5M, or kbit/s', parseBitrate)
+    .option('--width <pixels>', 'width', parseInteger(1))
+    .option('--height <pixels>', 'height', parseInteger(1))
+    .option('--framerate <fps>', 'frames per second (what the source can produce)', parseInteger(1))
+    .option('--key-frame', 'ask the encoder for a key frame now')
+    .action(async (name: string, opts: SetOptions, cmd: Command) => {
+      const change = { bitrate: opts.bitrate, width: opts.width, height: opts.height, framerate: opts.framerate, keyFrame: opts.keyFrame }
+      if (Object.values(change).every(v => v === undefined)) cmd.error('edgectl sources set: give at least one of --bitrate, --width, --height, --framerate, --key-frame')
+      const res = await cli.client(cmd).controlSource(name, change)
+      if (cli.json(cmd)) cli.printJson(res)
+      else {
+        const format = res.width === null && res.height === null && res.fps === null ? '' : `, ${res.width ?? '?'}x${res.height ?? '?'} at ${res.fps ?? '?'} fps`
+        cli.io.stdout(`${res.name}: ${res.bitrateKbps === null ? 'bit rate set by its publisher' : `${res.bitrateKbps} kbit/s`}${format}${res.keyFrame ? ', key frame asked for' : ''}\n`)
+      }
     })
 }
