@@ -1,5 +1,7 @@
 import type { TypedEmitter } from '../util/typed-emitter.ts'
 import type { KeyFrameRequestKind } from '../rtp/rtcp-feedback.ts'
+import type { BandwidthEstimate } from '../rtp/bwe-estimate.ts'
+import type { CongestionStats } from './congestion-controller.ts'
 
 export type { KeyFrameRequestKind }
 export type TrackKind = 'video' | 'audio'
@@ -21,6 +23,12 @@ export interface TrackInit {
    * libdatachannel sends no RTCP of ours from a recvonly track.
    */
   nack?: boolean
+  /**
+   * Sending end (video): congestion control for this consumer — pacing,
+   * transport-wide sequence numbers, a bandwidth estimate from the
+   * receiver's feedback, capped repairs (congestion-controller.ts).
+   */
+  congestion?: { minBitrateBps: number, maxBitrateBps: number }
 }
 
 export interface TrackStats {
@@ -42,6 +50,8 @@ export interface SendTrackEvents {
   open: []
   /** The receiver asked for a key frame (RTCP PLI or FIR). */
   'keyframe-request': [KeyFrameRequestKind]
+  /** With congestion control: what this consumer's link carries now, after each update from the receiver. */
+  estimate: [BandwidthEstimate]
   close: []
 }
 
@@ -53,6 +63,8 @@ export interface SendTrack extends TypedEmitter<SendTrackEvents> {
   /** Send one RTP packet (payload type and SSRC rewritten to the track's if they differ); false when not sent. */
   sendRtp: (packet: Uint8Array) => boolean
   stats: () => TrackStats
+  /** With congestion control: the estimate, pacer and repair figures (undefined without). */
+  congestionStats?: () => CongestionStats | undefined
   close: () => void
 }
 
@@ -70,6 +82,8 @@ export interface RecvTrack extends TypedEmitter<RecvTrackEvents> {
   readonly isClosed: boolean
   /** Send an RTCP PLI to the sender; false when the track is not open. */
   requestKeyFrame: () => boolean
+  /** The sender stamps transport-wide sequence numbers in extension `extensionId`: send transport-cc feedback. */
+  enableTransportCc?: (extensionId: number) => void
   stats: () => TrackStats
   close: () => void
 }

@@ -7,6 +7,8 @@ import { buildPli, keyFrameRequests } from '../rtp/rtcp-feedback.ts'
 import { ReceptionStats } from '../rtp/receiver-report.ts'
 import { isRtcp } from '../rtp/rtp-header.ts'
 import { withPayloadTypeAndSsrc } from '../rtp/rtp-rewrite.ts'
+import { CongestionController, type CongestionStats } from './congestion-controller.ts'
+import { TransportCcReporter } from './transport-cc-reporter.ts'
 import type { RecvTrack, RecvTrackEvents, SendTrack, SendTrackEvents, TrackInit, TrackStats } from './track-types.ts'
 
 const CNAME = 'edge-stack'
@@ -127,11 +129,23 @@ abstract class NativeTrack<E extends EventMap<E> & { open: [], close: [] }> exte
 
 export class RtcSendTrack extends NativeTrack<SendTrackEvents> implements SendTrack {
   #dropped = 0
+  /** Pacing, estimate and capped repairs, when the track has congestion control. */
+  readonly #congestion: CongestionController | undefined
 
   constructor (native: Track, init: TrackInit, log: Logger) {
     super(native, init, log)
-    // Answers the receiver's NACKs (ours, or a browser's) from the packets sent last.
-    if (init.kind === 'video') native.setMediaHandler(new RtcpNackResponder(NACK_HISTORY))
+    if (init.kind === 'video' && init.congestion !== undefined) {
+      this.#congestion = new CongestionController({ ...init.congestion, ssrc: init.ssrc, logger: this.log, send: packet => this.#sendNative(packet) })
+      this.#congestion.on('estimate', estimate => { this.emit('estimate', estimate) })
+      this.onceClosed(() => { this.#congestion?.close() })
+    } else if (init.kind === 'video') {
+      // Answers the receiver's NACKs (ours, or a browser's) from the packets sent last.
+      native.setMediaHandler(new RtcpNackResponder(NACK_HISTORY))
+    }
+  }
+
+  congestionStats (): CongestionStats | undefined {
+    return this.#congestion?.stats()
   }
 
   sendRtp (packet: Uint8Array): boolean {
@@ -140,6 +154,15 @@ export class RtcSendTrack extends NativeTrack<SendTrackEvents> implements SendTr
       return false
     }
     const out = withPayloadTypeAndSsrc(packet, this.init.payloadType, this.init.ssrc)
+    if (this.#congestion !== undefined) {
+      this.#congestion.send(out)
+      return true
+    }
+    return this.#sendNative(out)
+  }
+
+  #sendNative (out: Buffer): boolean {
+    if (this.isClosed) return false
     let sent = false
     try {
       sent = this.native.sendMessageBinary(out)
@@ -161,6 +184,7 @@ export class RtcSendTrack extends NativeTrack<SendTrackEvents> implements SendTr
 
   protected onPacket (packet: Buffer): void {
     if (!isRtcp(packet)) return
+    this.#congestion?.onRtcp(packet)
     for (const kind of keyFrameRequests(packet)) {
       this.keyFrameCount++
       this.emit('keyframe-request', kind)
@@ -175,6 +199,7 @@ export class RtcRecvTrack extends NativeTrack<RecvTrackEvents> implements RecvTr
   readonly #localSsrc = randomInt(1, 0xffffffff)
   /** Receiver reports and PLI are ours, not libdatachannel's RtcpReceivingSession (see receiver-report.ts). */
   readonly #reception: ReceptionStats
+  #transportCc: TransportCcReporter | undefined
 
   constructor (native: Track, init: TrackInit, log: Logger) {
     super(native, init, log)
@@ -183,6 +208,13 @@ export class RtcRecvTrack extends NativeTrack<RecvTrackEvents> implements RecvTr
       this.#nack = new NackGenerator(this.#localSsrc, init.ssrc)
       this.onceClosed(() => { clearInterval(this.#nackTimer) })
     }
+  }
+
+  enableTransportCc (extensionId: number): void {
+    if (this.#transportCc !== undefined || this.isClosed) return
+    const reporter = new TransportCcReporter({ extensionId, senderSsrc: this.#localSsrc, mediaSsrc: this.init.ssrc, send: packet => this.#sendRtcp(packet, 'transport-cc feedback') })
+    this.#transportCc = reporter
+    this.onceClosed(() => { reporter.close() })
   }
 
   requestKeyFrame (): boolean {
@@ -218,6 +250,7 @@ export class RtcRecvTrack extends NativeTrack<RecvTrackEvents> implements RecvTr
       return
     }
     this.#reception.rtp(packet, now)
+    this.#transportCc?.received(packet)
     this.packets++
     this.bytes += packet.length
     if (this.#nack !== undefined && packet.length >= 12) {

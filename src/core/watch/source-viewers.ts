@@ -1,12 +1,13 @@
 import { randomInt } from 'node:crypto'
 import type { Logger } from 'pino'
-import type { RunningSource } from '../../media/running-source.ts'
+import { isControllable, type RunningSource } from '../../media/running-source.ts'
 import { KeyFrameThrottle } from '../../media/keyframe-throttle.ts'
 import type { MediaSources } from '../../media/media-sources.ts'
 import type { MediaSignalMessage, UnwatchCode } from '../../signalling/signal-messages.ts'
 import type { SendTrack } from '../../transport/types.ts'
 import type { SessionLink } from '../sessions/session-manager.ts'
-import type { ViewerInfo } from './watch-types.ts'
+import type { ViewerCongestion, ViewerInfo } from './watch-types.ts'
+import { SourceRateControl } from './source-rate-control.ts'
 
 /** Viewers this daemon serves at once, over all sources and peers. */
 export const MAX_VIEWERS = 64
@@ -30,6 +31,8 @@ interface Feed {
   gst: RunningSource
   viewers: Set<Viewer>
   throttle: KeyFrameThrottle
+  /** The encoder follows the viewers' estimates (adaptive video sources). */
+  rate: SourceRateControl | undefined
   onRtp: (packet: Buffer) => void
   onFailed: (err: Error) => void
 }
@@ -74,9 +77,28 @@ export class SourceViewers {
         packetsSent: stats.packets,
         bytesSent: stats.bytes,
         dropped: stats.dropped,
-        keyFrameRequests: stats.keyFrameRequests
+        keyFrameRequests: stats.keyFrameRequests,
+        congestion: this.#congestion(v)
       }
     })
+  }
+
+  #congestion (v: Viewer): ViewerCongestion | null {
+    const c = v.track.congestionStats?.()
+    if (c === undefined) return null
+    const e = c.estimate
+    return {
+      estimateBps: e?.bitrateBps ?? null,
+      source: e?.source ?? null,
+      queueingDelayMs: e?.queueingDelayMs ?? null,
+      rttMs: e?.rttMs ?? null,
+      lossFraction: e?.lossFraction ?? null,
+      targetKbps: this.#feeds.get(v.source)?.rate?.targetKbps ?? null,
+      pacingBps: c.pacingBps,
+      pacerQueueMs: c.pacerQueueMs,
+      retransmitted: c.retransmitted,
+      retransmitsSkipped: c.retransmitsSkipped
+    }
   }
 
   /** The peer wants one of our sources. */
@@ -110,9 +132,11 @@ export class SourceViewers {
     // The track's own SSRC, not the source's: one peer may watch a source twice on
     // one session, and two sections announcing one SSRC leave the first without media.
     const ssrc = this.#freshSsrc(link, gst.ssrc)
+    const range = isControllable(gst) ? gst.adaptiveRange : undefined
+    const congestion = range === undefined ? undefined : { minBitrateBps: range.minKbps * 1000, maxBitrateBps: range.maxKbps * 1000 }
     let track: SendTrack
     try {
-      track = link.session.addSendTrack({ mid: message.id, kind: gst.kind, codec: gst.codec, payloadType: gst.payloadType, ssrc, clockRate: gst.clockRate })
+      track = link.session.addSendTrack({ mid: message.id, kind: gst.kind, codec: gst.codec, payloadType: gst.payloadType, ssrc, clockRate: gst.clockRate, congestion })
     } catch (err) {
       await this.#init.media.release(message.source)
       await this.#refuse(link, message.id, 'no-room', (err as Error).message)
@@ -122,6 +146,7 @@ export class SourceViewers {
     this.#viewers.set(key, viewer)
     const feed = this.#feed(message.source, gst)
     feed.viewers.add(viewer)
+    feed.rate?.add(track)
     // A new viewer needs a key frame to start decoding: ask as soon as its track opens.
     track.on('open', () => { feed.throttle.request('pli') })
     track.on('keyframe-request', kind => { this.#feeds.get(viewer.source)?.throttle.request(kind) })
@@ -173,9 +198,12 @@ export class SourceViewers {
     const existing = this.#feeds.get(name)
     if (existing !== undefined && existing.gst === gst) return existing
     if (existing !== undefined) this.#unhook(existing)
+    const range = isControllable(gst) ? gst.adaptiveRange : undefined
+    existing?.rate?.close()
     const feed: Feed = {
       name,
       gst,
+      rate: range === undefined || !isControllable(gst) ? undefined : new SourceRateControl({ source: gst, range, logger: this.#log.child({ source: name }) }),
       viewers: existing?.viewers ?? new Set(),
       throttle: new KeyFrameThrottle(kind => { this.#feeds.get(name)?.gst.requestKeyFrame(kind) }),
       onRtp: packet => { for (const v of feed.viewers) v.track.sendRtp(packet) },
@@ -185,6 +213,7 @@ export class SourceViewers {
     }
     gst.on('rtp', feed.onRtp)
     gst.on('failed', feed.onFailed)
+    for (const v of feed.viewers) feed.rate?.add(v.track)
     this.#feeds.set(name, feed)
     return feed
   }
@@ -193,6 +222,7 @@ export class SourceViewers {
     feed.gst.off('rtp', feed.onRtp)
     feed.gst.off('failed', feed.onFailed)
     feed.throttle.close()
+    feed.rate?.close()
   }
 
   /** A config reload restarted a source (same SSRC): feed the viewers from the new one. */
@@ -213,6 +243,7 @@ export class SourceViewers {
     this.#viewers.delete(viewer.key)
     const feed = this.#feeds.get(viewer.source)
     feed?.viewers.delete(viewer)
+    feed?.rate?.remove(viewer.track)
     if (feed !== undefined && feed.viewers.size === 0) {
       this.#unhook(feed)
       this.#feeds.delete(viewer.source)
