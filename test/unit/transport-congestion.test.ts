@@ -185,7 +185,7 @@ describe('SourceRateControl', () => {
     await vi.advanceTimersByTimeAsync(INCREASE_INTERVAL_MS / 2)
     expect(set.length).toBe(1)
     await vi.advanceTimersByTimeAsync(INCREASE_INTERVAL_MS)
-    expect(set).toEqual([920, 2000])
+    expect(set).toEqual([Math.round(1000 * (1 - REPAIR_HEADROOM)), 2000])
     // Never below the min.
     fast.emit('estimate', estimate(50_000))
     await vi.advanceTimersByTimeAsync(INCREASE_INTERVAL_MS)

@@ -20,8 +20,8 @@ export interface SourceRateControlInit {
   now?: () => number
 }
 
-/** Share of the estimate kept free: RTP/SRTP/UDP overhead (~5 %) and some repairs. */
-export const REPAIR_HEADROOM = 0.08
+/** Share of the estimate kept free: RTP header and extension overhead (~2 %) and some repairs; the loss rate comes on top. */
+export const REPAIR_HEADROOM = 0.05
 /** At most this much of the estimate is left for repairs, however lossy the link. */
 const MAX_LOSS_HEADROOM = 0.25
 export const HYSTERESIS = 0.05
