@@ -22,21 +22,24 @@ const GOOD_FPS = 25
 
 interface CaseResult { seconds: WatchSecond[], rttIncreaseMs: number[], linkKbps: number[] }
 
-/** RTTs (ms) of pings from `ns` to `addr` every 200 ms while `during` runs. */
-async function pinging<T> (ns: string, addr: string, during: () => Promise<T>): Promise<{ result: T, rtts: number[] }> {
-  const rtts: number[] = []
-  const ping = spawn('ip', ['netns', 'exec', ns, 'ping', '-n', '-i', '0.2', addr], { stdio: ['ignore', 'pipe', 'ignore'] })
-  ping.stdout.on('data', (data: Buffer) => { for (const m of data.toString().matchAll(/time=([\d.]+) ms/g)) rtts.push(Number(m[1])) })
+/** RTTs (ms) of pings from `ns` to `addr` every 200 ms while `during` runs (ping flushes its lines when it exits). */
+async function pinging<T> (ns: string, addr: string, seconds: number, during: () => Promise<T>): Promise<{ result: T, rtts: number[] }> {
+  let text = ''
+  const ping = spawn('ip', ['netns', 'exec', ns, 'ping', '-n', '-i', '0.2', '-c', String(Math.floor(seconds * 5)), '-w', String(Math.ceil(seconds) + 2), addr], { stdio: ['ignore', 'pipe', 'ignore'] })
+  ping.stdout.on('data', (data: Buffer) => { text += data.toString() })
+  const exited = new Promise(resolve => ping.once('close', resolve))
   try {
-    return { result: await during(), rtts }
+    const result = await during()
+    await exited
+    return { result, rtts: [...text.matchAll(/time=([\d.]+) ms/g)].map(m => Number(m[1])) }
   } finally {
     ping.kill('SIGINT')
   }
 }
 
 async function idleRtt (ns: string, addr: string): Promise<number> {
-  const { rtts } = await pinging(ns, addr, async () => { await new Promise(resolve => setTimeout(resolve, 1200)) })
-  return Math.min(...rtts)
+  const { rtts } = await pinging(ns, addr, 1, async () => {})
+  return rtts.length === 0 ? 0 : Math.min(...rtts)
 }
 
 async function runCase (ns: [string, string], a: EdgedProcess, b: EdgedProcess, source: string, steps: Array<{ atS: number, mbit: number }>, seconds: number): Promise<CaseResult> {
@@ -46,7 +49,7 @@ async function runCase (ns: [string, string], a: EdgedProcess, b: EdgedProcess, 
   try {
     const at: Record<number, () => void> = {}
     for (const s of steps.slice(1)) at[s.atS] = () => { shapeEgress(ns[0], s.mbit) }
-    const { result, rtts } = await pinging(ns[1], ADDR[0], async () => await measureWatch(a, b, id, source, seconds, at))
+    const { result, rtts } = await pinging(ns[1], ADDR[0], seconds, async () => await measureWatch(a, b, id, source, seconds, at))
     const linkKbps = result.map(s => 1000 * [...steps].reverse().find(x => x.atS < s.t)!.mbit)
     return { seconds: result, rttIncreaseMs: rtts.map(r => Math.max(0, r - idle)), linkKbps }
   } finally {
