@@ -1,15 +1,15 @@
-import { spawn } from 'node:child_process'
 import { ADAPTIVE_SOURCE, FIXED_SOURCE, measureWatch, shapeEgress, startAdaptiveLab, startCountWatch, stopWatch, type WatchSecond } from '../test/helpers/adaptive-lab.ts'
 import type { EdgedProcess } from '../test/helpers/edged-process.ts'
 import { netnsUnavailable, NetnsSet } from '../test/helpers/netns-lab.ts'
 import { median, percentile, round } from './lib/stats.ts'
 import type { BenchContext, Benchmark, Figure } from './lib/types.ts'
+import { udpPing } from './lib/udp-ping.ts'
 
 // Issue 17: a 2 Mbit/s 640×480 30 fps H.264 source (videotestsrc snow)
 // watched through a shaped link (tbf on the sender's egress), adaptive beside
 // the same stream at a fixed bit rate (`adaptive: false`, today's behaviour),
 // in one lab. Cases: a steady 1 Mbit/s link, and a step from 4 to 1 Mbit/s
-// in the middle of the watch. The queueing delay is what ping sees on the
+// in the middle of the watch. The queueing delay is what a UDP ping sees on the
 // shaped direction, above its idle RTT, for both (the fixed stream has no
 // estimator to ask).
 
@@ -22,34 +22,19 @@ const GOOD_FPS = 25
 
 interface CaseResult { seconds: WatchSecond[], rttIncreaseMs: number[], linkKbps: number[] }
 
-/** RTTs (ms) of pings from `ns` to `addr` every 200 ms while `during` runs (ping flushes its lines when it exits). */
-async function pinging<T> (ns: string, addr: string, seconds: number, during: () => Promise<T>): Promise<{ result: T, rtts: number[] }> {
-  let text = ''
-  const ping = spawn('ip', ['netns', 'exec', ns, 'ping', '-n', '-i', '0.2', '-c', String(Math.floor(seconds * 5)), '-w', String(Math.ceil(seconds) + 2), addr], { stdio: ['ignore', 'pipe', 'ignore'] })
-  ping.stdout.on('data', (data: Buffer) => { text += data.toString() })
-  const exited = new Promise(resolve => ping.once('close', resolve))
-  try {
-    const result = await during()
-    await exited
-    return { result, rtts: [...text.matchAll(/time=([\d.]+) ms/g)].map(m => Number(m[1])) }
-  } finally {
-    ping.kill('SIGINT')
-  }
-}
-
-async function idleRtt (ns: string, addr: string): Promise<number> {
-  const { rtts } = await pinging(ns, addr, 1, async () => {})
+async function idleRtt (ns: [string, string]): Promise<number> {
+  const { rtts } = await udpPing(ns[0], ns[1], ADDR[0], async () => { await new Promise(resolve => setTimeout(resolve, 1000)) })
   return rtts.length === 0 ? 0 : Math.min(...rtts)
 }
 
 async function runCase (ns: [string, string], a: EdgedProcess, b: EdgedProcess, source: string, steps: Array<{ atS: number, mbit: number }>, seconds: number): Promise<CaseResult> {
   shapeEgress(ns[0], steps[0].mbit)
-  const idle = await idleRtt(ns[1], ADDR[0])
+  const idle = await idleRtt(ns)
   const id = await startCountWatch(b, a, source)
   try {
     const at: Record<number, () => void> = {}
     for (const s of steps.slice(1)) at[s.atS] = () => { shapeEgress(ns[0], s.mbit) }
-    const { result, rtts } = await pinging(ns[1], ADDR[0], seconds, async () => await measureWatch(a, b, id, source, seconds, at))
+    const { result, rtts } = await udpPing(ns[0], ns[1], ADDR[0], async () => await measureWatch(a, b, id, source, seconds, at))
     const linkKbps = result.map(s => 1000 * [...steps].reverse().find(x => x.atS < s.t)!.mbit)
     return { seconds: result, rttIncreaseMs: rtts.map(r => Math.max(0, r - idle)), linkKbps }
   } finally {
@@ -76,7 +61,7 @@ function figures (label: string, adaptive: CaseResult, fixed: CaseResult, fromS:
     beside('decoded fps median', 'fps', r => median(fps(r))),
     beside('seconds under 10 fps', 's', r => fps(r).filter(x => x < 10).length),
     beside('delivered / link', 'ratio', delivered),
-    beside('RTT increase p95 (ping)', 'ms', r => percentile(r.rttIncreaseMs, 95))
+    beside('RTT increase p95 (UDP ping)', 'ms', r => r.rttIncreaseMs.length === 0 ? NaN : percentile(r.rttIncreaseMs, 95))
   ]
   if (stepAtS !== undefined) out.push(beside('time to 25 fps after the step', 's', r => recoveryS(r.seconds, stepAtS)))
   return out
