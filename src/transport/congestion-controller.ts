@@ -29,7 +29,11 @@ export interface CongestionControllerInit {
   ssrc: number
   minBitrateBps: number
   maxBitrateBps: number
-  /** Where the estimate starts (default min(max, 1 Mbit/s)). */
+  /**
+   * Where the estimate starts (default the max: the configured bit rate, so a
+   * fast link sees today's rate from the first frame and a slow one brings it
+   * down within about a second, on the first queueing delay it shows).
+   */
   startBitrateBps?: number
   extensionId?: number
   /** Sends one packet on the native track; false when the stack refused it. */
@@ -54,7 +58,6 @@ export interface CongestionStats {
 
 /** libwebrtc's pacing factor: the pacer may send 2.5× the estimate to catch up after a key frame. */
 export const PACING_FACTOR = 2.5
-export const DEFAULT_START_BITRATE_BPS = 1_000_000
 /** Without transport-cc feedback for this long, the fallback estimate leads. */
 const FEEDBACK_TIMEOUT_MS = 2000
 const RR = 201
@@ -82,7 +85,7 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     this.#init = init
     this.#now = init.now ?? (() => performance.now())
     this.#extensionId = init.extensionId ?? TRANSPORT_CC_EXTENSION_ID
-    const start = init.startBitrateBps ?? Math.min(init.maxBitrateBps, DEFAULT_START_BITRATE_BPS)
+    const start = init.startBitrateBps ?? init.maxBitrateBps
     const limits = { minBitrateBps: init.minBitrateBps, maxBitrateBps: init.maxBitrateBps, startBitrateBps: start }
     // No probing yet: a probe needs padding the pacer does not make (issue 17, what is left).
     this.#sendSide = new SendSideBandwidthEstimator({ ...limits, probing: false })
