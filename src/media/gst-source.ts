@@ -11,8 +11,8 @@ import { elementNames, gstElements, missingElementIn, type GstElements } from '.
 import { DEFAULT_START_TIMEOUT_MS, type GstProcessInit } from './gst-process.ts'
 import { PipelineHost } from './pipeline-host.ts'
 import { RtpStats } from './rtp-stats.ts'
-import { sourceStats, type ControllableSource, type ElementStats, type SourceStats, type VideoFormatChange } from './running-source.ts'
-import { buildSourcePipeline, RTCP_IN, sourceSettings, type SourceConfig, type SourcePipelineOptions } from './source-pipeline.ts'
+import { sourceStats, type AdaptiveRange, type ControllableSource, type ElementStats, type SourceStats, type VideoFormatChange } from './running-source.ts'
+import { buildSourcePipeline, DEFAULT_MIN_VIDEO_BITRATE_KBPS, RTCP_IN, sourceSettings, type SourceConfig, type SourcePipelineOptions } from './source-pipeline.ts'
 import { bindLoopback, closeSocket, LOOPBACK } from './udp-socket.ts'
 
 
@@ -83,6 +83,7 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
   #restarts = 0
   #keyFrameRequests = 0
   #stopping: Promise<void> | undefined
+  readonly #adaptiveRange: AdaptiveRange | undefined
 
   constructor (init: GstSourceInit) {
     super()
@@ -99,6 +100,10 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
     this.encoderElement = encoderElement(init.encoder)
     this.#options = { ...settings, encoder: init.encoder, mtu: init.mtu, payloadType: this.payloadType, ssrc: this.ssrc }
     this.#stats = new RtpStats(this.codec)
+    if (this.kind === 'video' && init.source.adaptive !== false && bitrateControl(this.encoderElement)?.live === true) {
+      const maxKbps = settings.bitrateKbps
+      this.#adaptiveRange = { minKbps: Math.min(init.source.minBitrate ?? DEFAULT_MIN_VIDEO_BITRATE_KBPS, maxKbps), maxKbps }
+    }
   }
 
   /** Where the pipeline sends RTP (Node's socket). */
@@ -106,6 +111,8 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
   /** Where the pipeline's rtpbin takes RTCP; changes when it restarts. */
   get rtcpPort (): number | undefined { return this.#rtcpPort }
   get pid (): number | undefined { return this.#host?.pid }
+  /** Where adaptation may take the bit rate (video with a live bit-rate property, unless `adaptive: false`). */
+  get adaptiveRange (): AdaptiveRange | undefined { return this.#adaptiveRange }
   /** The target bit rate (kbit/s) the encoder was last given. */
   get bitrateKbps (): number { return this.#options.bitrateKbps }
 

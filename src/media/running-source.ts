@@ -75,9 +75,17 @@ export interface ElementStats {
  * GstSource; a WHIP publication is controlled by its publisher). None of
  * these restart the pipeline.
  */
+/** The range the daemon moves a source's bit rate in to follow its viewers' links (kbit/s). */
+export interface AdaptiveRange {
+  minKbps: number
+  maxKbps: number
+}
+
 export interface ControllableSource extends RunningSource {
   /** The target bit rate the encoder was last given (kbit/s). */
   readonly bitrateKbps: number
+  /** Where adaptation may take the bit rate; undefined when pinned (`adaptive: false`) or audio. */
+  readonly adaptiveRange?: AdaptiveRange
   /** New target bit rate (kbit/s); resolves once the encoder took it. */
   setBitrate: (kbps: number) => Promise<void>
   /** New resolution and/or frame rate (video); resolves with the format now asked for. */

@@ -13,6 +13,10 @@ export interface SourceConfig {
   fps?: number
   /** kbit/s */
   bitrate?: number
+  /** kbit/s: the least adaptation takes the encoder to (video). */
+  minBitrate?: number
+  /** false pins the bit rate: the encoder does not follow the viewers' links. */
+  adaptive?: boolean
   keyframeInterval?: number
   alwaysOn?: boolean
 }
@@ -20,6 +24,8 @@ export interface SourceConfig {
 export const DEFAULT_FPS = 30
 export const DEFAULT_VIDEO_BITRATE_KBPS = 1500
 export const DEFAULT_AUDIO_BITRATE_KBPS = 64
+/** The least adaptation takes a video encoder to (kbit/s): a 640×480 picture still moves at 150 kbit/s. */
+export const DEFAULT_MIN_VIDEO_BITRATE_KBPS = 150
 /** Seconds between key frames when keyframeInterval is not set (viewers ask for more with PLI). */
 export const DEFAULT_KEYFRAME_SECONDS = 2
 /** Names of elements the running source talks to. */

@@ -11,6 +11,7 @@ import { profileSettings, type ProfileSettings } from './profiles.ts'
 import { rtcConfig } from './rtc-config.ts'
 import { takeCandidates } from './sdp-candidates.ts'
 import { sdpSections } from './sdp-sections.ts'
+import { transportCcExtmaps, withTransportCcExtmap } from './sdp-extmap.ts'
 import { selectedPair } from './selected-pair.ts'
 import { keepChannel } from './session-channels.ts'
 import { SessionStateMachine } from './session-state.ts'
@@ -310,6 +311,21 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     return native
   }
 
+  /** Mids of our send tracks with congestion control: their sections declare transport-cc (sdp-extmap.ts). */
+  #congestionMids (): Set<string> {
+    const mids = new Set<string>()
+    for (const track of this.#tracks.values()) if (track instanceof RtcSendTrack && track.init.congestion !== undefined) mids.add(track.init.mid)
+    return mids
+  }
+
+  /** Receive tracks whose sender declares transport-cc send feedback. */
+  #enableTransportCc (sdp: string): void {
+    for (const [mid, id] of transportCcExtmaps(sdp)) {
+      const track = this.#tracks.get(mid)
+      if (track instanceof RtcRecvTrack) track.enableTransportCc(id)
+    }
+  }
+
   #keepTrack (track: RtcSendTrack | RtcRecvTrack): void {
     this.#tracks.set(track.init.mid, track)
     track.onceClosed(() => {
@@ -397,7 +413,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     }
     this.#log.debug({ type }, 'local description')
     if (type === 'offer') this.#offerPending = true
-    this.#send({ type, sdp: takeCandidates(sdp).sdp })
+    this.#send({ type, sdp: withTransportCcExtmap(takeCandidates(sdp).sdp, this.#congestionMids()) })
     this.#localDescriptionSent = true
     this.#flushLocalCandidates()
   }
@@ -462,6 +478,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
     }
     this.#remoteSdp = sdp
     this.#remoteOrigin = originLine(sdp)
+    this.#enableTransportCc(sdp)
     if (type === 'answer') this.#offerPending = false
     this.#log.debug({ type }, 'remote description applied')
     for (const { candidate, mid } of [...candidates, ...this.#earlyCandidates.splice(0)]) {
@@ -502,6 +519,7 @@ class RtcPeerSession extends TypedEmitter<PeerSessionEvents> implements PeerSess
       throw new InvalidSignalError(`${type} rejected: ${(err as Error).message}`, { cause: err })
     }
     this.#remoteOrigin = origin
+    this.#enableTransportCc(sdp)
     this.#log.debug({ type }, 'renegotiated description applied')
     if (type === 'answer') {
       this.#offerPending = false

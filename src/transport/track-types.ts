@@ -1,6 +1,8 @@
 import type { TypedEmitter } from '../util/typed-emitter.ts'
 import type { KeyFrameRequestKind } from '../rtp/rtcp-feedback.ts'
 import type { SenderStatsSnapshot } from '../rtp/sender-stats.ts'
+import type { BandwidthEstimate } from '../rtp/bwe-estimate.ts'
+import type { CongestionStats } from './congestion-controller.ts'
 
 export type { KeyFrameRequestKind, SenderStatsSnapshot }
 export type TrackKind = 'video' | 'audio'
@@ -22,6 +24,12 @@ export interface TrackInit {
    * libdatachannel sends no RTCP of ours from a recvonly track.
    */
   nack?: boolean
+  /**
+   * Sending end (video): congestion control for this consumer — pacing,
+   * transport-wide sequence numbers, a bandwidth estimate from the
+   * receiver's feedback, capped repairs (congestion-controller.ts).
+   */
+  congestion?: { minBitrateBps: number, maxBitrateBps: number }
 }
 
 export interface TrackStats {
@@ -47,6 +55,8 @@ export interface SendTrackEvents {
   open: []
   /** The receiver asked for a key frame (RTCP PLI or FIR). */
   'keyframe-request': [KeyFrameRequestKind]
+  /** With congestion control: what this consumer's link carries now, after each update from the receiver. */
+  estimate: [BandwidthEstimate]
   close: []
 }
 
@@ -65,6 +75,8 @@ export interface SendTrack extends TypedEmitter<SendTrackEvents> {
    * it; a track that goes nowhere on the network (AccessUnitTrack) need not.
    */
   senderStats?: (targetBitrateKbps?: number | null) => SenderStatsSnapshot
+  /** With congestion control: the estimate, pacer and repair figures (undefined without). */
+  congestionStats?: () => CongestionStats | undefined
   close: () => void
 }
 
@@ -82,6 +94,8 @@ export interface RecvTrack extends TypedEmitter<RecvTrackEvents> {
   readonly isClosed: boolean
   /** Send an RTCP PLI to the sender; false when the track is not open. */
   requestKeyFrame: () => boolean
+  /** The sender stamps transport-wide sequence numbers in extension `extensionId`: send transport-cc feedback. */
+  enableTransportCc?: (extensionId: number) => void
   stats: () => TrackStats
   close: () => void
 }

@@ -8,6 +8,8 @@ import { ReceptionStats } from '../rtp/receiver-report.ts'
 import { isRtcp } from '../rtp/rtp-header.ts'
 import { SenderStats, type SenderStatsSnapshot } from '../rtp/sender-stats.ts'
 import { withPayloadTypeAndSsrc } from '../rtp/rtp-rewrite.ts'
+import { CongestionController, type CongestionStats } from './congestion-controller.ts'
+import { TransportCcReporter } from './transport-cc-reporter.ts'
 import type { RecvTrack, RecvTrackEvents, SendTrack, SendTrackEvents, TrackInit, TrackStats } from './track-types.ts'
 
 const CNAME = 'edge-stack'
@@ -129,6 +131,8 @@ abstract class NativeTrack<E extends EventMap<E> & { open: [], close: [] }> exte
 export class RtcSendTrack extends NativeTrack<SendTrackEvents> implements SendTrack {
   #dropped = 0
   readonly #sender: SenderStats
+  /** Pacing, estimate and capped repairs, when the track has congestion control. */
+  readonly #congestion: CongestionController | undefined
 
   constructor (native: Track, init: TrackInit, log: Logger) {
     super(native, init, log)
@@ -137,7 +141,13 @@ export class RtcSendTrack extends NativeTrack<SendTrackEvents> implements SendTr
     // A sender report a second (libdatachannel's, NTP from the wall clock): the receiver's
     // reports then carry LSR/DLSR, which give the round trip (SenderStats).
     const reporter = new RtcpSrReporter(new RtpPacketizationConfig(init.ssrc >>> 0, CNAME, init.payloadType, init.clockRate))
-    if (video) {
+    if (video && init.congestion !== undefined) {
+      // The congestion controller answers NACKs itself, within its repair budget.
+      this.#congestion = new CongestionController({ ...init.congestion, ssrc: init.ssrc, logger: this.log, send: packet => this.#sendNative(packet) })
+      this.#congestion.on('estimate', estimate => { this.emit('estimate', estimate) })
+      this.onceClosed(() => { this.#congestion?.close() })
+      native.setMediaHandler(reporter)
+    } else if (video) {
       // Answers the receiver's NACKs (ours, or a browser's) from the packets sent last.
       const responder = new RtcpNackResponder(NACK_HISTORY)
       responder.addToChain(reporter)
@@ -147,12 +157,25 @@ export class RtcSendTrack extends NativeTrack<SendTrackEvents> implements SendTr
     }
   }
 
+  congestionStats (): CongestionStats | undefined {
+    return this.#congestion?.stats()
+  }
+
   sendRtp (packet: Uint8Array): boolean {
     if (!this.isOpen || packet.length < 12) {
       this.#dropped++
       return false
     }
     const out = withPayloadTypeAndSsrc(packet, this.init.payloadType, this.init.ssrc)
+    if (this.#congestion !== undefined) {
+      this.#congestion.send(out)
+      return true
+    }
+    return this.#sendNative(out)
+  }
+
+  #sendNative (out: Buffer): boolean {
+    if (this.isClosed) return false
     let sent = false
     try {
       sent = this.native.sendMessageBinary(out)
@@ -180,6 +203,7 @@ export class RtcSendTrack extends NativeTrack<SendTrackEvents> implements SendTr
   protected onPacket (packet: Buffer): void {
     if (!isRtcp(packet)) return
     this.#sender.rtcp(packet, Date.now())
+    this.#congestion?.onRtcp(packet)
     for (const kind of keyFrameRequests(packet)) {
       this.keyFrameCount++
       this.emit('keyframe-request', kind)
@@ -194,6 +218,7 @@ export class RtcRecvTrack extends NativeTrack<RecvTrackEvents> implements RecvTr
   readonly #localSsrc = randomInt(1, 0xffffffff)
   /** Receiver reports and PLI are ours, not libdatachannel's RtcpReceivingSession (see receiver-report.ts). */
   readonly #reception: ReceptionStats
+  #transportCc: TransportCcReporter | undefined
 
   constructor (native: Track, init: TrackInit, log: Logger) {
     super(native, init, log)
@@ -202,6 +227,13 @@ export class RtcRecvTrack extends NativeTrack<RecvTrackEvents> implements RecvTr
       this.#nack = new NackGenerator(this.#localSsrc, init.ssrc)
       this.onceClosed(() => { clearInterval(this.#nackTimer) })
     }
+  }
+
+  enableTransportCc (extensionId: number): void {
+    if (this.#transportCc !== undefined || this.isClosed) return
+    const reporter = new TransportCcReporter({ extensionId, senderSsrc: this.#localSsrc, mediaSsrc: this.init.ssrc, send: packet => this.#sendRtcp(packet, 'transport-cc feedback') })
+    this.#transportCc = reporter
+    this.onceClosed(() => { reporter.close() })
   }
 
   requestKeyFrame (): boolean {
@@ -238,6 +270,7 @@ export class RtcRecvTrack extends NativeTrack<RecvTrackEvents> implements RecvTr
       return
     }
     this.#reception.rtp(packet, now)
+    this.#transportCc?.received(packet)
     this.packets++
     this.bytes += packet.length
     if (this.#nack !== undefined && packet.length >= 12) {

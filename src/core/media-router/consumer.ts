@@ -37,7 +37,7 @@ export interface ConsumerEvents {
 }
 
 /** A consumer's output: a send track of any profile, or anything else RTP goes into. */
-export type ConsumerOutput = Pick<SendTrack, 'sendRtp' | 'stats' | 'close' | 'isOpen' | 'isClosed' | 'on' | 'once' | 'off'>
+export type ConsumerOutput = Pick<SendTrack, 'sendRtp' | 'stats' | 'close' | 'isOpen' | 'isClosed' | 'on' | 'once' | 'off' | 'congestionStats'>
 
 /**
  * One place a producer's stream goes. It holds its producer from
@@ -84,6 +84,8 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
     output.on('open', () => { this.requestKeyFrame('pli') })
     output.on('keyframe-request', kind => { this.requestKeyFrame(kind) })
     output.once('close', () => { this.close() })
+    // A track with congestion control: the producer's encoder follows its estimate until it leaves.
+    if (output.congestionStats?.() !== undefined) this.producer.followEstimates(output)
     if (output.isOpen) this.requestKeyFrame('pli')
   }
 
@@ -104,6 +106,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
   close (): void {
     if (this.#closed) return
     this.#closed = true
+    if (this.#output !== undefined) this.producer.unfollowEstimates(this.#output)
     this.producer.remove(this)
     this.emit('close')
   }

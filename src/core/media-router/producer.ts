@@ -6,6 +6,7 @@ import { NotFoundError, SourceFailedError, WatchEndedError } from '../../util/er
 import { TypedEmitter } from '../../util/typed-emitter.ts'
 import { Consumer, type ConsumerInit } from './consumer.ts'
 import type { ConsumerInfo, ProducerInfo, ProducerKind } from './router-info.ts'
+import { SourceRateControl, type EstimatingTrack } from './source-rate-control.ts'
 
 /** Why a producer's stream ended while consumers played it. */
 export type ProducerEndCode = 'source-failed' | 'source-removed' | 'ended'
@@ -85,6 +86,11 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   #packets = 0
   #ended: { code: ProducerEndCode, reason: string } | undefined
   #closed = false
+  /** Consumers' tracks with congestion control: the encoder follows their estimates (adaptive sources). */
+  readonly #estimating = new Set<EstimatingTrack>()
+  #rate: SourceRateControl | undefined
+  /** The encoder #rate drives (a restarted source is a new one). */
+  #rateSource: ControllableSource | undefined
 
   constructor (init: ProducerInit) {
     super()
@@ -95,7 +101,11 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     this.#origin = init.createOrigin({
       write: packet => { this.#write(packet) },
       end: (code, reason) => { this.#end(code, reason) },
-      requestKeyFrame: kind => { this.requestKeyFrame(kind) }
+      requestKeyFrame: kind => {
+        // The stream changed under the consumers: a restarted source's encoder follows the estimates too.
+        this.#followingSource()
+        this.requestKeyFrame(kind)
+      }
     })
   }
 
@@ -106,6 +116,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   get runningSource (): RunningSource | undefined { return this.#origin.source }
   /** Its encoder, when the daemon can control it while it plays (target bit rate, format). */
   get controllable (): ControllableSource | undefined { return this.#origin.controllable }
+  /** The encoder's target bit rate as the consumers' estimates set it (kbit/s); undefined when not adaptive. */
+  get targetKbps (): number | undefined { return this.#rate?.targetKbps }
   /** Key-frame requests passed to the origin, and those merged into them. */
   get keyFrames (): { sent: number, merged: number } { return { sent: this.#throttle.sent, merged: this.#throttle.merged } }
 
@@ -130,6 +142,29 @@ export class Producer extends TypedEmitter<ProducerEvents> {
 
   requestKeyFrame (kind: KeyFrameKind = 'pli'): void {
     if (!this.#closed) this.#throttle.request(kind)
+  }
+
+  /** A consumer's track estimates its link: the encoder follows the lowest estimate (an adaptive source). */
+  followEstimates (track: EstimatingTrack): void {
+    if (this.#closed || this.#estimating.has(track)) return
+    this.#estimating.add(track)
+    this.#followingSource()?.add(track)
+  }
+
+  unfollowEstimates (track: EstimatingTrack): void {
+    if (this.#estimating.delete(track)) this.#rate?.remove(track)
+  }
+
+  /** The rate control of the source running now: made anew when the source is (a restart), none when it is not adaptive. */
+  #followingSource (): SourceRateControl | undefined {
+    const source = this.#origin.controllable
+    if (source === this.#rateSource || this.#closed) return this.#rate
+    this.#rate?.close()
+    this.#rateSource = source
+    const range = source?.adaptiveRange
+    this.#rate = source === undefined || range === undefined ? undefined : new SourceRateControl({ source, range, logger: this.#log })
+    for (const track of this.#estimating) this.#rate?.add(track)
+    return this.#rate
   }
 
   /** A consumer left (Consumer.close()): its hold goes; the last one stops the origin. */
@@ -202,6 +237,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     if (this.#closed) return
     this.#closed = true
     this.#throttle.close()
+    this.#rate?.close()
+    this.#estimating.clear()
     this.#origin.close()
   }
 }

@@ -5,7 +5,7 @@ import type { SendTrack } from '../../transport/types.ts'
 import type { Consumer, ConsumerEndCode } from '../media-router/consumer.ts'
 import type { MediaRouter } from '../media-router/media-router.ts'
 import type { SessionLink } from '../sessions/session-manager.ts'
-import type { ViewerInfo } from './watch-types.ts'
+import type { ViewerCongestion, ViewerInfo } from './watch-types.ts'
 
 /** Viewers this daemon serves at once, over all sources and peers. */
 export const MAX_VIEWERS = 64
@@ -69,9 +69,28 @@ export class SourceViewers {
         packetsSent: stats.packets,
         bytesSent: stats.bytes,
         dropped: stats.dropped,
-        keyFrameRequests: stats.keyFrameRequests
+        keyFrameRequests: stats.keyFrameRequests,
+        congestion: this.#congestion(v)
       }
     })
+  }
+
+  #congestion (v: Viewer): ViewerCongestion | null {
+    const c = v.track.congestionStats?.()
+    if (c === undefined) return null
+    const e = c.estimate
+    return {
+      estimateBps: e?.bitrateBps ?? null,
+      source: e?.source ?? null,
+      queueingDelayMs: e?.queueingDelayMs ?? null,
+      rttMs: e?.rttMs ?? null,
+      lossFraction: e?.lossFraction ?? null,
+      targetKbps: v.consumer.producer.targetKbps ?? null,
+      pacingBps: c.pacingBps,
+      pacerQueueMs: c.pacerQueueMs,
+      retransmitted: c.retransmitted,
+      retransmitsSkipped: c.retransmitsSkipped
+    }
   }
 
   /** The peer wants one of our sources. */
@@ -115,9 +134,12 @@ export class SourceViewers {
     // The track's own SSRC, not the source's: one peer may watch a source twice on
     // one session, and two sections announcing one SSRC leave the first without media.
     const ssrc = this.#freshSsrc(link, gst.ssrc)
+    // An adaptive source: this viewer's track estimates its link, and the producer's encoder follows.
+    const range = consumer.producer.controllable?.adaptiveRange
+    const congestion = range === undefined ? undefined : { minBitrateBps: range.minKbps * 1000, maxBitrateBps: range.maxKbps * 1000 }
     let track: SendTrack
     try {
-      track = link.session.addSendTrack({ mid: message.id, kind: gst.kind, codec: gst.codec, payloadType: gst.payloadType, ssrc, clockRate: gst.clockRate })
+      track = link.session.addSendTrack({ mid: message.id, kind: gst.kind, codec: gst.codec, payloadType: gst.payloadType, ssrc, clockRate: gst.clockRate, congestion })
     } catch (err) {
       consumer.close()
       await this.#refuse(link, message.id, 'no-room', (err as Error).message)

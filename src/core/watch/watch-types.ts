@@ -75,4 +75,23 @@ export interface ViewerInfo {
   dropped: number
   /** PLI/FIR the viewer sent. */
   keyFrameRequests: number
+  /** Congestion control of this viewer's track (adaptive video), else null. */
+  congestion: ViewerCongestion | null
+}
+
+/** What the sender sees of one viewer's link (congestion-controller.ts). */
+export interface ViewerCongestion {
+  /** The estimate (bit/s) and the signal it comes from; null before the viewer's first feedback. */
+  estimateBps: number | null
+  source: 'transport-cc' | 'remb' | 'receiver-reports' | null
+  /** Queueing delay the estimator sees (ms), and its round-trip time. */
+  queueingDelayMs: number | null
+  rttMs: number | null
+  lossFraction: number | null
+  /** The source's encoder target now (kbit/s): the lowest viewer's estimate less headroom. */
+  targetKbps: number | null
+  pacingBps: number
+  pacerQueueMs: number
+  retransmitted: number
+  retransmitsSkipped: number
 }
