@@ -13,7 +13,7 @@ import type { Channel, PeerSession, SessionRole, SessionSignal, StackProfile } f
 import { sessionBackoffMs } from './backoff.ts'
 import { holdsBackFromFull } from './full-peer.ts'
 import { SessionAttempt, type AttemptFailure } from './session-attempt.ts'
-import type { SessionInfo } from './session-info.ts'
+import type { SessionInfo, StandbyInfo } from './session-info.ts'
 import { EDGE_CHANNEL } from './channel-hub.ts'
 
 /** The first message on an inbound signal stream must come within this. */
@@ -57,8 +57,28 @@ export interface SessionManagerInit {
   trustedRefusal?: (peer: string) => string | undefined
   /** Builds a PeerSession with the daemon's rtc config. */
   createSession: (init: { remotePeer: string, role: SessionRole, profile: StackProfile, sendSignal: (s: SessionSignal) => void, id: string }) => PeerSession
+  /** Standby paths for failover (rtc.standby; see standby.ts): told what happens to each peer's session. */
+  standby?: SessionStandby
   logger: Logger
 }
+
+/**
+ * What the manager tells the standby paths, and asks of them (see
+ * standby.ts). The manager owns which attempt carries a peer's traffic;
+ * the standby paths own the second PeerConnection and the heartbeats.
+ */
+export interface SessionStandby {
+  /** `attempt` carries the peer's traffic now (it connected, or it was failed over to). */
+  active: (peer: string, attempt: SessionAttempt) => void
+  /** The attempt carrying the peer's traffic ended with `failure`: true when a standby took over (through failover()). */
+  takeOver: (peer: string, ended: SessionAttempt) => boolean
+  /** The peer has no session any more: its standby goes too. */
+  drop: (peer: string) => void
+  /** A peer offers a standby PeerConnection on `stream`. */
+  offer: (stream: SignalStream, message: Extract<SignalMessage, { type: 'offer' }>) => void
+  info: (peer: string) => StandbyInfo | null
+}
+// ---- end of the standby hooks
 
 /** Everything the manager knows about one remote peer. */
 interface Slot {
@@ -95,6 +115,8 @@ interface Slot {
   lastError: AttemptFailure | null
   /** A publish for channel events is due (see CHANNEL_PUBLISH_MS). */
   channelPublish?: NodeJS.Timeout
+  /** Times the peer's traffic moved onto a standby path. */
+  failovers: number
 }
 
 export interface SessionManager extends Startable, TypedEmitter<SessionManagerEvents> {
@@ -113,6 +135,13 @@ export interface SessionManager extends Startable, TypedEmitter<SessionManagerEv
   full: () => boolean
   /** Replace swarm.allow live (config reload): sessions with peers no longer on it close. */
   setAllow: (peers: string[]) => void
+  /**
+   * Move a peer's traffic onto `standby`, a connected PeerConnection beside
+   * its session (see standby.ts): its channels go to the channel hub (those
+   * but `_edge`, which the standby paths hand over themselves), and the old
+   * attempts close. False when there is no such peer, or `standby` is not connected.
+   */
+  failover: (peer: string, standby: SessionAttempt) => boolean
 }
 
 /**
@@ -150,7 +179,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
   const slotOf = (peer: string): Slot => {
     let slot = slots.get(peer)
     if (slot === undefined) {
-      slot = { peer, explicit: false, manualOff: false, failures: 0, retryAt: 0, attempts: 0, lastError: null }
+      slot = { peer, explicit: false, manualOff: false, failures: 0, retryAt: 0, attempts: 0, lastError: null, failovers: 0 }
       slots.set(peer, slot)
     }
     return slot
@@ -174,7 +203,9 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       sections: stats?.sections ?? { local: [], remote: [] },
       connectedAt: stats?.connectedAt ?? null,
       attempts: slot.attempts,
-      lastError: slot.lastError === null ? null : { code: slot.lastError.code, message: slot.lastError.message }
+      lastError: slot.lastError === null ? null : { code: slot.lastError.code, message: slot.lastError.message },
+      standby: init.standby?.info(slot.peer) ?? null,
+      failovers: slot.failovers
     }
   }
 
@@ -201,7 +232,8 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       publishChannels(slot)
       channel.on('close', () => { publishChannels(slot) })
     })
-    let connected = false
+    // A standby failed over to is connected already.
+    let connected = attempt.state === 'connected'
     attempt.on('state', state => {
       if (state === 'connected') { connected = true; slot.connectedBefore = true }
       if (state === 'connected' && slot.current === attempt) {
@@ -211,11 +243,14 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
         slot.previous?.close('replaced by a new session')
         slot.previous = undefined
         log.info({ peer: slot.peer, session: attempt.id, pair: attempt.session.pair() }, 'session connected')
+        init.standby?.active(slot.peer, attempt)
       }
       publish(slot)
     })
     attempt.on('ended', failure => {
       if (slot.previous === attempt) slot.previous = undefined
+      // The path carrying the traffic failed: a standby beside it takes over (see failover()).
+      if (failure !== undefined && slot.current === attempt && connectedAttempt(slot) === undefined && running && init.standby?.takeOver(slot.peer, attempt) === true) return
       if (slot.current === attempt) {
         slot.current = slot.previous
         slot.previous = undefined
@@ -229,6 +264,7 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
           }
         }
       }
+      if (slot.current === undefined) init.standby?.drop(slot.peer)
       publish(slot)
       // A peer lost from presence kept its slot while its session held; now that it ended, forget the peer.
       if (slot.current === undefined && !slot.explicit && known(slot.peer) === undefined && !reoffering(slot)) {
@@ -338,6 +374,11 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
       stream.off('close', onClose)
       if (message.type !== 'offer') {
         void stream.reject('out-of-order', `expected an offer first, got ${message.type}`)
+        return
+      }
+      if (message.path === 'standby') {
+        if (init.standby === undefined) void stream.reject('busy', 'this peer keeps no standby paths', message.session)
+        else init.standby.offer(stream, message)
         return
       }
       takeOffer(stream, message)
@@ -586,6 +627,28 @@ export function createSessionManager (init: SessionManagerInit): SessionManager 
     return attempt?.session
   }
   manager.link = (peer) => connectedAttempt(slots.get(peer))
+  manager.failover = (peer, standby) => {
+    const slot = slots.get(peer)
+    if (!running || slot === undefined || standby.state !== 'connected' || slot.current === standby) return false
+    const old = [slot.current, slot.previous]
+    log.info({ peer, from: connectedAttempt(slot)?.id, to: standby.id, pair: standby.session.pair() }, 'failing over to the standby path')
+    // The standby goes in first, so the old ones' 'ended' finds the slot taken.
+    slot.current = standby
+    slot.previous = undefined
+    slot.remake = false
+    slot.failures = 0
+    slot.lastError = null
+    slot.failovers++
+    adopt(slot, standby)
+    // Its channels so far (the rest come through adopt): the channel endpoints resume on them.
+    for (const channel of standby.session.channels()) {
+      if (channel.isOpen && channel.label !== EDGE_CHANNEL) manager.emit('channel', peer, channel, standby.id)
+    }
+    for (const attempt of old) attempt?.close('failed over to the standby path')
+    init.standby?.active(peer, standby)
+    publish(slot)
+    return true
+  }
   manager.count = active
   manager.full = () => active() >= init.maxSessions
   manager.setAllow = (peers) => {
