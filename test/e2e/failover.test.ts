@@ -127,8 +127,8 @@ describe.skipIf(skip !== undefined)(`failover onto a standby path on a second li
 
   it('moves the channel onto the standby within 300 ms, twice (link down, then a silent DROP: fail back), losing nothing', async () => {
     onTestFailed(() => {
-      console.log('alpha:\n' + a?.output().slice(-8000))
-      console.log('bravo:\n' + b?.output().slice(-8000))
+      const tail = (d: EdgedProcess | undefined): string => (d?.output() ?? '').split('\n').slice(-60).map(l => l.slice(0, 600)).join('\n')
+      console.log(`alpha:\n${tail(a)}\nbravo:\n${tail(b)}`)
     })
     const p = labPrefix('esv')
     ns = [set.add(`${p}-a`), set.add(`${p}-b`)]
