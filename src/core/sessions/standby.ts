@@ -20,6 +20,8 @@ export const STANDBY_DELAY_MS = 500
 /** A standby that failed (or could not be made) is tried again after this, doubling up to STANDBY_RETRY_MAX_MS. */
 export const STANDBY_RETRY_MS = 1_000
 export const STANDBY_RETRY_MAX_MS = 8_000
+/** The peer refused a standby (its rtc.standby is off, or it is busy): ask again only after this. */
+export const STANDBY_REFUSED_RETRY_MS = 60_000
 /** A standby PeerConnection not connected by then fails (its path is likely dead: try again later). */
 export const STANDBY_CONNECT_TIMEOUT_MS = 5_000
 /** Standby offers a peer may make at once, and the rate they come back at. */
@@ -134,7 +136,9 @@ export class StandbyPaths extends TypedEmitter<StandbyPathsEvents> implements Se
     const p = this.#paths(peer)
     if (p.active?.attempt !== attempt) {
       p.active?.beat?.close()
-      p.active = { attempt, beat: this.#heartbeat(p, attempt, true), bindAddress: null }
+      // Its heartbeat starts with a standby (a peer that keeps none might not know the beats).
+      p.active = { attempt, bindAddress: null }
+      if (p.standby?.beat !== undefined) p.active.beat = this.#heartbeat(p, attempt, true)
     }
     if (p.standby === undefined) this.#buildLater(p, STANDBY_DELAY_MS)
   }
@@ -206,7 +210,7 @@ export class StandbyPaths extends TypedEmitter<StandbyPathsEvents> implements Se
 
   #retryLater (p: PeerPaths): void {
     const delay = p.retryMs
-    p.retryMs = Math.min(p.retryMs * 2, STANDBY_RETRY_MAX_MS)
+    p.retryMs = Math.max(STANDBY_RETRY_MS, Math.min(p.retryMs * 2, STANDBY_RETRY_MAX_MS))
     this.#buildLater(p, delay)
   }
 
@@ -264,6 +268,7 @@ export class StandbyPaths extends TypedEmitter<StandbyPathsEvents> implements Se
       if (state !== 'connected' || p.standby !== path) return
       p.retryMs = STANDBY_RETRY_MS
       path.beat = this.#heartbeat(p, attempt, false)
+      if (p.active !== undefined && p.active.beat === undefined) p.active.beat = this.#heartbeat(p, p.active.attempt, true)
       this.#log.info({ peer: p.peer, session: id, pair: attempt.session.pair() }, 'standby path connected')
       this.#mirrorChannels(p, path)
     })
@@ -273,6 +278,7 @@ export class StandbyPaths extends TypedEmitter<StandbyPathsEvents> implements Se
       path.beat?.close()
       p.standby = undefined
       if (failure !== undefined) this.#log.info({ peer: p.peer, session: id, code: failure.code }, `standby path ended: ${failure.message}`)
+      if (failure?.code === 'busy' || failure?.permanent === true) p.retryMs = STANDBY_REFUSED_RETRY_MS
       if (p.active?.attempt.state === 'connected') this.#retryLater(p)
     })
     return attempt
