@@ -6,6 +6,7 @@ import { sameSubnet, standbyBindAddress, type LocalAddress } from '../../src/tra
 import { ACTIVE_SILENCE_FLOOR_MS, PathHeartbeat, STANDBY_BEAT_MS } from '../../src/core/sessions/path-heartbeat.ts'
 import { parseEdgeMessage } from '../../src/core/sessions/edge-messages.ts'
 import { decodeSignal } from '../../src/signalling/signal-messages.ts'
+import { StandbyPaths } from '../../src/core/sessions/standby.ts'
 import { pairOf, type FakeChannel } from '../helpers/fake-channel.ts'
 
 const v4 = (iface: string, address: string, netmask = '255.255.255.0', internal = false): LocalAddress =>
@@ -104,5 +105,43 @@ describe('PathHeartbeat', () => {
     await vi.advanceTimersByTimeAsync(10)
     expect(switched).toHaveBeenCalledOnce()
     expect(beats.every(b => b.alive)).toBe(true)
+  })
+})
+
+describe('StandbyPaths: standby offers it cannot take', () => {
+  const log = pino({ level: 'silent' })
+  const offer = { type: 'offer' as const, session: 'standby-offer-1', profile: 'webrtc' as const, sdp: 'v=0', path: 'standby' as const, of: 'main-session-1' }
+  const fakeStream = (): { remotePeer: string, reject: ReturnType<typeof vi.fn> } => ({ remotePeer: 'peerB', reject: vi.fn(async () => {}) })
+  const paths = (): StandbyPaths => new StandbyPaths({
+    localPeer: 'peerA',
+    signal: { open: async () => { throw new Error('not in this test') } },
+    peer: () => undefined,
+    createSession: () => { throw new Error('no session may be made for a refused offer') },
+    logger: log
+  })
+
+  it('refuses one for a session it has not got, or for another profile, and makes no PeerConnection', async () => {
+    const standby = paths()
+    await standby.start()
+    const none = fakeStream()
+    standby.offer(none as any, offer)
+    expect(none.reject).toHaveBeenCalledWith('unknown-session', expect.stringContaining('main-session-1'), offer.session)
+    const active = Object.assign(new TypedEmitter(), { id: 'main-session-1', profile: 'media', state: 'connected', session: new FakeSession(pairOf('_edge')[0]) })
+    standby.active('peerB', active as any)
+    const other = fakeStream()
+    standby.offer(other as any, offer)
+    expect(other.reject).toHaveBeenCalledWith('profile-mismatch', expect.any(String), offer.session)
+    const stale = fakeStream()
+    standby.offer(stale as any, { ...offer, of: 'an-older-session' })
+    expect(stale.reject).toHaveBeenCalledWith('unknown-session', expect.any(String), offer.session)
+    expect(standby.info('peerB')).toBeNull()
+    await standby.stop()
+  })
+
+  it('refuses everything once stopped', async () => {
+    const standby = paths()
+    const stream = fakeStream()
+    standby.offer(stream as any, offer)
+    expect(stream.reject).toHaveBeenCalledWith('unknown-session', expect.any(String), offer.session)
   })
 })
