@@ -14,12 +14,6 @@ export const ACTIVE_SILENCE_FLOOR_MS = 150
 export const STANDBY_SILENCE_FLOOR_MS = 1_500
 /** The RTT (from the transport's stats) is read again after this many beats. */
 const RTT_EVERY_BEATS = 20
-/**
- * A tick that comes this late after the last one was held up by our own event
- * loop (GC, a burst of work): what the peer sent meanwhile may still be queued
- * unread, so the silence is not counted on that tick.
- */
-const LATE_TICK_FACTOR = 2
 
 export interface PathHeartbeatEvents {
   /** Nothing from the peer on this path for `silentMs` (over the bound): it stopped answering. */
@@ -47,8 +41,8 @@ export class PathHeartbeat extends TypedEmitter<PathHeartbeatEvents> {
   #active: boolean
   #edge: Channel | undefined
   #timer: NodeJS.Timeout | undefined
+  #check: NodeJS.Immediate | undefined
   #lastHeard: number
-  #lastTick: number
   #rttMs = 0
   #beats = 0
   #silent = false
@@ -65,7 +59,7 @@ export class PathHeartbeat extends TypedEmitter<PathHeartbeatEvents> {
     this.#active = init.active
     this.#log = init.logger
     this.onListenerError = (event, err) => { this.#log.error({ err, event }, 'heartbeat listener failed') }
-    this.#lastHeard = this.#lastTick = Date.now()
+    this.#lastHeard = Date.now()
     const edge = init.session.channel(EDGE_CHANNEL)
     if (edge !== undefined) this.#use(edge)
     else init.session.on('channel', this.#onChannel)
@@ -102,6 +96,7 @@ export class PathHeartbeat extends TypedEmitter<PathHeartbeatEvents> {
     if (this.#closed) return
     this.#closed = true
     clearTimeout(this.#timer)
+    clearImmediate(this.#check)
     this.session.off('channel', this.#onChannel)
     this.#edge?.off('message', this.#onMessage)
     this.removeAllListeners()
@@ -139,22 +134,24 @@ export class PathHeartbeat extends TypedEmitter<PathHeartbeatEvents> {
   }
 
   #tick (): void {
-    const now = Date.now()
-    const interval = this.#active ? ACTIVE_BEAT_MS : STANDBY_BEAT_MS
-    const late = now - this.#lastTick > LATE_TICK_FACTOR * interval
-    this.#lastTick = now
     if (this.#edge?.isOpen === true) {
       this.#send('{"t":"beat"}')
       if (this.#beats++ % RTT_EVERY_BEATS === 0) this.#rttMs = this.session.stats().rttMs ?? this.#rttMs
-      const silent = now - this.#lastHeard
-      if (!late && !this.#silent && silent > this.boundMs) {
-        this.#silent = true
-        this.#log.info({ silentMs: silent, boundMs: this.boundMs, active: this.#active }, 'path stopped answering')
-        this.emit('silent', silent)
-      }
+      // Judged after this turn's I/O: a tick held up by our own event loop (GC, a burst of
+      // work) runs before the beats that came meanwhile are read, which is no silence of the path's.
+      this.#check = setImmediate(() => { this.#judge() })
     } else {
-      this.#lastHeard = now
+      this.#lastHeard = Date.now()
     }
     this.#schedule()
+  }
+
+  #judge (): void {
+    this.#check = undefined
+    const silent = Date.now() - this.#lastHeard
+    if (this.#closed || this.#silent || silent <= this.boundMs) return
+    this.#silent = true
+    this.#log.info({ silentMs: silent, boundMs: this.boundMs, active: this.#active }, 'path stopped answering')
+    this.emit('silent', silent)
   }
 }
