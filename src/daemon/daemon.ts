@@ -198,6 +198,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
           localPeer,
           signal,
           peer: peer => swarmService.peer(peer),
+          checkConnection: async peer => { await swarmService.checkConnection(peer) },
           createSession: ({ bindAddress, connectTimeoutMs, ...s }) => createSession(s, { ...sessionBase(), ...(bindAddress !== undefined ? { bindAddress } : {}), connectTimeoutMs }),
           logger: componentLogger(root, 'sessions', config.log.levels)
         })

@@ -42,6 +42,11 @@ export interface StandbyPathsInit {
   peer: (peer: string) => PeerInfo | undefined
   /** Builds a PeerSession as the main ones, bound to `bindAddress` when set. */
   createSession: (init: { remotePeer: string, role: SessionRole, profile: StackProfile, sendSignal: (s: SessionSignal) => void, id: string, bindAddress?: string, connectTimeoutMs: number }) => PeerSession
+  /**
+   * Make sure the libp2p connection to the peer answers (hung up on and dialled
+   * again if not): after a failover it may have run over the path that died.
+   */
+  checkConnection?: (peer: string) => Promise<void>
   /** The interfaces the standby may bind to (tests); default: this machine's. */
   bindAddressFor?: typeof standbyBindAddress
   logger: Logger
@@ -228,6 +233,7 @@ export class StandbyPaths extends TypedEmitter<StandbyPathsEvents> implements Se
     p.dialling = true
     let stream: SignalStream
     try {
+      await this.#init.checkConnection?.(p.peer)
       stream = await this.#init.signal.open(p.peer)
     } catch (err) {
       this.#log.debug({ peer: p.peer, err: (err as Error).message }, 'cannot open a signal stream for a standby')
