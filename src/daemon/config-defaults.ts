@@ -12,6 +12,8 @@ export const DEFAULT_MAX_PEERS = 1024
 export const DEFAULT_OVERLAY_PEERS = 6
 export const DEFAULT_STACK = 'webrtc'
 export const DEFAULT_MTU = 1200
+/** rtc.standby: off until the failover path has run on more networks than the test's two veth links. */
+export const DEFAULT_STANDBY = 'off'
 export const DEFAULT_WEB_LISTEN = '127.0.0.1:8090'
 /** Foxglove's own default port for its WebSocket protocol. */
 export const DEFAULT_FOXGLOVE_LISTEN = '127.0.0.1:8765'

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_LISTEN, DEFAULT_LOG_LEVEL, DEFAULT_MAX_PEERS, DEFAULT_MAX_SESSIONS, DEFAULT_OVERLAY_PEERS, DEFAULT_MTU,
-  DEFAULT_PEER_EXPIRY_MS, DEFAULT_SOCKET_MODE, DEFAULT_STACK, DEFAULT_SWARM_NAME, DEFAULT_WEB_LISTEN, DEFAULT_FOXGLOVE_LISTEN
+  DEFAULT_PEER_EXPIRY_MS, DEFAULT_SOCKET_MODE, DEFAULT_STACK, DEFAULT_STANDBY, DEFAULT_SWARM_NAME, DEFAULT_WEB_LISTEN, DEFAULT_FOXGLOVE_LISTEN
 } from './config-defaults.ts'
 import { isLoopbackHost, parseHostPort } from '../util/listen-address.ts'
 import { MAX_CHANNEL_RELIABILITY } from '../util/channel-reliability.ts'
@@ -94,6 +94,8 @@ export const configSchema = z.strictObject({
     iceServers: z.array(iceServer).default([]).describe('STUN/TURN servers'),
     portRange: z.strictObject({ min: port, max: port }).refine(r => r.min <= r.max, 'min must be <= max').optional().describe('UDP ports for ICE'),
     bindAddress: z.string().optional().describe('bind ICE to this local address'),
+    standby: z.enum(['auto', 'off']).default(DEFAULT_STANDBY)
+      .describe('auto: keep a second PeerConnection to each connected peer, bound to another interface, and move media and data onto it when the active path stops answering (failover in well under a second); on where this machine has a second interface (not with a specific rtc.bindAddress, nor over loopback). off: one PeerConnection per peer'),
     mtu: z.number().int().min(576).max(9000).default(DEFAULT_MTU).describe('RTP/SCTP MTU'),
     channels: z.record(z.string().regex(CHANNEL_LABEL, 'channel names are 1-64 letters, digits, . _ - (not starting with . _ -: reserved)'), channel)
       .default({ control: { ordered: true } }).describe('data channels opened on every session')

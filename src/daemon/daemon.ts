@@ -10,7 +10,8 @@ import { createTrustedChannelService } from '../signalling/trusted-channel-servi
 import type { StackProfile } from '../transport/types.ts'
 import { createSessionManager, type SessionManager } from '../core/sessions/session-manager.ts'
 import { ChannelHub, EDGE_CHANNEL } from '../core/sessions/channel-hub.ts'
-import { createSessionFactory, routeTrustedStreams } from '../core/sessions/session-factory.ts'
+import { createSessionFactory, routeTrustedStreams, type SessionBase } from '../core/sessions/session-factory.ts'
+import { StandbyPaths } from '../core/sessions/standby.ts'
 import { AllowPolicy } from '../signalling/allow-policy.ts'
 import { iceServersFromConfig } from './ice-config.ts'
 import { MediaSources } from '../media/media-sources.ts'
@@ -188,6 +189,26 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         logger: componentLogger(root, 'signalling', config.log.levels)
       })
       const createSession = createSessionFactory(trusted)
+      const sessionBase = (): SessionBase => ({
+        iceServers: iceServersFromConfig(config.rtc.iceServers, localPeer),
+        portRange: config.rtc.portRange,
+        bindAddress: config.rtc.bindAddress,
+        mtu: config.rtc.mtu,
+        channels: { ...config.rtc.channels, [EDGE_CHANNEL]: { ordered: true } },
+        logger: transportLog
+      })
+      // A specific rtc.bindAddress pins ICE to one interface: no standby beside it.
+      const pinned = config.rtc.bindAddress !== undefined && config.rtc.bindAddress !== '0.0.0.0' && config.rtc.bindAddress !== '::'
+      const standby = config.rtc.standby === 'auto' && !pinned
+        ? new StandbyPaths({
+          localPeer,
+          signal,
+          peer: peer => swarmService.peer(peer),
+          checkConnection: async peer => { await swarmService.checkConnection(peer) },
+          createSession: ({ bindAddress, connectTimeoutMs, ...s }) => createSession(s, { ...sessionBase(), ...(bindAddress !== undefined ? { bindAddress } : {}), connectTimeoutMs }),
+          logger: componentLogger(root, 'sessions', config.log.levels)
+        })
+        : undefined
       const sessionManager = sessions = createSessionManager({
         localPeer,
         swarm: swarmService,
@@ -196,16 +217,13 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         maxSessions: config.swarm.maxSessions,
         allow,
         profileFor: (peer): StackProfile => config.rtc.peers[peer]?.stack ?? config.rtc.stack,
-        createSession: (s) => createSession(s, {
-          iceServers: iceServersFromConfig(config.rtc.iceServers, localPeer),
-          portRange: config.rtc.portRange,
-          bindAddress: config.rtc.bindAddress,
-          mtu: config.rtc.mtu,
-          channels: { ...config.rtc.channels, [EDGE_CHANNEL]: { ordered: true } },
-          logger: transportLog
-        }),
+        createSession: (s) => createSession(s, sessionBase()),
+        ...(standby !== undefined ? { standby } : {}),
         logger: componentLogger(root, 'sessions', config.log.levels)
       })
+      standby?.bind(sessionManager)
+      // A standby's _edge channel goes to the hub as it opens: resumes the peer sends on it at its failover wait there for ours.
+      standby?.on('edge', (peer, channel, session) => { channels.attach(peer, channel, session) })
       routeTrustedStreams(trusted, sessionManager, transportLog)
       sessionManager.on('session', info => { events.emit('session:state', info) })
       // The last slot taken or one freed: peers auto-connecting should know now (presence `full`).
@@ -302,7 +320,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
 
       // The web listener before the control socket: a socket that answers means everything is up (status shows `web`).
       // The encoder probe (a gst-inspect listing) and libp2p's start do not wait for each other.
-      const services = [together(media, swarmService), signal, trusted, sessionManager, router, watch, recordings, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), ...(foxglove === undefined ? [] : [foxglove]), controlServer]
+      const services = [together(media, swarmService), signal, trusted, ...(standby !== undefined ? [standby] : []), sessionManager, router, watch, recordings, ...(browsers === undefined ? [] : [browsers]), ...(web === undefined ? [] : [web]), ...(foxglove === undefined ? [] : [foxglove]), controlServer]
       await startAll(services)
       started = services
       log.info({ peerId: swarmService.peerId, swarm: config.swarm.name, addresses: swarmService.addresses() }, 'edged started')

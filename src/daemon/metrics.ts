@@ -123,6 +123,8 @@ export function createMetrics (init: MetricsInit): Metrics {
   const otherPeer = (): Labels<'peer'> => ({ peer: OTHER })
   liveGauge(registry, 'edge_session_rtt_seconds', 'round-trip time of the selected ICE candidate pair', ['peer'], () =>
     init.sessions().filter(s => s.rttMs !== null).slice(0, MAX_PEER_SERIES).map(s => [{ peer: s.peer }, (s.rttMs as number) / 1000]))
+  liveCounter(registry, 'edge_session_failovers_total', 'times a peer\'s traffic moved onto its standby path (rtc.standby)', ['peer'], () =>
+    capSeries(init.sessions().filter(s => (s.failovers ?? 0) > 0).map(s => [{ peer: s.peer }, s.failovers ?? 0]), MAX_PEER_SERIES, byPeer, otherPeer))
   liveCounter(registry, 'edge_session_sent_bytes_total', 'bytes sent on the current PeerConnection', ['peer'], () =>
     capSeries(init.sessions().filter(s => s.session !== null).map(s => [{ peer: s.peer }, s.bytesSent]), MAX_PEER_SERIES, byPeer, otherPeer))
   liveCounter(registry, 'edge_session_received_bytes_total', 'bytes received on the current PeerConnection', ['peer'], () =>

@@ -14,6 +14,10 @@ const profile = z.enum(['webrtc', 'media', 'data', 'trusted'])
 const params = z.record(z.string().max(64), z.union([z.string().max(256), z.number()]))
   .refine(p => Object.keys(p).length <= 16, 'params has more than 16 entries')
 
+/** The paths of a session: the one carrying traffic, and a standby PeerConnection beside it. */
+export const SESSION_PATHS = ['main', 'standby'] as const
+export type SessionPath = typeof SESSION_PATHS[number]
+
 /**
  * An offer or answer: an SDP for the PeerConnection profiles; for `trusted`
  * (no PeerConnection) no SDP, only `params` (its UDP address and port).
@@ -25,9 +29,18 @@ function description<T extends 'offer' | 'answer'> (type: T) {
     profile,
     sdp: z.string().min(1).max(MAX_SDP_BYTES, `sdp over ${MAX_SDP_BYTES} bytes`).optional(),
     /** Extra, profile-specific parameters (the trusted profile's UDP address and port). */
-    params: params.optional()
+    params: params.optional(),
+    /**
+     * Which path of the peer's session this PeerConnection is: `main` (absent:
+     * main) or `standby`, a second PeerConnection kept beside the connected
+     * session `of` for failover (see core/sessions/standby.ts).
+     */
+    path: z.enum(SESSION_PATHS).optional(),
+    of: sessionId.optional()
   }).refine(m => m.profile === 'trusted' ? m.sdp === undefined && m.params !== undefined : m.sdp !== undefined, {
     message: `an ${type} carries an sdp (profiles webrtc, media, data) or params and no sdp (profile trusted)`
+  }).refine(m => m.path === 'standby' ? m.of !== undefined && m.profile !== 'trusted' : m.of === undefined, {
+    message: `a standby ${type} names the session it stands by for (of), and is not for profile trusted; a main one names none`
   })
 }
 

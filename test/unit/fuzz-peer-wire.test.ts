@@ -81,13 +81,17 @@ describe('`_edge` messages (daemon to daemon, inside a session) on hostile input
   const edgeMessage: fc.Arbitrary<EdgeMessage> = fc.oneof(
     fc.record({ t: fc.constant('flow' as const), label: fc.string(), paused: fc.boolean() }),
     fc.record({ t: fc.constant('resume' as const), label: fc.string(), session: fc.oneof(fc.string(), fc.constant(null)), received: fc.maxSafeNat() }),
-    fc.record({ t: fc.constant('ack' as const), label: fc.string(), session: fc.string(), received: fc.maxSafeNat() })
+    fc.record({ t: fc.constant('ack' as const), label: fc.string(), session: fc.string(), received: fc.maxSafeNat() }),
+    fc.constant({ t: 'beat' as const }),
+    fc.constant({ t: 'switch' as const })
   )
 
   it('random text and bytes: undefined, or a message whose fields have their types', () => {
     fc.assert(fc.property(fc.oneof(jsonish, bytes.map(b => Buffer.from(b))), input => {
       const m = parseEdgeMessage(input)
       if (m === undefined) return
+      // The path's own messages (heartbeat, switch) carry nothing else.
+      if (m.t === 'beat' || m.t === 'switch') { expect(Object.keys(m)).toEqual(['t']); return }
       expect(typeof m.label).toBe('string')
       if (m.t === 'flow') expect(typeof m.paused).toBe('boolean')
       else {

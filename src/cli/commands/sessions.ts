@@ -40,12 +40,31 @@ export function formatSessions (sessions: SessionInfo[]): string {
   )
 }
 
+/**
+ * The paths of sessions that keep a standby (rtc.standby): the active one and
+ * the standby, with their pairs, and how often traffic failed over. Empty
+ * when no session has a standby, so the table above reads as before.
+ */
+export function formatPaths (sessions: SessionInfo[]): string {
+  const withStandby = sessions.filter(s => s.standby != null || (s.failovers ?? 0) > 0)
+  if (withStandby.length === 0) return ''
+  return '\n' + formatTable(
+    ['PEER', 'PATH', 'SESSION', 'STATE', 'PAIR', 'FAILOVERS'],
+    withStandby.flatMap(s => [
+      [s.peer, 'active', s.session ?? '-', s.state, formatPair(s.pair), String(s.failovers ?? 0)],
+      s.standby == null
+        ? [s.peer, 'standby', '-', 'none', '-', '']
+        : [s.peer, 'standby', s.standby.session, `${s.standby.state}${s.standby.state === 'connected' ? (s.standby.alive ? ', alive' : ', silent') : ''}`, formatPair(s.standby.pair), '']
+    ])
+  )
+}
+
 export function sessionsCommand (program: Command, cli: CliContext): void {
   program.command('sessions')
     .description('list WebRTC sessions with peers: state, candidate pair, RTT, traffic, channels')
     .action(async (_opts: unknown, cmd: Command) => {
       const res = await cli.client(cmd).sessions()
       if (cli.json(cmd)) cli.printJson(res)
-      else cli.io.stdout(formatSessions(res.sessions))
+      else cli.io.stdout(formatSessions(res.sessions) + formatPaths(res.sessions))
     })
 }

@@ -3,7 +3,7 @@ import type { Channel } from '../../transport/types.ts'
 import { ChannelEndpoint } from './channel-endpoint.ts'
 import { TooManyChannelsError, TooManyLabelsError } from '../../util/errors.ts'
 import { CHANNEL_LABEL } from '../../util/names.ts'
-import { parseEdgeMessage, type EdgeMessage } from './edge-messages.ts'
+import { isPathMessage, parseEdgeMessage, type EdgeMessage } from './edge-messages.ts'
 
 /** The daemons' own channel on every session: flow control and resumption for the user channels. */
 export const EDGE_CHANNEL = '_edge'
@@ -179,6 +179,8 @@ export class ChannelHub {
       channel.on('message', data => {
         const message = parseEdgeMessage(data)
         if (message === undefined) { this.#log.warn({ peer }, 'ignoring a malformed message on the _edge channel'); return }
+        // Heartbeats and switches are the path's (see path-heartbeat.ts), not a channel's.
+        if (isPathMessage(message)) return
         // A resume can come before the channel it is about reaches us: keep it on the endpoint.
         const endpoint = message.t === 'resume' && CHANNEL_LABEL.test(message.label)
           ? this.endpointIfRoom(peer, message.label, 'ignoring a resume on the _edge channel')

@@ -11,11 +11,23 @@
 //           what the one for that channel named (the sender may not know it).
 //   ack     `received` messages of the channel of session `session` so far:
 //           the sender may forget them.
+//
+// and about the path itself (no label; see path-heartbeat.ts and standby.ts):
+//
+//   beat    the path is alive (a few a second on a standby, more on the
+//           active path: its silence is what triggers a failover).
+//   switch  this end moved its traffic onto this path (a failover): do the same.
 
 export type EdgeMessage =
   | { t: 'flow', label: string, paused: boolean }
   | { t: 'resume', label: string, session: string | null, received: number }
   | { t: 'ack', label: string, session: string, received: number }
+  | { t: 'beat' }
+  | { t: 'switch' }
+
+/** The messages about the path, not about a channel. */
+export type PathMessage = Extract<EdgeMessage, { t: 'beat' | 'switch' }>
+export const isPathMessage = (m: EdgeMessage): m is PathMessage => m.t === 'beat' || m.t === 'switch'
 
 const count = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
 
@@ -26,7 +38,9 @@ export function parseEdgeMessage (data: string | Buffer): EdgeMessage | undefine
   } catch {
     return undefined
   }
-  if (m === null || typeof m !== 'object' || typeof m.label !== 'string') return undefined
+  if (m === null || typeof m !== 'object') return undefined
+  if (m.t === 'beat' || m.t === 'switch') return { t: m.t }
+  if (typeof m.label !== 'string') return undefined
   switch (m.t) {
     case 'flow':
       return typeof m.paused === 'boolean' ? { t: 'flow', label: m.label, paused: m.paused } : undefined

@@ -12,7 +12,7 @@ import { sessionBackoffMs } from './backoff.ts'
 import { EDGE_CHANNEL } from './channel-hub.ts'
 import { holdsBackFromFull } from './full-peer.ts'
 import type { AttemptFailure, SessionAttempt } from './session-attempt.ts'
-import type { SessionInfo } from './session-info.ts'
+import type { SessionInfo, StandbyInfo } from './session-info.ts'
 
 /**
  * Channel opens and closes are published (the session's info, with every
@@ -64,6 +64,7 @@ export type SlotReason =
   | 'manual-off' // edgectl disconnect
   | 'allow-changed' // swarm.allow reloaded
   | 'not-allowed' // swarm.allow no longer lists the peer
+  | 'failover' // the active path went silent: the standby PeerConnection carries the traffic now
   | 'stopped'
 
 export type RemakeReason = 'path-lost' | 'peer-restarted' | 'peer-moved'
@@ -94,6 +95,23 @@ export interface PeerSlotEvents {
   forget: []
 }
 
+/**
+ * What the sessions tell the standby paths, and ask of them (see
+ * standby.ts). The slot owns which attempt carries a peer's traffic; the
+ * standby paths own the second PeerConnection and the heartbeats.
+ */
+export interface SessionStandby {
+  /** `attempt` carries the peer's traffic now (it connected, or it was failed over to). */
+  active: (peer: string, attempt: SessionAttempt) => void
+  /** The attempt carrying the peer's traffic ended with a failure: true when a standby took over (through failover()). */
+  takeOver: (peer: string, ended: SessionAttempt) => boolean
+  /** The peer has no session any more: its standby goes too. */
+  drop: (peer: string) => void
+  /** A peer offers a standby PeerConnection on `stream`. */
+  offer: (stream: SignalStream, message: Extract<SignalMessage, { type: 'offer' }>) => void
+  info: (peer: string) => StandbyInfo | null
+}
+
 /** What a slot needs from its owner (the session manager) and the layers below. */
 export interface PeerSlotContext {
   localPeer: string
@@ -109,6 +127,7 @@ export interface PeerSlotContext {
   /** Make sure signalling does not ride a dead libp2p connection (see Swarm.checkConnection). */
   checkConnection: (peer: string) => Promise<void>
   createAttempt: (init: { peer: string, role: SessionRole, id: string, profile: StackProfile, stream: SignalStream }) => SessionAttempt
+  standby?: SessionStandby
   logger: Logger
 }
 
@@ -140,6 +159,8 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
   #failures = 0
   #lastError: AttemptFailure | null = null
   #attempts = 0
+  /** Times the peer's traffic moved onto a standby path. */
+  #failovers = 0
   #instance: string | undefined
   /** The peer's announced addresses, as last seen: new ones are worth a retry at once. */
   #addresses: string | undefined
@@ -208,7 +229,9 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
       tracks: stats?.tracks ?? [],
       connectedAt: stats?.connectedAt ?? null,
       attempts: this.#attempts,
-      lastError: this.#lastError === null ? null : { code: this.#lastError.code, message: this.#lastError.message }
+      lastError: this.#lastError === null ? null : { code: this.#lastError.code, message: this.#lastError.message },
+      standby: this.#ctx.standby?.info(this.peer) ?? null,
+      failovers: this.#failovers
     }
   }
 
@@ -533,6 +556,35 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
     this.#settle(reason)
   }
 
+  /**
+   * Move the peer's traffic onto `standby`, a connected PeerConnection beside
+   * the session (see standby.ts): it becomes the current attempt, its open
+   * channels go to the channel hub (but `_edge`, which the standby paths hand
+   * over themselves), and the old attempts close.
+   */
+  failover (standby: SessionAttempt): boolean {
+    if (this.#closed || standby.state !== 'connected' || this.#current === standby) return false
+    const old = [this.#current, this.#previous]
+    this.#log.info({ from: this.link?.id, to: standby.id, pair: standby.session.pair() }, 'failing over to the standby path')
+    // The standby goes in first, so the old ones' 'ended' finds the slot taken.
+    this.#current = standby
+    this.#previous = undefined
+    this.#remake = undefined
+    this.#failures = 0
+    this.#lastError = null
+    this.#failovers++
+    this.#cancelBackoff()
+    this.#adopt(standby)
+    for (const channel of standby.session.channels()) {
+      if (channel.isOpen && channel.label !== EDGE_CHANNEL) this.emit('channel', channel, standby.id)
+    }
+    this.#because('failover', () => { for (const attempt of old) attempt?.close('failed over to the standby path') })
+    this.#ctx.standby?.active(this.peer, standby)
+    this.#settle('failover')
+    this.#publish()
+    return true
+  }
+
   /** Follow an attempt: connected retires the previous one; an end arms the back-off. */
   #adopt (attempt: SessionAttempt): void {
     this.#attempts++
@@ -544,7 +596,8 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
       channel.on('close', () => { this.#publishChannels() })
     })
     attempt.on('negotiated', () => { if (this.#current === attempt) this.#settle('negotiated') })
-    let connected = false
+    // A standby failed over to is connected already.
+    let connected = attempt.state === 'connected'
     attempt.on('state', state => {
       if (state === 'connected') { connected = true; this.#connectedBefore = true }
       if (state === 'connected' && this.#current === attempt) {
@@ -556,6 +609,7 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
         this.#because('connected', () => { this.#previous?.close('replaced by a new session') })
         this.#previous = undefined
         this.#log.info({ session: attempt.id, pair: attempt.session.pair() }, 'session connected')
+        this.#ctx.standby?.active(this.peer, attempt)
         this.#settle('connected')
       }
       this.#publish()
@@ -566,6 +620,8 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
 
   #ended (attempt: SessionAttempt, failure: AttemptFailure | undefined, wasConnected: boolean): void {
     if (this.#previous === attempt) this.#previous = undefined
+    // The path carrying the traffic failed: a standby beside it takes over (through failover()).
+    if (failure !== undefined && this.#current === attempt && this.link === undefined && !this.#closed && this.#ctx.standby?.takeOver(this.peer, attempt) === true) return
     // The transport gave up here (no bye from the peer): the peer may not know yet.
     if (failure !== undefined && wasConnected && !this.#weOffer() && (failure.code === 'closed' || failure.code === 'connection-failed')) {
       this.#startReoffer()
@@ -581,6 +637,7 @@ export class PeerSlot extends TypedEmitter<PeerSlotEvents> {
     }
     // Nothing connected is left to re-make.
     if (this.link === undefined) this.#remake = undefined
+    if (this.#current === undefined) this.#ctx.standby?.drop(this.peer)
     this.#publish()
     if (this.#closed) return
     if (!this.holdsPlace) {

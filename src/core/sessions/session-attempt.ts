@@ -31,6 +31,8 @@ export interface SessionAttemptInit {
   stream: SignalStream
   /** Builds the PeerSession; its signals go out on the stream of this attempt. */
   createSession: (role: SessionRole, sendSignal: (signal: SessionSignal) => void) => PeerSession
+  /** A standby PeerConnection beside the connected session `of` (see standby.ts); its offer and answer say so. */
+  standbyOf?: string
   logger: Logger
 }
 
@@ -61,6 +63,8 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
   readonly role: SessionRole
   readonly profile: StackProfile
   readonly session: PeerSession
+  /** Set for a standby PeerConnection: the session it stood by for when made. */
+  readonly standbyOf: string | undefined
   readonly #stream: SignalStream
   readonly #log: Logger
   #remoteSdp: string | undefined
@@ -75,7 +79,8 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
     this.role = init.role
     this.profile = init.profile
     this.#stream = init.stream
-    this.#log = init.logger.child({ peer: init.peer, session: init.id })
+    this.standbyOf = init.standbyOf
+    this.#log = init.logger.child({ peer: init.peer, session: init.id, ...(init.standbyOf !== undefined ? { standbyOf: init.standbyOf } : {}) })
     this.onListenerError = (event, err) => { this.#log.error({ err, event }, 'session listener failed') }
 
     this.session = init.createSession(init.role, signal => { this.#sendSignal(signal) })
@@ -145,7 +150,8 @@ export class SessionAttempt extends TypedEmitter<SessionAttemptEvents> {
           session: this.id,
           profile: this.profile,
           ...(signal.sdp !== undefined ? { sdp: signal.sdp } : {}),
-          ...(signal.params !== undefined ? { params: signal.params } : {})
+          ...(signal.params !== undefined ? { params: signal.params } : {}),
+          ...(this.standbyOf !== undefined ? { path: 'standby' as const, of: this.standbyOf } : {})
         }
     this.#stream.send(message).catch((err: unknown) => {
       this.#log.debug({ err: (err as Error).message }, 'could not send signal')

@@ -34,4 +34,19 @@ export interface SessionInfo {
   /** PeerConnections made for this peer so far (reconnects add one each). */
   attempts: number
   lastError: { code: string, message: string } | null
+  /** The standby PeerConnection beside this session (rtc.standby), if there is one. */
+  standby?: StandbyInfo | null
+  /** Times the traffic moved onto a standby path (failovers). */
+  failovers?: number
+}
+
+/** A standby path as the control API shows it. */
+export interface StandbyInfo {
+  session: string
+  state: SessionState
+  pair: SelectedPair | null
+  /** The local address its PeerConnection is bound to (another interface than the active path's), or null. */
+  bindAddress: string | null
+  /** Its heartbeat is heard: a failover to it would work now. */
+  alive: boolean
 }

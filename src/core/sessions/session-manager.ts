@@ -9,11 +9,11 @@ import { PublishRateLimit } from '../../signalling/publish-rate-limit.ts'
 import type { SignalStream } from '../../signalling/signal-stream.ts'
 import type { PathChange, PeerInfo, Swarm } from '../../signalling/types.ts'
 import type { Channel, PeerSession, SessionRole, SessionSignal, StackProfile } from '../../transport/types.ts'
-import { PeerSlot, type PeerSlotContext, type SessionLink, type SlotTransition } from './peer-slot.ts'
+import { PeerSlot, type PeerSlotContext, type SessionLink, type SessionStandby, type SlotTransition } from './peer-slot.ts'
 import { SessionAttempt } from './session-attempt.ts'
 import type { SessionInfo } from './session-info.ts'
 
-export { CHANNEL_PUBLISH_MS, REOFFER_GRACE_MS, type SessionLink, type SlotState, type SlotTransition } from './peer-slot.ts'
+export { CHANNEL_PUBLISH_MS, REOFFER_GRACE_MS, type SessionLink, type SessionStandby, type SlotState, type SlotTransition } from './peer-slot.ts'
 
 /** The first message on an inbound signal stream must come within this. */
 export const FIRST_MESSAGE_TIMEOUT_MS = 10_000
@@ -43,6 +43,8 @@ export interface SessionManagerInit {
   profileFor: (peer: string) => StackProfile
   /** Builds a PeerSession with the daemon's rtc config. */
   createSession: (init: { remotePeer: string, role: SessionRole, profile: StackProfile, sendSignal: (s: SessionSignal) => void, id: string }) => PeerSession
+  /** Standby paths for failover (rtc.standby; see standby.ts): told what happens to each peer's session. */
+  standby?: SessionStandby
   logger: Logger
 }
 
@@ -60,6 +62,13 @@ export interface SessionManager extends Startable, TypedEmitter<SessionManagerEv
   count: () => number
   /** Every session slot is taken (swarm.maxSessions): presence says so. */
   full: () => boolean
+  /**
+   * Move a peer's traffic onto `standby`, a connected PeerConnection beside
+   * its session (see standby.ts): its channels go to the channel hub (those
+   * but `_edge`, which the standby paths hand over themselves), and the old
+   * attempts close. False when there is no such peer, or `standby` is not connected.
+   */
+  failover: (peer: string, standby: SessionAttempt) => boolean
 }
 
 export function createSessionManager (init: SessionManagerInit): SessionManager {
@@ -106,6 +115,7 @@ class PeerSessionManager extends TypedEmitter<SessionManagerEvents> implements S
         createSession: (r, sendSignal) => init.createSession({ remotePeer: peer, role: r, profile, sendSignal, id }),
         logger: this.#log
       }),
+      ...(init.standby !== undefined ? { standby: init.standby } : {}),
       logger: this.#log
     }
   }
@@ -177,6 +187,10 @@ class PeerSessionManager extends TypedEmitter<SessionManagerEvents> implements S
     return this.#slots.get(peer)?.link
   }
 
+  failover (peer: string, standby: SessionAttempt): boolean {
+    return this.#running && (this.#slots.get(peer)?.failover(standby) ?? false)
+  }
+
   /** Slots holding a place: an attempt, or an offer of ours dialling (several offers started at once must not overshoot the limit). */
   count (): number {
     let n = 0
@@ -239,6 +253,11 @@ class PeerSessionManager extends TypedEmitter<SessionManagerEvents> implements S
       stream.off('close', onClose)
       if (message.type !== 'offer') {
         void stream.reject('out-of-order', `expected an offer first, got ${message.type}`)
+        return
+      }
+      if (message.path === 'standby') {
+        if (this.#init.standby === undefined) void stream.reject('busy', 'this peer keeps no standby paths', message.session)
+        else this.#init.standby.offer(stream, message)
         return
       }
       this.#takeOffer(stream, message)
