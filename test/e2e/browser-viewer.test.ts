@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser, type TestBrowser } from '../helpers/browser.ts'
 import { collect, openChannelSocket } from '../helpers/channel-client.ts'
 import { gstChildren } from '../helpers/media-processes.ts'
-import { ROOT, startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
+import { startEdgedPair } from '../helpers/edged-pair.ts'
+import { ROOT, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
 
 /** Test artifacts (gitignored): screenshots of the viewer. */
@@ -25,13 +26,11 @@ describe('the viewer in Chromium plays a remote daemon\'s source', () => {
   let page: Page
 
   beforeAll(async () => {
-    alpha = await startEdged({
+    ;[alpha, bravo] = await startEdgedPair({
       name: 'alpha',
       // Its own web listener too: a browser of its own plays cam beside bravo (the router case below).
       config: { rtc, web: { enabled: true, listen: '127.0.0.1:0' }, media: { sources: { cam: { kind: 'video', codec: 'h264', pipeline: 'videotestsrc is-live=true pattern=ball', width: 640, height: 480, fps: 30 } } } }
-    })
-    const status = (await unixRequest(alpha.socket, 'GET', '/v1/status')).body
-    bravo = await startEdged({ name: 'bravo', config: { rtc, web: { enabled: true, listen: '127.0.0.1:0' }, swarm: { bootstrap: [status.addresses[0]] } } })
+    }, { name: 'bravo', config: { rtc, web: { enabled: true, listen: '127.0.0.1:0' } } })
     await waitFor('bravo–alpha session', async () =>
       (await unixRequest(bravo.socket, 'GET', '/v1/sessions')).body.sessions.some((s: any) => s.peer === alpha.peerId && s.state === 'connected'), 20_000)
     browser = await launchBrowser()

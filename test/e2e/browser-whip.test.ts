@@ -3,7 +3,8 @@ import { promisify } from 'node:util'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser, type TestBrowser } from '../helpers/browser.ts'
-import { EDGECTL, startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
+import { startEdgedPair } from '../helpers/edged-pair.ts'
+import { EDGECTL, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
 
 const run = promisify(execFile)
@@ -82,13 +83,11 @@ describe('WHIP: Chromium publishes into the swarm', () => {
   let bravoBase: string
 
   beforeAll(async () => {
-    alpha = await startEdged({
+    ;[alpha, bravo] = await startEdgedPair({
       name: 'alpha',
       config: { rtc, web: { enabled: true, listen: '127.0.0.1:0' }, media: { sources: { cam: { kind: 'video', codec: 'h264', pipeline: 'videotestsrc is-live=true', width: 320, height: 240, fps: 30 } } } }
-    })
-    const status = (await unixRequest(alpha.socket, 'GET', '/v1/status')).body
+    }, { name: 'bravo', config: { rtc, web: { enabled: true, listen: '127.0.0.1:0' } } })
     base = `http://${await waitFor('web address', async () => (await unixRequest(alpha.socket, 'GET', '/v1/status')).body.web as string | null)}`
-    bravo = await startEdged({ name: 'bravo', config: { rtc, web: { enabled: true, listen: '127.0.0.1:0' }, swarm: { bootstrap: [status.addresses[0]] } } })
     bravoBase = `http://${await waitFor('bravo web address', async () => (await unixRequest(bravo.socket, 'GET', '/v1/status')).body.web as string | null)}`
     await waitFor('bravo–alpha session', async () =>
       (await unixRequest(bravo.socket, 'GET', '/v1/sessions')).body.sessions.some((s: any) => s.peer === alpha.peerId && s.state === 'connected'), 20_000)

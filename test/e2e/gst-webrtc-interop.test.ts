@@ -3,7 +3,8 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EDGECTL, ROOT, startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
+import { startEdgedPair } from '../helpers/edged-pair.ts'
+import { EDGECTL, ROOT, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
 
 // WHEP and WHIP with a WebRTC stack that is neither libdatachannel nor a
@@ -50,10 +51,10 @@ describe.skipIf(skip !== undefined)(`WHEP and WHIP with GStreamer's webrtcbin${s
   const clients: Client[] = []
 
   beforeAll(async () => {
-    alpha = await startEdged({ name: 'alpha', config: { rtc, web: { enabled: true, listen: '127.0.0.1:0' }, media: { sources: { h264: video('h264'), vp8: video('vp8') } } } })
+    ;[alpha, bravo] = await startEdgedPair(
+      { name: 'alpha', config: { rtc, web: { enabled: true, listen: '127.0.0.1:0' }, media: { sources: { h264: video('h264'), vp8: video('vp8') } } } },
+      { name: 'bravo', config: { rtc } })
     base = `http://${await waitFor('web address', async () => (await unixRequest(alpha.socket, 'GET', '/v1/status')).body.web as string | null)}`
-    const status = (await unixRequest(alpha.socket, 'GET', '/v1/status')).body
-    bravo = await startEdged({ name: 'bravo', config: { rtc, swarm: { bootstrap: [status.addresses[0]] } } })
     await waitFor('bravo–alpha session', async () =>
       (await unixRequest(bravo.socket, 'GET', '/v1/sessions')).body.sessions.some((s: any) => s.peer === alpha.peerId && s.state === 'connected'), 20_000)
   }, 60_000)

@@ -1,4 +1,5 @@
-import { startEdged, waitFor, type EdgedProcess } from './edged-process.ts'
+import { startEdgedPair } from './edged-pair.ts'
+import { waitFor, type EdgedProcess } from './edged-process.ts'
 import { labPrefix, type NetnsSet } from './netns-lab.ts'
 import { unixRequest } from './unix-http.ts'
 
@@ -18,18 +19,17 @@ export async function connected (d: EdgedProcess, peer: string, timeoutMs: numbe
 
 /**
  * Two robots on one link: namespaces `<tag>…-a` and `-b` of `set`, joined by a
- * veth (eth0 at `addrs` /24), alpha in the first, bravo in the second
- * bootstrapping from alpha; resolves once their session is connected.
+ * veth (eth0 at `addrs` /24), alpha in the first, bravo in the second,
+ * each bootstrapping from the other; resolves once their session is connected.
  */
 export async function startLinkedPair (set: NetnsSet, tag: string, addrs: readonly [string, string], alphaConfig: Record<string, any> = {}): Promise<{ ns: [string, string], a: EdgedProcess, b: EdgedProcess }> {
   const p = labPrefix(tag)
   const ns: [string, string] = [set.add(`${p}-a`), set.add(`${p}-b`)]
   set.link(ns[0], 'eth0', `${addrs[0]}/24`, ns[1], 'eth0', `${addrs[1]}/24`)
-  const listen = { listen: ['/ip4/0.0.0.0/tcp/0'] }
-  const a = await startEdged({ name: 'alpha', netns: ns[0], config: { ...alphaConfig, swarm: { ...alphaConfig.swarm, ...listen } } })
-  const port = ((await unixRequest(a.socket, 'GET', '/v1/status')).body.addresses as string[])
-    .map(x => x.startsWith(`/ip4/${addrs[0]}/tcp/`) ? x.split('/')[4] : undefined).find(Boolean)
-  const b = await startEdged({ name: 'bravo', netns: ns[1], config: { swarm: { ...listen, bootstrap: [`/ip4/${addrs[0]}/tcp/${port as string}/p2p/${a.peerId}`] } } })
+  // Both at once, each bootstrapping from the other over the link (edged-pair.ts).
+  const [a, b] = await startEdgedPair(
+    { name: 'alpha', netns: ns[0], listenHost: '0.0.0.0', address: addrs[0], config: alphaConfig },
+    { name: 'bravo', netns: ns[1], listenHost: '0.0.0.0', address: addrs[1] })
   await connected(a, b.peerId, 20_000)
   return { ns, a, b }
 }

@@ -68,8 +68,10 @@ describe('edged process', () => {
   })
 
   it('stops on SIGTERM and SIGINT with exit 0 and removes its socket', async () => {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      const d = await start(`sig-${signal}`)
+    const signals = ['SIGTERM', 'SIGINT'] as const
+    const started = await Promise.all(signals.map(async signal => await start(`sig-${signal}`)))
+    for (const [i, signal] of signals.entries()) {
+      const d = started[i]
       const t0 = Date.now()
       expect(await d.stop(signal)).toBe(0)
       expect(Date.now() - t0).toBeLessThan(5000)

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process'
 import { FoxgloveClient, type Channel } from '@foxglove/ws-protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { EDGECTL, startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
+import { startEdgedPair } from '../helpers/edged-pair.ts'
+import { EDGECTL, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
 import { decodeAnnexB } from '../helpers/h264-decode.ts'
 import { gstChildren } from '../helpers/media-processes.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
@@ -75,10 +76,10 @@ describe('Foxglove bridge: @foxglove/ws-protocol\'s FoxgloveClient against two d
   }
 
   beforeAll(async () => {
-    a = await startEdged({ name: 'alpha', config: { rtc, media: { sources: { cam } } } })
-    const status = (await unixRequest(a.socket, 'GET', '/v1/status')).body
-    aPid = status.pid
-    b = await startEdged({ name: 'bravo', config: { rtc, swarm: { bootstrap: [status.addresses[0]] }, web: { enabled: false, token: TOKEN }, foxglove: { enabled: true, listen: '127.0.0.1:0' } } })
+    ;[a, b] = await startEdgedPair(
+      { name: 'alpha', config: { rtc, media: { sources: { cam } } } },
+      { name: 'bravo', config: { rtc, web: { enabled: false, token: TOKEN }, foxglove: { enabled: true, listen: '127.0.0.1:0' } } })
+    aPid = (await unixRequest(a.socket, 'GET', '/v1/status')).body.pid
     address = (await unixRequest(b.socket, 'GET', '/v1/status')).body.foxglove
     expect(address).toMatch(/^127\.0\.0\.1:\d+$/)
     await waitFor('a session between alpha and bravo', async () =>

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { collect, openChannelSocket } from '../helpers/channel-client.ts'
-import { EDGECTL, startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
+import { startEdgedPair } from '../helpers/edged-pair.ts'
+import { EDGECTL, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
 import { makeIdentity } from '../helpers/identity.ts'
 import { makeTempDir } from '../helpers/temp-dir.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
@@ -30,17 +31,16 @@ interface PairOptions {
   allowEachOther?: boolean
 }
 
-/** Two daemons on loopback, B bootstrapping from A, with identities made first (swarm.allow can name them). */
+/** Two daemons on loopback, each bootstrapping from the other, with identities made first (swarm.allow can name them). */
 async function startPair (opts: PairOptions): Promise<[EdgedProcess, EdgedProcess]> {
   const [ta, tb] = await Promise.all([makeTempDir('edged-pa-'), makeTempDir('edged-pb-')])
   temps.push(ta.cleanup, tb.cleanup)
   const [ida, idb] = await Promise.all([makeIdentity(ta.dir), makeIdentity(tb.dir)])
   const allow = (peer: string): Record<string, any> => opts.allowEachOther === true ? { allow: [peer] } : {}
-  const a = await startEdged({ name: 'alpha', dir: ta.dir, config: merge(opts.a, { swarm: allow(idb) }) })
-  daemons.push(a)
-  const status = (await unixRequest(a.socket, 'GET', '/v1/status')).body
-  const b = await startEdged({ name: 'bravo', dir: tb.dir, config: merge(opts.b, { swarm: { bootstrap: [status.addresses[0]], ...allow(ida) } }) })
-  daemons.push(b)
+  const [a, b] = await startEdgedPair(
+    { name: 'alpha', dir: ta.dir, peerId: ida, config: merge(opts.a, { swarm: allow(idb) }) },
+    { name: 'bravo', dir: tb.dir, peerId: idb, config: merge(opts.b, { swarm: allow(ida) }) })
+  daemons.push(a, b)
   expect([a.peerId, b.peerId]).toEqual([ida, idb])
   return [a, b]
 }

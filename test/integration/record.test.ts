@@ -3,7 +3,8 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EDGECTL, startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
+import { startEdgedPair } from '../helpers/edged-pair.ts'
+import { EDGECTL, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
 import { readMcap, type ReadMessage } from '../helpers/mcap-read.ts'
 import { makeTempDir } from '../helpers/temp-dir.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
@@ -76,9 +77,7 @@ describe('edgectl record: video and channel messages in one MCAP file', () => {
 
   beforeAll(async () => {
     temp = await makeTempDir('edge-record-')
-    a = await startEdged({ name: 'alpha', config: { rtc, media: { sources } } })
-    const status = (await unixRequest(a.socket, 'GET', '/v1/status')).body
-    b = await startEdged({ name: 'bravo', config: { rtc, swarm: { bootstrap: [status.addresses[0]] } } })
+    ;[a, b] = await startEdgedPair({ name: 'alpha', config: { rtc, media: { sources } } }, { name: 'bravo', config: { rtc } })
     await waitFor('bravo sees alpha\'s camera', async () =>
       (await unixRequest(b.socket, 'GET', '/v1/peers')).body.peers.some((p: any) => p.peerId === a.peerId && p.sources.length === 2))
     await waitFor('a session between them', async () => await connected(b, a))

@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startEdgedPair } from '../helpers/edged-pair.ts'
 import { EDGECTL, startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
 import { collect, openChannelSocket } from '../helpers/channel-client.ts'
@@ -180,11 +181,10 @@ describe('the session limit, told in presence', () => {
     const order = [0, 1, 2].sort((i, j) => ids[i] < ids[j] ? -1 : 1)
     const [zDir, xDir, yDir] = order.map(i => dirs[i].dir)
     const limited = (bootstrap: string[]): Record<string, any> => ({ rtc, swarm: { maxSessions: 1, bootstrap } })
-    const x = await startEdged({ name: 'xray', dir: xDir, config: limited([]) })
-    daemons.push(x)
+    const [, idx, idy] = order.map(i => ids[i])
+    const [x, y] = await startEdgedPair({ name: 'xray', dir: xDir, peerId: idx, config: limited([]) }, { name: 'yankee', dir: yDir, peerId: idy, config: limited([]) })
+    daemons.push(x, y)
     const seed = [(await unixRequest(x.socket, 'GET', '/v1/status')).body.addresses[0] as string]
-    const y = await startEdged({ name: 'yankee', dir: yDir, config: limited(seed) })
-    daemons.push(y)
     await waitFor('xray and yankee in a session', async () => (await connectedPeers(x)).includes(y.peerId), 15_000)
 
     const z = await startEdged({ name: 'zulu', dir: zDir, config: limited(seed) })
@@ -204,9 +204,7 @@ describe('the session limit, told in presence', () => {
 
 describe('backpressure end to end', () => {
   it('a slow local consumer pauses the sending program instead of growing memory, and loses nothing', async () => {
-    const a = await startEdged({ name: 'sender', config: { rtc } })
-    const bootstrap = [(await unixRequest(a.socket, 'GET', '/v1/status')).body.addresses[0]]
-    const b = await startEdged({ name: 'receiver', config: { rtc, swarm: { bootstrap } } })
+    const [a, b] = await startEdgedPair({ name: 'sender', config: { rtc } }, { name: 'receiver', config: { rtc } })
     try {
       await waitFor('session', async () => (await unixRequest(a.socket, 'GET', '/v1/sessions')).body.sessions.some((s: any) => s.state === 'connected'), 15_000)
       const producer = await openChannelSocket(a.socket, b.peerId, 'control')
@@ -246,9 +244,7 @@ describe('backpressure end to end', () => {
 
 describe('lossy channels towards a slow consumer', () => {
   it('drop the oldest instead of buffering, and report the drops', async () => {
-    const a = await startEdged({ name: 'sender', config: { rtc } })
-    const bootstrap = [(await unixRequest(a.socket, 'GET', '/v1/status')).body.addresses[0]]
-    const b = await startEdged({ name: 'receiver', config: { rtc, swarm: { bootstrap } } })
+    const [a, b] = await startEdgedPair({ name: 'sender', config: { rtc } }, { name: 'receiver', config: { rtc } })
     try {
       await waitFor('session', async () => (await unixRequest(b.socket, 'GET', '/v1/sessions')).body.sessions.some((s: any) => s.state === 'connected'), 15_000)
       const producer = await openChannelSocket(a.socket, b.peerId, 'telemetry')

@@ -47,10 +47,11 @@ describe('swarm discovery between edged processes', () => {
     running.push(a)
     const status = JSON.parse((await run(EDGECTL, ['--socket', a.socket, 'status', '--json'])).stdout)
     const config = { swarm: { bootstrap: [status.addresses[0]] } }
-    const b = await startEdged({ name: 'bravo', config })
-    running.push(b)
-    const c = await startEdged({ name: 'charlie', config })
-    running.push(c)
+    const [b, c] = await Promise.all(['bravo', 'charlie'].map(async name => {
+      const d = await startEdged({ name, config })
+      running.push(d)
+      return d
+    }))
     await expectFullPresence([a, b, c])
 
     // Stopped daemons leave: the others drop it (announced leave, or expiry).
@@ -69,10 +70,11 @@ describe('swarm discovery between edged processes', () => {
     const a = await startEdged({ name: 'alpha', config: { swarm: { name: 'red' } } })
     running.push(a)
     const boot = { swarm: { name: 'blue', bootstrap: [(await peersAddr(a))] } }
-    const b = await startEdged({ name: 'bravo', config: boot })
-    running.push(b)
-    const c = await startEdged({ name: 'charlie', config: { swarm: { ...boot.swarm, name: 'red' } } })
-    running.push(c)
+    const [b, c] = await Promise.all([boot, { swarm: { ...boot.swarm, name: 'red' } }].map(async (config, i) => {
+      const d = await startEdged({ name: ['bravo', 'charlie'][i], config })
+      running.push(d)
+      return d
+    }))
     await expectFullPresence([a, c])
     await new Promise(resolve => setTimeout(resolve, 1500))
     expect(await peersOf(b)).toEqual([])

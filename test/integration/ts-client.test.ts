@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { WebSocket } from 'ws'
 // By the package's own name, as a program that depends on edge-stack imports it (package.json "exports").
 import { clientSocketPath, DaemonError, DaemonNotRunningError, EdgeClient } from 'edge-stack/client'
-import { ROOT, startEdged, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
+import { startEdgedPair } from '../helpers/edged-pair.ts'
+import { ROOT, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
 import { openChannelSocket } from '../helpers/channel-client.ts'
 
 const run = promisify(execFile)
@@ -29,9 +30,7 @@ describe('edge-stack/client against real daemons', () => {
   let a: EdgedProcess, b: EdgedProcess
 
   beforeAll(async () => {
-    a = await startEdged({ name: 'ts-alpha', config })
-    const address = (await new EdgeClient({ socket: a.socket }).status()).addresses[0]
-    b = await startEdged({ name: 'ts-bravo', config: { ...config, swarm: { bootstrap: [address] } } })
+    ;[a, b] = await startEdgedPair({ name: 'ts-alpha', config }, { name: 'ts-bravo', config })
     const onA = new EdgeClient({ socket: a.socket })
     await waitFor('A connected to B', async () =>
       (await onA.sessions()).sessions.some(s => s.peer === b.peerId && s.state === 'connected'), 30_000)
