@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { KeyFrameKind } from '../../media/keyframe-throttle.ts'
-import type { SendTrack, TrackStats } from '../../transport/track-types.ts'
+import type { SendTrack, SenderStatsSnapshot, TrackStats } from '../../transport/track-types.ts'
 import { TypedEmitter } from '../../util/typed-emitter.ts'
 import type { Producer, ProducerEndCode } from './producer.ts'
 
@@ -11,11 +11,11 @@ export type ConsumerKind = 'peer' | 'browser' | 'trusted' | 'sink' | 'feed'
 export type ConsumerEndCode = ProducerEndCode | 'consumer-failed'
 
 /**
- * What a consumer's outgoing track reports. Today the track's own counters;
- * the sender statistics of the transport layer (RR loss, RTT, jitter, NACKs)
- * are wired in here through ConsumerInit.stats.
+ * What a consumer's outgoing track reports: a network track's sender
+ * statistics (sent, the receiver's loss, jitter and RTT, NACKs, resends,
+ * PLI/FIR, the encoder's target), else the track's own counters.
  */
-export type ConsumerStats = TrackStats
+export type ConsumerStats = SenderStatsSnapshot | TrackStats
 
 export interface ConsumerInit {
   kind: ConsumerKind
@@ -37,7 +37,7 @@ export interface ConsumerEvents {
 }
 
 /** A consumer's output: a send track of any profile, or anything else RTP goes into. */
-export type ConsumerOutput = Pick<SendTrack, 'sendRtp' | 'stats' | 'close' | 'isOpen' | 'isClosed' | 'on' | 'once' | 'off' | 'congestionStats'>
+export type ConsumerOutput = Pick<SendTrack, 'sendRtp' | 'stats' | 'close' | 'isOpen' | 'isClosed' | 'on' | 'once' | 'off' | 'congestionStats' | 'senderStats'>
 
 /**
  * One place a producer's stream goes. It holds its producer from
@@ -99,7 +99,8 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
   }
 
   stats (): ConsumerStats | null {
-    return this.#init.stats?.() ?? this.#output?.stats() ?? null
+    const output = this.#output
+    return this.#init.stats?.() ?? output?.senderStats?.(this.producer.controllable?.bitrateKbps ?? null) ?? output?.stats() ?? null
   }
 
   /** Leave the producer (the last consumer to leave stops it). Idempotent. */
