@@ -6,6 +6,8 @@ import type { AllowPolicy } from './allow-policy.ts'
 const FIRST_BACKOFF_MS = 1_000
 const MAX_BACKOFF_MS = 30_000
 const DIAL_TIMEOUT_MS = 5_000
+/** Peers whose back-off or stored addresses the dialer keeps (the presence table's default size). */
+export const DEFAULT_MAX_TRACKED_PEERS = 1024
 
 /** The peer store keeps a peer's addresses without the `/p2p/<id>` they were announced with. */
 const withoutPeerId = (addrs: Multiaddr[]): Multiaddr[] => addrs.map(a => a.decapsulateCode(CODE_P2P))
@@ -15,6 +17,12 @@ export interface PeerDialerInit {
   allow: AllowPolicy
   /** Optional dials stop once this many connections are open (swarm.overlayPeers). */
   overlayPeers: number
+  /**
+   * Peers it keeps a back-off or stored addresses for, each (swarm.maxPeers):
+   * presence records and providers can name any number of peer ids, so the
+   * oldest entry goes when a new one would pass this.
+   */
+  maxTrackedPeers?: number
   log: Logger
 }
 
@@ -49,12 +57,14 @@ export class PeerDialer {
   /** The addresses last put in the peer store for a peer not dialled (see #remember). */
   readonly #remembered = new Map<string, string>()
   readonly #overlayPeers: number
+  readonly #maxTracked: number
   readonly #abort = new AbortController()
 
   constructor (init: PeerDialerInit) {
     this.#libp2p = init.libp2p
     this.#allow = init.allow
     this.#overlayPeers = init.overlayPeers
+    this.#maxTracked = init.maxTrackedPeers ?? DEFAULT_MAX_TRACKED_PEERS
     this.#log = init.log
   }
 
@@ -87,7 +97,7 @@ export class PeerDialer {
       this.#log.debug({ peer: id, via }, 'dialled peer')
     } catch (err) {
       const delayMs = Math.min((this.#backoff.get(id)?.delayMs ?? FIRST_BACKOFF_MS / 2) * 2, MAX_BACKOFF_MS)
-      this.#backoff.set(id, { untilMs: Date.now() + delayMs, delayMs })
+      setBounded(this.#backoff, id, { untilMs: Date.now() + delayMs, delayMs }, this.#maxTracked)
       if (!this.#abort.signal.aborted) this.#log.debug({ peer: id, via, err: (err as Error).message, retryInMs: delayMs }, 'dial failed')
     }
   }
@@ -99,7 +109,7 @@ export class PeerDialer {
     const bare = withoutPeerId(addrs)
     const key = bare.map(a => a.toString()).sort().join(' ')
     if (this.#remembered.get(id) === key) return
-    this.#remembered.set(id, key)
+    setBounded(this.#remembered, id, key, this.#maxTracked)
     // Bounded by the peers of the swarm (presence table limits), forgotten with the dialer.
     this.#libp2p.peerStore.merge(peerId, { multiaddrs: bare }).catch((err: unknown) => {
       this.#remembered.delete(id)
@@ -113,10 +123,25 @@ export class PeerDialer {
     this.dial(peerId, [], via)
   }
 
+  /** Peers with a back-off or stored addresses (for tests and metrics). */
+  get tracked (): { backoff: number, remembered: number } {
+    return { backoff: this.#backoff.size, remembered: this.#remembered.size }
+  }
+
   /** Abort dials in flight; later calls do nothing. */
   stop (): void {
     this.#abort.abort()
     this.#backoff.clear()
     this.#remembered.clear()
+  }
+}
+
+/** Set `key` as the newest entry of `map`, dropping the oldest ones past `max`. */
+function setBounded<V> (map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key)
+  map.set(key, value)
+  for (const oldest of map.keys()) {
+    if (map.size <= max) break
+    map.delete(oldest)
   }
 }

@@ -228,7 +228,7 @@ class SwarmService extends TypedEmitter<SwarmEvents> implements Swarm {
   async #attach (node: SwarmNode): Promise<Running> {
     const s = this.#init.swarm
     const log = this.#log
-    const dialer = new PeerDialer({ libp2p: node, allow: this.#allow, overlayPeers: s.overlayPeers, log })
+    const dialer = new PeerDialer({ libp2p: node, allow: this.#allow, overlayPeers: s.overlayPeers, maxTrackedPeers: s.maxPeers ?? DEFAULT_MAX_PEERS, log })
     const expiry = new PeerExpiry({
       libp2p: node,
       table: this.#table,

@@ -119,8 +119,12 @@ describe('hostile HTTP clients against the victim\'s control socket and web list
 
   it('1,200 concurrent WebSocket opens on random labels: refused beyond the bounds, released after; a new label still opens', async () => {
     let flood = { opened: 0, codes: new Map<number, number>() }
-    // Open in issue 21: the control socket's p99 (316-1,484 ms on two loaded cores) and RSS back to 1.2× (it stays ~1.3×).
-    await phase('websocket labels', async () => { flood = await websocketLabelFlood(victim.socket, honest.peerId, FLOOD) }, { latency: true, recovery: true })
+    // The control socket's p99 is asserted: 316-1,484 ms before, 458 ms in a CPU-profiled run (each upgrade cost ~0.3 ms,
+    // all in one pass of the event loop); 79 ms once upgrades took turns in 10 ms slices.
+    // Open in issue 21: RSS back to 1.2× (171 → 224 → 245 MiB 60 s after, 1.44×; 1.36× in the profiled run, whose heap
+    // snapshot 40 s after holds 51 MB and no socket or channel of the flood: the rest is V8's and native memory kept after
+    // the burst; MALLOC_ARENA_MAX=2 gave the same 1.35×).
+    await phase('websocket labels', async () => { flood = await websocketLabelFlood(victim.socket, honest.peerId, FLOOD) }, { recovery: true })
     const { opened, codes } = flood
     console.log(`websocket flood: ${opened} opened, closes by code ${JSON.stringify(Object.fromEntries(codes))}`)
     expect(opened).toBeGreaterThan(0)

@@ -39,4 +39,27 @@ describe('PeerDialer: the overlay', () => {
     expect(dialled).toContain('g')
     dialer.stop()
   })
+
+  it('keeps back-offs and stored addresses for at most maxTrackedPeers peers, dropping the oldest', async () => {
+    const { libp2p } = fakeLibp2p(['a'])
+    libp2p.dial = async () => { throw new Error('unreachable') }
+    const dialer = new PeerDialer({ libp2p, allow: new AllowList([]), overlayPeers: 2, maxTrackedPeers: 8, log: pino({ level: 'silent' }) })
+    const addr = [multiaddr('/ip4/10.0.0.9/tcp/4001')]
+    // 50 sybils whose dials fail (back-offs), then 50 more past the overlay (stored addresses).
+    for (let i = 0; i < 50; i++) {
+      dialer.dial(peer(`fail-${i}`), addr, 'bootstrap')
+      await new Promise(resolve => setTimeout(resolve, 1))
+    }
+    for (let i = 0; i < 50; i++) dialer.dial(peer(`stored-${i}`), addr, 'presence', { optional: true })
+    await new Promise(resolve => setTimeout(resolve, 10))
+    expect(dialer.tracked).toEqual({ backoff: 8, remembered: 8 })
+    // The newest back-off is kept: that peer is not dialled again at once.
+    let dials = 0
+    libp2p.dial = async () => { dials++; throw new Error('unreachable') }
+    dialer.dial(peer('fail-49'), addr, 'bootstrap')
+    dialer.dial(peer('fail-0'), addr, 'bootstrap')
+    await new Promise(resolve => setTimeout(resolve, 10))
+    expect(dials).toBe(1)
+    dialer.stop()
+  })
 })
