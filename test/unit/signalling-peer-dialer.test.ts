@@ -43,7 +43,7 @@ describe('PeerDialer: the overlay', () => {
   it('keeps back-offs and stored addresses for at most maxTrackedPeers peers, dropping the oldest', async () => {
     const { libp2p } = fakeLibp2p(['a'])
     libp2p.dial = async () => { throw new Error('unreachable') }
-    const dialer = new PeerDialer({ libp2p, allow: new AllowList([]), overlayPeers: 2, maxTrackedPeers: 8, log: pino({ level: 'silent' }) })
+    const dialer = new PeerDialer({ libp2p, allow: new AllowPolicy([]), overlayPeers: 2, maxTrackedPeers: 8, log: pino({ level: 'silent' }) })
     const addr = [multiaddr('/ip4/10.0.0.9/tcp/4001')]
     // 50 sybils whose dials fail (back-offs), then 50 more past the overlay (stored addresses).
     for (let i = 0; i < 50; i++) {
