@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process'
 import { openChannelSocket } from './lib/channel-socket.ts'
 import { sessionWith, startEdged, type EdgedDaemon } from './lib/edged.ts'
 import { sleep } from './lib/sleep.ts'
 import { median, round } from './lib/stats.ts'
 import { unixJson } from './lib/unix-json.ts'
 import type { BenchContext, Benchmark, Figure } from './lib/types.ts'
+import { netnsUnavailable, sh } from './lib/netns.ts'
 
 // The media gap and the message gap when the link carrying a session goes
 // silent (iptables DROP of everything arriving over it, the link left up),
@@ -25,15 +25,6 @@ const LINKS = [
 ] as const
 const video = { kind: 'video', codec: 'h264', pipeline: 'videotestsrc is-live=true pattern=ball', width: 320, height: 240, fps: 30 }
 
-function sh (args: string[]): void {
-  execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] })
-}
-
-function netnsUnavailable (): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces)'
-  try { sh(['which', 'ip']); sh(['which', 'iptables']) } catch { return 'needs ip and iptables (scripts/setup --test)' }
-  return undefined
-}
 
 async function until<T> (what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = performance.now() + timeoutMs

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process'
 import type { WebSocket } from 'ws'
 import { openChannelSocket } from './lib/channel-socket.ts'
 import { isReady, sessionWith, startEdged, type EdgedDaemon } from './lib/edged.ts'
@@ -6,6 +5,7 @@ import { sleep } from './lib/sleep.ts'
 import { median, round } from './lib/stats.ts'
 import { unixJson } from './lib/unix-json.ts'
 import type { BenchContext, Benchmark, Figure } from './lib/types.ts'
+import { netnsUnavailable, sh } from './lib/netns.ts'
 
 // How long a session takes to carry messages again after a partition heals,
 // and to deliver everything a program sent during it (in order, once: the run
@@ -20,15 +20,6 @@ const SEND_EVERY_MS = 20
 const TRY_TIMEOUT_MS = 30_000
 const ADDR = ['10.96.0.1', '10.96.0.2'] as const
 
-function sh (args: string[]): void {
-  execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] })
-}
-
-function netnsUnavailable (): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces)'
-  try { sh(['which', 'ip']); sh(['which', 'iptables']) } catch { return 'needs ip and iptables (scripts/setup --test)' }
-  return undefined
-}
 
 /** Resolves with the time of the first message that arrives on `ws` after now. */
 function nextArrival (ws: WebSocket, timeoutMs: number): Promise<number> {
