@@ -141,7 +141,7 @@ class RtpRelay {
       return
     }
     this.packets++
-    this.rate.add(packet.length, at)
+    this.rate.add(packet.length) // ByteRate runs on performance.now(), not nowMs()
     this.last = { seq: h.sequenceNumber, ts: h.timestamp, ssrc: h.ssrc }
     if (this.forwardTo !== undefined) this.socket.send(packet, this.forwardTo, LOOPBACK)
   }
