@@ -38,6 +38,12 @@ export class PublishRateLimit {
     return true
   }
 
+  /** Return one token to `author` (what it spent went somewhere useful), up to the burst. */
+  giveBack (author: string): void {
+    const bucket = this.#buckets.get(author)
+    if (bucket !== undefined) bucket.tokens = Math.min(this.#burst, bucket.tokens + 1)
+  }
+
   get size (): number { return this.#buckets.size }
 
   #sweep (now: number): void {

@@ -40,7 +40,8 @@ class Sessions {
       close: () => { this.open.delete(s) },
       handleSignal: () => {},
       stats: () => ({ channels: [] }),
-      pair: () => undefined
+      pair: () => undefined,
+      remoteFingerprint: () => ({ algorithm: 'sha-256', value: 'AB:CD:EF' })
     })
     this.created++
     this.open.add(s)
@@ -71,7 +72,7 @@ function setup (maxSessions = 4): { manager: SessionManager, signal: SignalServi
 function offer (signal: SignalService, peer: string, n: number): FakeStream {
   const stream = new FakeStream(peer)
   signal.emit('stream', stream as unknown as SignalStream)
-  stream.emit('message', { type: 'offer', session: `session-${peer.slice(0, 4)}-${n}`, profile: 'webrtc', sdp: 'v=0\r\n' } as SignalMessage)
+  stream.emit('message', { type: 'offer', session: `session-${peer.slice(0, 4)}-${n}`, profile: 'webrtc', sdp: 'v=0\r\na=fingerprint:sha-256 AB:CD:EF\r\n' } as SignalMessage)
   return stream
 }
 
@@ -100,6 +101,24 @@ describe('session manager under an offer flood', () => {
     expect(t.sessions.created).toBe(OFFER_BURST)
     expect(streams.slice(OFFER_BURST).every(s => s.rejected[0] === 'busy')).toBe(true)
     expect(t.sessions.open.size).toBe(1)
+  })
+
+  it('does not count offers whose sessions connect: a peer reconnecting often is not refused', async () => {
+    const t = setup()
+    manager = t.manager
+    await manager.start()
+    const streams: FakeStream[] = []
+    for (let i = 0; i < OFFER_BURST * 3; i++) {
+      streams.push(offer(t.signal, ATTACKER, i))
+      const session = [...t.sessions.open].at(-1) as PeerSession & { state: SessionState }
+      session.state = 'connected'
+      session.emit('state', 'connected')
+    }
+    expect(streams.every(s => s.rejected.length === 0)).toBe(true)
+    expect(t.sessions.created).toBe(OFFER_BURST * 3)
+    // Offers that go nowhere still run out: a burst, then "busy".
+    const flood = Array.from({ length: OFFER_BURST + 4 }, (_, i) => offer(t.signal, ATTACKER, 100 + i))
+    expect(flood.filter(s => s.rejected[0] === 'busy').length).toBe(4)
   })
 
   it('bounds attempts in total by swarm.maxSessions: offers from more peers are refused as "full"', async () => {

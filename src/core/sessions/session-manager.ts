@@ -206,7 +206,12 @@ class PeerSessionManager extends TypedEmitter<SessionManagerEvents> implements S
     let slot = this.#slots.get(peer)
     if (slot !== undefined) return slot
     const created = slot = new PeerSlot(peer, this.#context)
-    created.on('transition', t => { this.emit('transition', t) })
+    created.on('transition', t => {
+      // An offer whose session connected gives its token back: only offers that go nowhere (a flood,
+      // failures) use up a peer's rate, and a peer reconnecting often is not made to wait for it.
+      if (t.to === 'connected') this.#offerRate.giveBack(peer)
+      this.emit('transition', t)
+    })
     created.on('session', info => { this.emit('session', info) })
     created.on('channel', (channel, session) => { this.emit('channel', peer, channel, session) })
     created.on('media', (message, link) => { this.emit('media', peer, message, link) })
