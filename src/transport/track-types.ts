@@ -3,8 +3,9 @@ import type { KeyFrameRequestKind } from '../rtp/rtcp-feedback.ts'
 import type { SenderStatsSnapshot } from '../rtp/sender-stats.ts'
 import type { BandwidthEstimate } from '../rtp/bwe-estimate.ts'
 import type { CongestionStats } from './congestion-controller.ts'
+import { trackCongestion, type TrackCongestion } from './track-congestion.ts'
 
-export type { KeyFrameRequestKind, SenderStatsSnapshot }
+export type { KeyFrameRequestKind, SenderStatsSnapshot, TrackCongestion }
 export type TrackKind = 'video' | 'audio'
 export type TrackCodec = 'h264' | 'vp8' | 'vp9' | 'av1' | 'opus'
 
@@ -49,6 +50,8 @@ export interface TrackStats {
   jitterMs?: number
   /** Send: the per-consumer figures (SendTrack.senderStats()), where the session lists its tracks. */
   sender?: SenderStatsSnapshot
+  /** Send: congestion control's figures (estimate, queueing delay, pacer, repairs); null without congestion control. */
+  congestion?: TrackCongestion | null
 }
 
 export interface SendTrackEvents {
@@ -100,9 +103,13 @@ export interface RecvTrack extends TypedEmitter<RecvTrackEvents> {
   close: () => void
 }
 
-/** A track's stats as its session lists them: a send track's with its consumer figures (`sender`). */
+/**
+ * A track's stats as its session lists them: a send track's with its consumer
+ * figures (`sender`) and its congestion control's (`congestion`, null without).
+ */
 export function trackStats (track: SendTrack | RecvTrack): TrackStats {
   const stats = track.stats()
-  const sender = 'senderStats' in track ? track.senderStats?.() : undefined
-  return sender === undefined ? stats : { ...stats, sender }
+  if (!('senderStats' in track) || track.senderStats === undefined) return stats
+  const congestion = track.congestionStats?.()
+  return { ...stats, sender: track.senderStats(), congestion: congestion === undefined ? null : trackCongestion(congestion) }
 }

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { MediaSignalMessage, UnwatchCode } from '../../signalling/signal-messages.ts'
 import type { SendTrack } from '../../transport/types.ts'
+import { trackCongestion } from '../../transport/track-congestion.ts'
 import type { Consumer, ConsumerEndCode } from '../media-router/consumer.ts'
 import type { MediaRouter } from '../media-router/media-router.ts'
 import type { SessionLink } from '../sessions/session-manager.ts'
@@ -77,20 +78,7 @@ export class SourceViewers {
 
   #congestion (v: Viewer): ViewerCongestion | null {
     const c = v.track.congestionStats?.()
-    if (c === undefined) return null
-    const e = c.estimate
-    return {
-      estimateBps: e?.bitrateBps ?? null,
-      source: e?.source ?? null,
-      queueingDelayMs: e?.queueingDelayMs ?? null,
-      rttMs: e?.rttMs ?? null,
-      lossFraction: e?.lossFraction ?? null,
-      targetKbps: v.consumer.producer.targetKbps ?? null,
-      pacingBps: c.pacingBps,
-      pacerQueueMs: c.pacerQueueMs,
-      retransmitted: c.retransmitted,
-      retransmitsSkipped: c.retransmitsSkipped
-    }
+    return c === undefined ? null : { ...trackCongestion(c), targetKbps: v.consumer.producer.targetKbps ?? null }
   }
 
   /** The peer wants one of our sources. */

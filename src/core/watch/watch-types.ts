@@ -1,4 +1,5 @@
 import type { RecordingInfo } from '../record/record-types.ts'
+import type { TrackCongestion } from '../../transport/track-congestion.ts'
 
 /** Shapes of watches (this daemon viewing a peer's source) and viewers (peers viewing ours) in the control API. */
 
@@ -79,19 +80,8 @@ export interface ViewerInfo {
   congestion: ViewerCongestion | null
 }
 
-/** What the sender sees of one viewer's link (congestion-controller.ts). */
-export interface ViewerCongestion {
-  /** The estimate (bit/s) and the signal it comes from; null before the viewer's first feedback. */
-  estimateBps: number | null
-  source: 'transport-cc' | 'remb' | 'receiver-reports' | null
-  /** Queueing delay the estimator sees (ms), and its round-trip time. */
-  queueingDelayMs: number | null
-  rttMs: number | null
-  lossFraction: number | null
+/** What the sender sees of one viewer's link (congestion-controller.ts), and the encoder target it leads to. */
+export interface ViewerCongestion extends TrackCongestion {
   /** The source's encoder target now (kbit/s): the lowest viewer's estimate less headroom. */
   targetKbps: number | null
-  pacingBps: number
-  pacerQueueMs: number
-  retransmitted: number
-  retransmitsSkipped: number
 }
