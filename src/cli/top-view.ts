@@ -33,6 +33,11 @@ export interface TopTick {
     source: string | null
     bitrateKbps: number
     targetBitrateKbps: number | null
+    /** Congestion control's estimate of the consumer's link (bit/s) and its signal; null without congestion control or before feedback. */
+    estimateBps: number | null
+    estimateSource: 'transport-cc' | 'remb' | 'receiver-reports' | null
+    /** Queueing delay the estimator sees, ms. */
+    queueingDelayMs: number | null
     /** Percent, from the receiver's last report; null before one. */
     lossPercent: number | null
     packetsLost: number | null
@@ -84,6 +89,9 @@ export function topTick (now: TopSnapshot, previous: TopSnapshot | undefined): T
           source: t.source ?? null,
           bitrateKbps: t.sender.bitrateKbps,
           targetBitrateKbps: t.sender.targetBitrateKbps,
+          estimateBps: t.congestion?.estimateBps ?? null,
+          estimateSource: t.congestion?.source ?? null,
+          queueingDelayMs: t.congestion?.queueingDelayMs ?? null,
           lossPercent: t.sender.fractionLost === null ? null : Math.round(t.sender.fractionLost * 1000) / 10,
           packetsLost: t.sender.packetsLost,
           rttMs: t.sender.rttMs,
@@ -115,6 +123,10 @@ export function formatBitrate (bps: number | null): string {
 
 const dash = (v: number | null): string => v === null ? '-' : String(v)
 
+/** Peer ids in the consumers table: the last 8 characters (as the web viewer shows them); the sessions table above has them whole. */
+const PEER_SUFFIX_CHARS = 8
+export const shortPeer = (peer: string): string => peer.length > PEER_SUFFIX_CHARS + 1 ? `…${peer.slice(-PEER_SUFFIX_CHARS)}` : peer
+
 /** The full screen of one tick (without the ANSI clear). */
 export function formatTop (tick: TopTick, socket: string): string {
   const sessions = tick.sessions.length === 0
@@ -132,8 +144,8 @@ export function formatTop (tick: TopTick, socket: string): string {
   const ms = (v: number | null): string => v === null ? '-' : `${v.toFixed(1)} ms`
   const consumers = tick.consumers.length === 0
     ? 'no consumers\n'
-    : formatTable(['PEER', 'NAME', 'CONSUMER', 'SOURCE', 'BITRATE', 'TARGET', 'LOSS', 'LOST', 'RTT', 'JITTER', 'NACKS', 'RESENT', 'PLI'], tick.consumers.map(c => [
-      c.peer, c.name ?? '-', c.consumer, c.source ?? '-', kbps(c.bitrateKbps), kbps(c.targetBitrateKbps),
+    : formatTable(['PEER', 'NAME', 'CONSUMER', 'SOURCE', 'BITRATE', 'TARGET', 'ESTIMATE', 'QDELAY', 'LOSS', 'LOST', 'RTT', 'JITTER', 'NACKS', 'RESENT', 'PLI'], tick.consumers.map(c => [
+      shortPeer(c.peer), c.name ?? '-', c.consumer, c.source ?? '-', kbps(c.bitrateKbps), kbps(c.targetBitrateKbps), formatBitrate(c.estimateBps), ms(c.queueingDelayMs),
       c.lossPercent === null ? '-' : `${c.lossPercent} %`, dash(c.packetsLost), ms(c.rttMs), ms(c.jitterMs), String(c.nacks), String(c.retransmits), String(c.plis)
     ]))
   return `edged ${socket}  ${tick.at.slice(11, 19)}  (q to quit)\n\n${sessions}\n${consumers}\n${sources}`

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatBitrate, formatTop, topTick, type TopSnapshot } from '../../src/cli/top-view.ts'
+import { formatBitrate, formatTop, shortPeer, topTick, type TopSnapshot } from '../../src/cli/top-view.ts'
 import type { SessionInfo } from '../../src/daemon/api-types.ts'
 
 function session (over: Partial<SessionInfo>): SessionInfo {
@@ -34,19 +34,52 @@ describe('edgectl top view', () => {
     expect(screen).toContain('no consumers')
   })
 
-  it('a row per consumer (send track), with the receiver\'s figures; receive tracks are not consumers', () => {
+  it('a row per consumer (send track), with the receiver\'s figures and congestion control\'s; receive tracks are not consumers', () => {
     const sender = { ssrc: 1, packets: 900, bytes: 900_000, bitrateKbps: 1200, fractionLost: 0.0234, packetsLost: 7, jitterMs: 2.25, rttMs: 12.5, reports: 3, nacks: 4, nackedPackets: 6, retransmits: 5, plis: 2, firs: 1, targetBitrateKbps: 1500 }
+    const congestion = { estimateBps: 1_640_000, source: 'transport-cc' as const, queueingDelayMs: 7.25, rttMs: 12, lossFraction: 0.01, pacingBps: 4_100_000, pacerQueueMs: 3, retransmitted: 5, retransmitsSkipped: 1 }
     const track = { direction: 'send' as const, codec: 'h264' as const, open: true, packets: 900, bytes: 900_000, dropped: 0, keyFrameRequests: 3 }
     const snap: TopSnapshot = {
       at: 0,
-      sessions: [session({ tracks: [{ ...track, mid: 'w1', source: 'cam', sender }, { ...track, mid: 'w2', sender: { ...sender, fractionLost: null, packetsLost: null, rttMs: null, jitterMs: null, targetBitrateKbps: null } }, { ...track, mid: 'r1', direction: 'recv' }] })],
+      sessions: [session({
+        tracks: [
+          { ...track, mid: 'w1', source: 'cam', sender, congestion },
+          { ...track, mid: 'w2', sender: { ...sender, fractionLost: null, packetsLost: null, rttMs: null, jitterMs: null, targetBitrateKbps: null }, congestion: null },
+          { ...track, mid: 'w3', source: 'cam', sender, congestion: { ...congestion, estimateBps: null, source: null, queueingDelayMs: null } },
+          { ...track, mid: 'r1', direction: 'recv' }
+        ]
+      })],
       sources: []
     }
     const tick = topTick(snap, undefined)
-    expect(tick.consumers).toHaveLength(2)
-    expect(tick.consumers[0]).toMatchObject({ consumer: 'w1', source: 'cam', bitrateKbps: 1200, targetBitrateKbps: 1500, lossPercent: 2.3, packetsLost: 7, rttMs: 12.5, nacks: 4, retransmits: 5, plis: 3 })
+    expect(tick.consumers).toHaveLength(3)
+    expect(tick.consumers[0]).toMatchObject({ consumer: 'w1', source: 'cam', bitrateKbps: 1200, targetBitrateKbps: 1500, estimateBps: 1_640_000, estimateSource: 'transport-cc', queueingDelayMs: 7.25, lossPercent: 2.3, packetsLost: 7, rttMs: 12.5, nacks: 4, retransmits: 5, plis: 3 })
+    // Without congestion control (or before the receiver's first feedback) there is no estimate.
+    expect(tick.consumers[1]).toMatchObject({ consumer: 'w2', estimateBps: null, estimateSource: null, queueingDelayMs: null })
+    expect(tick.consumers[2]).toMatchObject({ consumer: 'w3', estimateBps: null, estimateSource: null, queueingDelayMs: null })
     const screen = formatTop(tick, '/s')
-    expect(screen).toMatch(/12D3KooWpeer\s+arm\s+w1\s+cam\s+1\.2 Mbit\/s\s+1\.5 Mbit\/s\s+2\.3 %\s+7\s+12\.5 ms\s+2\.3 ms\s+4\s+5\s+3/)
-    expect(screen).toMatch(/w2\s+-\s+1\.2 Mbit\/s\s+-\s+-\s+-\s+-\s+-\s+4\s+5\s+3/)
+    expect(screen).toMatch(/PEER\s+NAME\s+CONSUMER\s+SOURCE\s+BITRATE\s+TARGET\s+ESTIMATE\s+QDELAY\s+LOSS\s+LOST\s+RTT\s+JITTER\s+NACKS\s+RESENT\s+PLI$/m)
+    expect(screen).toMatch(/…KooWpeer\s+arm\s+w1\s+cam\s+1\.2 Mbit\/s\s+1\.5 Mbit\/s\s+1\.6 Mbit\/s\s+7\.3 ms\s+2\.3 %\s+7\s+12\.5 ms\s+2\.3 ms\s+4\s+5\s+3$/m)
+    expect(screen).toMatch(/w2\s+-\s+1\.2 Mbit\/s\s+-\s+-\s+-\s+-\s+-\s+-\s+-\s+4\s+5\s+3$/m)
+    expect(screen).toMatch(/w3\s+cam\s+1\.2 Mbit\/s\s+1\.5 Mbit\/s\s+-\s+-\s+2\.3 %/)
+  })
+
+  it('keeps the consumers table narrow: peer ids shortened to their end (the sessions table has them whole)', () => {
+    const peer = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'
+    expect(shortPeer(peer)).toBe('…kSCVe2Xo')
+    expect(shortPeer('short')).toBe('short')
+    const sender = { ssrc: 1, packets: 1, bytes: 1, bitrateKbps: 12_345, fractionLost: 0.5, packetsLost: 123_456, jitterMs: 123.25, rttMs: 1234.5, reports: 1, nacks: 99_999, nackedPackets: 1, retransmits: 99_999, plis: 999, firs: 0, targetBitrateKbps: 12_345 }
+    const congestion = { estimateBps: 12_345_000, source: 'remb' as const, queueingDelayMs: 1234.5, rttMs: 1, lossFraction: 0, pacingBps: 1, pacerQueueMs: 0, retransmitted: 0, retransmitsSkipped: 0 }
+    const snap: TopSnapshot = {
+      at: 0,
+      sessions: [session({ peer, name: 'robot-arm-7', tracks: [{ mid: 'watch-12', direction: 'send', codec: 'h264', open: true, packets: 1, bytes: 1, dropped: 0, keyFrameRequests: 0, source: 'front-camera', sender, congestion }] })],
+      sources: []
+    }
+    const screen = formatTop(topTick(snap, undefined), '/s')
+    const table = screen.slice(screen.indexOf('PEER  ', screen.indexOf('PEER') + 1))
+    const rows = table.split('\n').slice(0, 2)
+    expect(rows[1]).toContain(`…${peer.slice(-8)}  robot-arm-7`)
+    expect(rows[1]).not.toContain(peer)
+    // Wide figures everywhere still fit a 160-column terminal.
+    for (const row of rows) expect(row.length).toBeLessThanOrEqual(160)
   })
 })
