@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import type { SourceInfo } from '../media/media-sources.ts'
 import type { PeerInfo } from '../signalling/types.ts'
-import type { SenderStatsSnapshot } from '../transport/track-types.ts'
+import type { SenderStatsSnapshot, TrackCongestion } from '../transport/track-types.ts'
 import type { SessionInfo } from './api-types.ts'
 
 /** Where the metrics read the daemon's live state at every scrape (no counters spread through the code). */
@@ -33,7 +33,8 @@ export const MAX_CHANNEL_SERIES = 64
 /**
  * Per-consumer series (a send track: one viewer of a source) beyond this many
  * are summed into one with peer="_other", consumer="_other"; figures that
- * cannot be summed (loss fraction, jitter, RTT) are left out for them.
+ * cannot be summed (loss fraction, jitter, RTT, target, estimate, queueing
+ * delay) are left out for them.
  */
 export const MAX_CONSUMER_SERIES = 32
 /** How long one rendering is served (a burst of scrapes, pipelined or not, costs one render). */
@@ -144,20 +145,25 @@ export function createMetrics (init: MetricsInit): Metrics {
 
   // Consumers: this daemon's send tracks, labelled by peer and track (the mid is the peer's watch id).
   type ConsumerLabel = 'peer' | 'consumer'
-  const consumers = (): Array<{ labels: Labels<ConsumerLabel>, sender: SenderStatsSnapshot }> =>
-    init.sessions().flatMap(s => s.tracks.flatMap(t => t.sender === undefined ? [] : [{ labels: { peer: s.peer, consumer: t.mid }, sender: t.sender }]))
+  const consumers = (): Array<{ labels: Labels<ConsumerLabel>, sender: SenderStatsSnapshot, congestion: TrackCongestion | null }> =>
+    init.sessions().flatMap(s => s.tracks.flatMap(t => t.sender === undefined ? [] : [{ labels: { peer: s.peer, consumer: t.mid }, sender: t.sender, congestion: t.congestion ?? null }]))
   const byConsumer = (l: Labels<ConsumerLabel>): string => `${l.peer}\n${l.consumer}`
   const otherConsumer = (): Labels<ConsumerLabel> => ({ peer: OTHER, consumer: OTHER })
   const consumerSum = (read: (s: SenderStatsSnapshot) => number) => () =>
     capSeries<ConsumerLabel>(consumers().map(c => [c.labels, read(c.sender)]), MAX_CONSUMER_SERIES, byConsumer, otherConsumer)
-  const consumerEach = (read: (s: SenderStatsSnapshot) => number | null) => (): Array<[Labels<ConsumerLabel>, number]> =>
-    consumers().slice(0, MAX_CONSUMER_SERIES).flatMap(c => { const v = read(c.sender); return v === null ? [] : [[c.labels, v]] })
+  const consumerEach = (read: (s: SenderStatsSnapshot, congestion: TrackCongestion | null) => number | null) => (): Array<[Labels<ConsumerLabel>, number]> =>
+    consumers().slice(0, MAX_CONSUMER_SERIES).flatMap(c => { const v = read(c.sender, c.congestion); return v === null ? [] : [[c.labels, v]] })
   const consumerLabels: ConsumerLabel[] = ['peer', 'consumer']
   liveCounter(registry, 'edge_consumer_sent_packets_total', 'RTP packets sent on a consumer\'s track', consumerLabels, consumerSum(c => c.packets))
   liveCounter(registry, 'edge_consumer_sent_bytes_total', 'RTP bytes sent on a consumer\'s track', consumerLabels, consumerSum(c => c.bytes))
   liveGauge(registry, 'edge_consumer_bitrate_bits_per_second', 'bit rate sent on a consumer\'s track over the last second', consumerLabels, consumerSum(c => c.bitrateKbps * 1000))
   liveGauge(registry, 'edge_consumer_target_bitrate_bits_per_second', 'the target bit rate of the source feeding a consumer (where edged controls its encoder)', consumerLabels,
     consumerEach(c => c.targetBitrateKbps === null ? null : c.targetBitrateKbps * 1000))
+  // Congestion control's view of the consumer's link (none without it, or before the receiver's first feedback).
+  liveGauge(registry, 'edge_consumer_estimate_bits_per_second', 'congestion control\'s bandwidth estimate of a consumer\'s link', consumerLabels,
+    consumerEach((_, c) => c?.estimateBps ?? null))
+  liveGauge(registry, 'edge_consumer_queueing_delay_seconds', 'queueing delay the bandwidth estimator sees on a consumer\'s link', consumerLabels,
+    consumerEach((_, c) => { const ms = c?.queueingDelayMs ?? null; return ms === null ? null : ms / 1000 }))
   liveCounter(registry, 'edge_consumer_nacks_total', 'RTCP NACK packets a consumer sent', consumerLabels, consumerSum(c => c.nacks))
   liveCounter(registry, 'edge_consumer_retransmits_total', 'packets resent for a consumer\'s NACKs', consumerLabels, consumerSum(c => c.retransmits))
   liveCounter(registry, 'edge_consumer_key_frame_requests_total', 'RTCP PLI and FIR a consumer sent', consumerLabels, consumerSum(c => c.plis + c.firs))

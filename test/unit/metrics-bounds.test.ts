@@ -55,9 +55,10 @@ describe('/metrics bounds', () => {
 
   it('200 peers watching 10 sources each: at most MAX_CONSUMER_SERIES consumer series plus _other, summing all', async () => {
     const sender = (i: number): any => ({ ssrc: i, packets: 100, bytes: 1000, bitrateKbps: 5, fractionLost: 0.5, packetsLost: 3, jitterMs: 4, rttMs: 20, reports: 1, nacks: 2, nackedPackets: 2, retransmits: 1, plis: 1, firs: 1, targetBitrateKbps: 800 })
+    const congestion = (i: number): any => ({ estimateBps: 900_000 + i, source: 'transport-cc', queueingDelayMs: 12.5, rttMs: 20, lossFraction: 0, pacingBps: 2_250_000, pacerQueueMs: 1, retransmitted: 0, retransmitsSkipped: 0 })
     const all = Array.from({ length: 200 }, (_, p) => ({
       ...session(`peer-${p}`, 0),
-      tracks: Array.from({ length: 10 }, (_, i) => ({ mid: `watch-${i}`, direction: 'send' as const, codec: 'h264' as const, open: true, packets: 100, bytes: 1000, dropped: 0, keyFrameRequests: 2, sender: sender(i) }))
+      tracks: Array.from({ length: 10 }, (_, i) => ({ mid: `watch-${i}`, direction: 'send' as const, codec: 'h264' as const, open: true, packets: 100, bytes: 1000, dropped: 0, keyFrameRequests: 2, sender: sender(i), congestion: congestion(i) }))
     }))
     const text = await metricsOf(() => all).render()
     const parsed = parsePromText(text)
@@ -68,15 +69,27 @@ describe('/metrics bounds', () => {
     expect(series(parsed, 'edge_consumer_key_frame_requests_total', { peer: 'peer-0', consumer: 'watch-3' })[0].value).toBe(2)
     expect(series(parsed, 'edge_consumer_bitrate_bits_per_second', {}).reduce((n, s) => n + s.value, 0)).toBe(2000 * 5000)
     // Figures that cannot be summed have no _other series.
-    for (const name of ['edge_consumer_rtt_seconds', 'edge_consumer_jitter_seconds', 'edge_consumer_fraction_lost', 'edge_consumer_target_bitrate_bits_per_second']) {
+    for (const name of ['edge_consumer_rtt_seconds', 'edge_consumer_jitter_seconds', 'edge_consumer_fraction_lost', 'edge_consumer_target_bitrate_bits_per_second',
+      'edge_consumer_estimate_bits_per_second', 'edge_consumer_queueing_delay_seconds']) {
       expect(series(parsed, name, {}), name).toHaveLength(MAX_CONSUMER_SERIES)
+      expect(series(parsed, name, { peer: OTHER }), name).toHaveLength(0)
     }
     expect(series(parsed, 'edge_consumer_rtt_seconds', { peer: 'peer-0', consumer: 'watch-0' })[0].value).toBe(0.02)
-    // A receive track or a consumer with no reports yet adds no RTT series.
-    const quiet = [{ ...session('q', 0), tracks: [{ mid: 'w', direction: 'send' as const, codec: 'vp8' as const, open: true, packets: 1, bytes: 1, dropped: 0, keyFrameRequests: 0, sender: { ...sender(1), rttMs: null } }, { mid: 'r', direction: 'recv' as const, codec: 'vp8' as const, open: true, packets: 1, bytes: 1, dropped: 0, keyFrameRequests: 0 }] }]
+    expect(series(parsed, 'edge_consumer_estimate_bits_per_second', { peer: 'peer-0', consumer: 'watch-3' })[0].value).toBe(900_003)
+    expect(series(parsed, 'edge_consumer_queueing_delay_seconds', { peer: 'peer-0', consumer: 'watch-3' })[0].value).toBe(0.0125)
+    // A receive track or a consumer with no reports yet adds no RTT series; one without congestion control
+    // (congestion null), or before the receiver's first feedback (estimate null), no estimate nor queueing delay.
+    const send = { direction: 'send' as const, codec: 'vp8' as const, open: true, packets: 1, bytes: 1, dropped: 0, keyFrameRequests: 0 }
+    const quiet = [{ ...session('q', 0), tracks: [
+      { ...send, mid: 'w', sender: { ...sender(1), rttMs: null }, congestion: null },
+      { ...send, mid: 'w2', sender: sender(2), congestion: { ...congestion(2), estimateBps: null, source: null, queueingDelayMs: null } },
+      { mid: 'r', direction: 'recv' as const, codec: 'vp8' as const, open: true, packets: 1, bytes: 1, dropped: 0, keyFrameRequests: 0 }
+    ] }]
     const few = parsePromText(await metricsOf(() => quiet).render())
-    expect(series(few, 'edge_consumer_rtt_seconds', {})).toHaveLength(0)
-    expect(series(few, 'edge_consumer_sent_packets_total', {})).toEqual([expect.objectContaining({ labels: { peer: 'q', consumer: 'w' } })])
+    expect(series(few, 'edge_consumer_rtt_seconds', {})).toEqual([expect.objectContaining({ labels: { peer: 'q', consumer: 'w2' } })])
+    expect(series(few, 'edge_consumer_estimate_bits_per_second', {})).toHaveLength(0)
+    expect(series(few, 'edge_consumer_queueing_delay_seconds', {})).toHaveLength(0)
+    expect(series(few, 'edge_consumer_sent_packets_total', {}).map(s => s.labels)).toEqual([{ peer: 'q', consumer: 'w' }, { peer: 'q', consumer: 'w2' }])
     expect(Buffer.byteLength(text)).toBeLessThan(64 * 1024)
   })
 
