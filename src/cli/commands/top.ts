@@ -41,7 +41,7 @@ async function sleep (ms: number, signal: AbortSignal): Promise<void> {
 
 export function topCommand (program: Command, cli: CliContext): void {
   program.command('top')
-    .description('live view of sessions and streams (state, RTT, bit rate, loss) until q or Ctrl-C; --json: one line per tick')
+    .description('live view of sessions and streams (state, RTT, bit rate, target, estimate, queueing delay, loss) until q or Ctrl-C; --json: one line per tick')
     .option('--interval <seconds>', 'seconds between refreshes', parseSeconds, 1)
     .option('-n, --iterations <count>', 'stop after this many refreshes', parseInteger(1))
     .action(async (opts: TopOptions, cmd: Command) => {
