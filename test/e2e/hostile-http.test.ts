@@ -19,6 +19,10 @@ import { unixRequest } from '../helpers/unix-http.ts'
 const rtc = { bindAddress: '127.0.0.1' }
 /** Each phase probes at least this long (about 60 probes). */
 const MIN_PHASE_MS = 3000
+/** Issue 21: RSS back within 1.2× of its level before the attack within 60 s. */
+const RECOVERY_MS = 60_000
+/** A phase whose recovery is not asserted yet waits this long for it: the victim's settling time before the next phase. */
+const OPEN_SETTLE_MS = 15_000
 /** Concurrent WebSocket opens: beyond the 1,024 labels a peer may have and libdatachannel's ~512 streams a side, which is what 2,000 showed. */
 const FLOOD = 1200
 
@@ -98,7 +102,10 @@ describe('hostile HTTP clients against the victim\'s control socket and web list
     during.push(await honestRoundTrip())
     const t0 = performance.now()
     let after = rssOf(pid)
-    while (after > 1.2 * before && performance.now() - t0 < 60_000) {
+    // A phase whose recovery goal is open only gives the victim time to settle before the next phase's
+    // probes (the bench measures the minute); one that asserts it waits the full minute.
+    const waitMs = open.recovery === undefined ? RECOVERY_MS : OPEN_SETTLE_MS
+    while (after > 1.2 * before && performance.now() - t0 < waitMs) {
       await sleep(500)
       after = rssOf(pid)
     }

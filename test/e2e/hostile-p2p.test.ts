@@ -96,6 +96,10 @@ async function victimPeers (): Promise<any[]> {
  */
 /** No control request of a phase may wait longer than this (see phase()). */
 const CONTROL_MAX_MS = 250
+/** Issue 21: RSS back within 1.2× of its level before the attack within 60 s. */
+const RECOVERY_MS = 60_000
+/** A phase whose recovery is not asserted yet waits this long for it: the victim's settling time before the next phase. */
+const OPEN_SETTLE_MS = 15_000
 const CONTROL_MEDIAN_MS = 50
 
 async function phase (name: string, attack: () => Promise<void>, after?: () => Promise<void>, opts: { rss?: boolean } = {}): Promise<void> {
@@ -114,7 +118,9 @@ async function phase (name: string, attack: () => Promise<void>, after?: () => P
   const peak = sampler.stop()
   const attackMs = Date.now() - t0
   let after60 = rssBytes(pid)
-  const deadline = Date.now() + 60_000
+  // A phase whose memory goal is open only gives the victim time to settle before the next phase (the
+  // hostile bench measures the minute); one that asserts recovery waits the full minute.
+  const deadline = Date.now() + (opts.rss !== false ? RECOVERY_MS : OPEN_SETTLE_MS)
   while (after60 > 1.2 * before && Date.now() < deadline) {
     await sleep(1_000)
     after60 = rssBytes(pid)
