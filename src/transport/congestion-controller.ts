@@ -58,6 +58,13 @@ export interface CongestionStats {
 
 /** libwebrtc's pacing factor: the pacer may send 2.5× the estimate to catch up after a key frame. */
 export const PACING_FACTOR = 2.5
+/**
+ * The pacer's rate while the estimate is at the source's most: the link has
+ * shown no limit below what we send, so a key frame leaves at once (paced at
+ * 2.5× a 1.5 Mbit/s stream, a 720p key frame waited ~90 ms, the frame-latency
+ * p99). Pacing starts as soon as the estimate falls below the most.
+ */
+export const UNPACED_BPS = 1_000_000_000
 /** Without transport-cc feedback for this long, the fallback estimate leads. */
 const FEEDBACK_TIMEOUT_MS = 2000
 const RR = 201
@@ -90,7 +97,7 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     // No probing yet: a probe needs padding the pacer does not make (issue 17, what is left).
     this.#sendSide = new SendSideBandwidthEstimator({ ...limits, probing: false })
     this.#fallback = new FallbackBandwidthEstimator(limits)
-    this.#pacer = new SendPacer({ rateBps: start * PACING_FACTOR, send: (packet, repair) => { this.#sendNow(packet, repair) }, now: this.#now })
+    this.#pacer = new SendPacer({ rateBps: this.#pacingBps(start), send: (packet, repair) => { this.#sendNow(packet, repair) }, now: this.#now })
     this.onListenerError = (event, err) => { init.logger.error({ err, event }, 'congestion listener threw') }
   }
 
@@ -145,8 +152,12 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     this.#heard = true
     const estimate = this.estimate
     if (estimate === undefined) return
-    this.#pacer.setRate(estimate.bitrateBps * PACING_FACTOR)
+    this.#pacer.setRate(this.#pacingBps(estimate.bitrateBps))
     this.emit('estimate', estimate)
+  }
+
+  #pacingBps (estimateBps: number): number {
+    return estimateBps >= this.#init.maxBitrateBps ? UNPACED_BPS : estimateBps * PACING_FACTOR
   }
 
   stats (): CongestionStats {

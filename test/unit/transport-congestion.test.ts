@@ -4,7 +4,7 @@ import { TypedEmitter } from '../../src/util/typed-emitter.ts'
 import type { BandwidthEstimate } from '../../src/rtp/bwe-estimate.ts'
 import { readTransportSequence, TRANSPORT_CC_EXTENSION_URI } from '../../src/rtp/transport-cc-extension.ts'
 import { TransportFeedbackGenerator } from '../../src/rtp/transport-cc-generator.ts'
-import { CongestionController, PACING_FACTOR } from '../../src/transport/congestion-controller.ts'
+import { CongestionController, PACING_FACTOR, UNPACED_BPS } from '../../src/transport/congestion-controller.ts'
 import { buildNack } from '../../src/transport/nack-generator.ts'
 import { RetransmitHistory } from '../../src/transport/retransmit-history.ts'
 import { TRANSPORT_CC_EXTENSION_ID, transportCcExtmaps, withTransportCcExtmap } from '../../src/transport/sdp-extmap.ts'
@@ -120,7 +120,9 @@ describe('CongestionController', () => {
     expect(estimates.length).toBeGreaterThan(5)
     expect(cc.estimate?.source).toBe('transport-cc')
     expect(cc.estimate?.bitrateBps).toBeGreaterThanOrEqual(100_000)
-    expect(cc.stats().pacingBps).toBeCloseTo((cc.estimate?.bitrateBps ?? 0) * PACING_FACTOR, -3)
+    // No delay grew over the second: the estimate stayed at the most, where frames are not paced.
+    expect(cc.estimate?.bitrateBps).toBe(2_000_000)
+    expect(cc.stats().pacingBps).toBe(UNPACED_BPS)
     cc.close()
   })
 
@@ -136,6 +138,27 @@ describe('CongestionController', () => {
     expect(wire[5].readUInt16BE(2)).toBe(102)
     expect(readTransportSequence(wire[5], TRANSPORT_CC_EXTENSION_ID)).toBe(5)
     expect(cc.stats().retransmitted).toBe(1)
+    cc.close()
+  })
+
+  it('lets a frame out at once while the estimate is at the most, and paces it once the estimate falls below', () => {
+    const wire: Buffer[] = []
+    const cc = new CongestionController({ ssrc: 0x1234, minBitrateBps: 100_000, maxBitrateBps: 2_000_000, send: p => { wire.push(Buffer.from(p)); return true }, logger: log, now: () => Date.now() })
+    vi.advanceTimersByTime(20)
+    for (let i = 0; i < 40; i++) cc.send(rtp(i, 1200))
+    expect(wire.length).toBe(40)
+    // A receiver report with half the packets lost: the estimate falls below the most.
+    const rr = Buffer.alloc(32)
+    rr[0] = 0x81; rr[1] = 201; rr.writeUInt16BE(7, 2); rr.writeUInt32BE(9, 4); rr.writeUInt32BE(0x1234, 8); rr[12] = 128
+    cc.onRtcp(rr)
+    expect(cc.estimate!.bitrateBps).toBeLessThan(2_000_000)
+    expect(cc.stats().pacingBps).toBe(cc.estimate!.bitrateBps * PACING_FACTOR)
+    wire.length = 0
+    vi.advanceTimersByTime(20)
+    for (let i = 40; i < 80; i++) cc.send(rtp(i, 1200))
+    expect(wire.length).toBeLessThan(10)
+    vi.advanceTimersByTime(500)
+    expect(wire.length).toBe(40)
     cc.close()
   })
 
