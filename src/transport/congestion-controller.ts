@@ -5,6 +5,7 @@ import { FallbackBandwidthEstimator } from '../rtp/bwe-fallback.ts'
 import { isRemb, parseRemb } from '../rtp/bwe-remb.ts'
 import { SendSideBandwidthEstimator } from '../rtp/bwe-send-side.ts'
 import { rtcpPackets } from '../rtp/rtcp-compound.ts'
+import { reportBlocks } from '../rtp/receiver-report.ts'
 import { writeTransportSequence } from '../rtp/transport-cc-extension.ts'
 import { isTransportFeedback, parseTransportFeedback } from '../rtp/transport-cc-feedback.ts'
 import { parseNack } from './nack-generator.ts'
@@ -71,7 +72,6 @@ const RR = 201
 const SR = 200
 const RTPFB = 205
 const NACK_FMT = 1
-const REPORT_BLOCK_BYTES = 24
 
 export class CongestionController extends TypedEmitter<CongestionControllerEvents> {
   readonly #init: CongestionControllerInit
@@ -137,9 +137,10 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
             changed = true
           }
         } else if (view.type === RR || view.type === SR) {
-          const lost = this.#fractionLost(packet, view.type === SR ? 28 : 8, view.fmt)
-          if (lost !== undefined) {
-            this.#fallback.onReceiverReport(lost, now)
+          const block = reportBlocks(packet).find(b => b.ssrc === this.#init.ssrc >>> 0)
+          if (block !== undefined) {
+            // The fallback takes the report's 8-bit fraction (x/256).
+            this.#fallback.onReceiverReport(Math.round(block.fractionLost * 256), now)
             changed = true
           }
         }
@@ -201,13 +202,4 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     for (const packet of this.#history.repairs(seqs, bps, estimate?.rttMs ?? 0, now)) this.#pacer.enqueue(packet, true)
   }
 
-  /** Fraction lost (0-255) of the report block about our SSRC, if the report has one. */
-  #fractionLost (packet: Buffer, blocksAt: number, count: number): number | undefined {
-    for (let i = 0; i < count; i++) {
-      const at = blocksAt + i * REPORT_BLOCK_BYTES
-      if (at + REPORT_BLOCK_BYTES > packet.length) return undefined
-      if (packet.readUInt32BE(at) === this.#init.ssrc >>> 0) return packet[at + 4]
-    }
-    return undefined
-  }
-}
+  /** Fraction lost (0-255) of the report block about our SSRC, if the report has one. */}
