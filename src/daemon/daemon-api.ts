@@ -16,7 +16,7 @@ export interface DaemonApi {
   channels: ChannelHub
   media: Pick<MediaSources, 'list' | 'encoders' | 'control'>
   /** Watches of peers' sources, and peers watching ours. */
-  watch: Pick<WatchService, 'watches' | 'viewers'>
+  watch: Pick<WatchService, 'sinks' | 'viewers'>
   /** Every stream this daemon sends and its consumers (read-only here). */
   router: Pick<MediaRouter, 'list'>
   /** MCAP recordings (a kind of watch: listed and ended with them too). */

@@ -234,7 +234,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
       // Every stream this daemon sends (its sources, WHIP publications, peers' sources it forwards) and everywhere it goes:
       // one producer (one encoder or forwarded watch, one key-frame policy) however many peers, browsers, Foxglove clients and recordings play it.
       const watchLog = componentLogger(root, 'watch', config.log.levels)
-      // One Watches for POST /v1/watch and the peers' sources the router forwards: one owner of the watch/watching/unwatch messages.
+      // One Watches: every track received from a peer's source, each the origin of a forwarded producer (POST /v1/watch sinks, browsers and feeds consume it).
       const watches = new Watches({ localPeer, sessions: sessionManager, peers, logger: watchLog })
       const forwarded = new ForwardedStreams({ watches, logger: watchLog })
       const router = new MediaRouter({
@@ -244,7 +244,7 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         peers,
         logger: watchLog
       })
-      const watch = createWatchService({ watches, sessions: sessionManager, router, logger: watchLog })
+      const watch = createWatchService({ localPeer, watches, streams: forwarded, sessions: sessionManager, peers, router, logger: watchLog })
       sessionManager.on('channel', (peer, channel, session) => { channels.attach(peer, channel, session) })
       // A peer lost from presence may keep its session through a partition (see
       // session-manager onLost): its programs' channels go only with the session.

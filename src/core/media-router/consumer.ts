@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { KeyFrameKind } from '../../media/keyframe-throttle.ts'
-import type { SendTrack, SenderStatsSnapshot, TrackStats } from '../../transport/track-types.ts'
+import type { SendTrack, SendTrackEvents, SenderStatsSnapshot, TrackStats } from '../../transport/track-types.ts'
 import { TypedEmitter } from '../../util/typed-emitter.ts'
 import type { Producer, ProducerEndCode } from './producer.ts'
 
@@ -37,7 +37,7 @@ export interface ConsumerEvents {
 }
 
 /** A consumer's output: a send track of any profile, or anything else RTP goes into. */
-export type ConsumerOutput = Pick<SendTrack, 'sendRtp' | 'stats' | 'close' | 'isOpen' | 'isClosed' | 'on' | 'once' | 'off' | 'congestionStats' | 'senderStats'>
+export type ConsumerOutput = Pick<SendTrack, 'sendRtp' | 'stats' | 'close' | 'isOpen' | 'isClosed' | 'congestionStats' | 'senderStats'> & Pick<TypedEmitter<SendTrackEvents>, 'on' | 'once' | 'off'>
 
 /**
  * One place a producer's stream goes. It holds its producer from

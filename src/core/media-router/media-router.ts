@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { KeyFrameKind } from '../../media/keyframe-throttle.ts'
 import type { PeerInfo } from '../../signalling/types.ts'
 import type { TrackCodec, TrackKind } from '../../transport/track-types.ts'
-import { NotFoundError, WatchEndedError } from '../../util/errors.ts'
+import { ConflictError, NotFoundError, WatchEndedError } from '../../util/errors.ts'
 import type { Startable } from '../../util/startable.ts'
 import type { Consumer, ConsumerInit } from './consumer.ts'
 import { Producer, type ProducerOrigin, type ProducerOutput } from './producer.ts'
@@ -11,7 +11,19 @@ import { SourceOrigin, type SourceOriginMedia } from './source-origin.ts'
 
 /** Makes the origin of a peer's stream forwarded through this daemon (core/watch/forwarded-streams.ts). */
 export interface ForwardOrigins {
-  create: (peer: string, source: string, output: ProducerOutput) => ProducerOrigin
+  /** `own`: the id of the one consumer a dedicated producer serves (ConsumeOptions.own). */
+  create: (peer: string, source: string, output: ProducerOutput, own?: string) => ProducerOrigin
+}
+
+export interface ConsumeOptions {
+  /**
+   * A peer's stream of this consumer's own, under this id: its own producer
+   * and origin, so its own track from the peer, which carries the id as its
+   * mid (a POST /v1/watch: the watch's id is the peer's viewer id too, and
+   * two watches of one source are two tracks, as they always were).
+   * Browsers and in-process feeds share one producer per stream instead.
+   */
+  own?: string
 }
 
 export interface MediaRouterInit {
@@ -83,10 +95,11 @@ export class MediaRouter implements Startable {
    * (NotFoundError, SourceFailedError, TimeoutError, a pipeline's error).
    * Attach its output, and close() it when done.
    */
-  async consume (peer: string | undefined, source: string, init: ConsumerInit): Promise<Consumer> {
+  async consume (peer: string | undefined, source: string, init: ConsumerInit, options: ConsumeOptions = {}): Promise<Consumer> {
     if (!this.#running) throw new WatchEndedError('the media router is stopping')
     const owner = this.isLocal(peer) ? this.#init.localPeer : peer as string
-    const producer = this.#producer(owner, source)
+    if (options.own !== undefined && owner === this.#init.localPeer) throw new ConflictError('a stream of its own is for a peer\'s source; this daemon\'s sources are shared')
+    const producer = this.#producer(owner, source, options.own)
     return await producer.consume(init)
   }
 
@@ -105,8 +118,8 @@ export class MediaRouter implements Startable {
     this.producer(peer, source)?.requestKeyFrame(kind)
   }
 
-  #producer (peer: string, source: string): Producer {
-    const key = `${peer}/${source}`
+  #producer (peer: string, source: string, own?: string): Producer {
+    const key = own === undefined ? `${peer}/${source}` : `${peer}/${source}#${own}`
     const existing = this.#producers.get(key)
     if (existing !== undefined) return existing
     const local = peer === this.#init.localPeer
@@ -115,7 +128,7 @@ export class MediaRouter implements Startable {
     const producer = new Producer({
       peer,
       source,
-      createOrigin: output => local ? new SourceOrigin(this.#init.media, source, output) : (forward as ForwardOrigins).create(peer, source, output),
+      createOrigin: output => local ? new SourceOrigin(this.#init.media, source, output) : (forward as ForwardOrigins).create(peer, source, output, own),
       keyFrameIntervalMs: this.#init.keyFrameIntervalMs,
       logger: this.#log
     })

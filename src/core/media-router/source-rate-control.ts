@@ -1,10 +1,11 @@
 import type { Logger } from 'pino'
 import type { BandwidthEstimate } from '../../rtp/bwe-estimate.ts'
 import type { AdaptiveRange, ControllableSource } from '../../media/running-source.ts'
-import type { SendTrack } from '../../transport/types.ts'
+import type { SendTrackEvents } from '../../transport/track-types.ts'
+import type { TypedEmitter } from '../../util/typed-emitter.ts'
 
 /** What a viewer's track with congestion control offers: its estimates. */
-export type EstimatingTrack = Pick<SendTrack, 'on' | 'off'>
+export type EstimatingTrack = Pick<TypedEmitter<SendTrackEvents>, 'on' | 'off'>
 
 /**
  * The encoder follows its viewers' links: each viewer's track with

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { GstSink } from '../../media/gst-sink.ts'
+import type { GstSink } from '../../media/gst-sink.ts'
 import { formatSinkSpec, parseSinkSpec, type SinkSpec } from '../../media/sink-spec.ts'
 import type { MediaSignalMessage, UnwatchCode } from '../../signalling/signal-messages.ts'
 import type { PeerInfo } from '../../signalling/types.ts'
@@ -34,9 +34,9 @@ interface Watch {
   sinkReady: boolean
   /** Packets that arrived before the sink was ready. */
   early: Buffer[]
-  createSink?: WatchesInit['createSink']
-  /** A watch the media router forwards (not one of POST /v1/watch): listed, got and deleted only with `forwarded`. */
-  forwarded: boolean
+  createSink: CreateWatchSink
+  /** Told once when the watch fails (refused or ended by the peer, its sink failed). */
+  onFailed?: (error: Error) => void
   /** Frames decoded, PLIs sent, etc. by tracks and sinks now gone (reconnects). */
   keyFrameRequests: number
   changed: Set<() => void>
@@ -46,19 +46,37 @@ export interface WatchesInit {
   localPeer: string
   sessions: Pick<SessionManager, 'link' | 'connect' | 'on' | 'off'>
   peers: () => PeerInfo[]
-  /** Builds the sink for a track (tests may swap it; the web listener forwards into browsers' tracks). */
-  createSink?: (init: { id: string, spec: SinkSpec, codec: Watching['codec'], payloadType: number, logger: Logger }) => WatchSink
   logger: Logger
 }
 
-/** Which watches a call sees: those of POST /v1/watch (the default), or those the media router forwards. */
-export interface WatchScope {
-  forwarded?: boolean
+/** Builds the sink of a watch's track, once the peer said what it sends (a new one when that changes). */
+export type CreateWatchSink = (init: { id: string, spec: SinkSpec, codec: Watching['codec'], payloadType: number, logger: Logger }) => WatchSink
+
+export interface WatchOptions {
+  /** Its id (random by default): the track's mid, and the peer's viewer id. */
+  id?: string
+  createSink: CreateWatchSink
+  onFailed?: (error: Error) => void
 }
 
 /** What a watch needs of its sink: GstSink, or another consumer of the track's packets. */
 export interface WatchSink extends Pick<GstSink, 'codec' | 'kind' | 'payloadType' | 'start' | 'stop' | 'write' | 'stats'> {
   on: ((event: 'keyframe-needed', listener: () => void) => unknown) & ((event: 'failed', listener: (err: Error) => void) => unknown)
+}
+
+/**
+ * What refuses a watch of `source` of `peer` before asking it: our own peer
+ * (ConflictError), a peer neither in presence nor connected, or a source it
+ * does not announce (NotFoundError), a session without media (ConflictError).
+ */
+export function checkWatchable (init: Pick<WatchesInit, 'localPeer' | 'peers'> & { sessions: Pick<SessionManager, 'link'> }, peer: string, source: string): void {
+  if (peer === init.localPeer) throw new ConflictError('cannot watch this daemon\'s own source; use a local pipeline')
+  const info = init.peers().find(p => p.peerId === peer)
+  if (info === undefined && init.sessions.link(peer) === undefined) throw new NotFoundError(`no peer ${peer} in the swarm`)
+  if (info !== undefined && !info.sources.some(s => s.name === source)) {
+    throw new NotFoundError(`peer ${peer} has no source named ${source}`)
+  }
+  if (init.sessions.link(peer)?.session.profile === 'data') throw new ConflictError(noMedia(peer))
 }
 
 const noMedia = (peer: string): string => `the session with ${peer} uses stack profile data: it has no media tracks (use webrtc, media or trusted)`
@@ -75,8 +93,11 @@ const UNWATCH_ERRORS: Record<UnwatchCode, new (message: string) => Error> = {
 /**
  * The viewer side of watching: asks a peer for a source over the session's
  * signal stream, adds the receiving half of the track, and hands its packets
- * to a sink (count, file:, rtp://). A dropped session is asked again on the
- * next one; the sink keeps running meanwhile, so a recording goes on.
+ * to a sink. A dropped session is asked again on the next one; the sink keeps
+ * running meanwhile. Each watch is the origin of one media-router producer
+ * (forwarded-streams.ts): POST /v1/watch's sinks, browsers and in-process
+ * feeds are that producer's consumers, so a peer's source crosses the link
+ * once however many play it here.
  */
 export class Watches {
   readonly #init: WatchesInit
@@ -90,35 +111,25 @@ export class Watches {
     init.sessions.on('session', this.#onSession)
   }
 
-  /** The watches of POST /v1/watch, or with `forwarded` those the media router forwards. */
-  list ({ forwarded = false }: WatchScope = {}): WatchInfo[] {
-    return [...this.#watches.values()].filter(w => w.forwarded === forwarded).map(w => this.#info(w))
+  list (): WatchInfo[] {
+    return [...this.#watches.values()].map(w => this.#info(w))
   }
 
-  get (id: string, scope: WatchScope = {}): WatchInfo {
-    return this.#info(this.#find(id, scope))
+  get (id: string): WatchInfo {
+    return this.#info(this.#find(id))
   }
 
   has (peer: string, id: string): boolean {
     return this.#watches.get(id)?.peer === peer
   }
 
-  /**
-   * Start watching; resolves once active, refused, or after WATCH_START_WAIT_MS (still trying).
-   * `options.createSink` builds this watch's sink instead of the instance's (a producer's forwarding sink).
-   */
-  async create (peer: string, source: string, sink: string, options: WatchScope & { createSink?: WatchesInit['createSink'] } = {}): Promise<WatchInfo> {
+  /** Start watching; resolves once active, refused, or after WATCH_START_WAIT_MS (still trying). */
+  async create (peer: string, source: string, sink: string, options: WatchOptions): Promise<WatchInfo> {
     const spec = parseSinkSpec(sink)
-    if (peer === this.#init.localPeer) throw new ConflictError('cannot watch this daemon\'s own source; use a local pipeline')
-    const info = this.#init.peers().find(p => p.peerId === peer)
-    if (info === undefined && this.#init.sessions.link(peer) === undefined) throw new NotFoundError(`no peer ${peer} in the swarm`)
-    if (info !== undefined && !info.sources.some(s => s.name === source)) {
-      throw new NotFoundError(`peer ${peer} has no source named ${source}`)
-    }
-    const profile = this.#init.sessions.link(peer)?.session.profile
-    if (profile === 'data') throw new ConflictError(noMedia(peer))
+    checkWatchable(this.#init, peer, source)
+    if (options.id !== undefined && this.#watches.has(options.id)) throw new ConflictError(`a watch ${options.id} exists already`)
     const watch: Watch = {
-      id: randomBytes(12).toString('base64url'),
+      id: options.id ?? randomBytes(12).toString('base64url'),
       peer,
       source,
       spec,
@@ -130,7 +141,7 @@ export class Watches {
       sinkReady: false,
       early: [],
       createSink: options.createSink,
-      forwarded: options.forwarded ?? false,
+      onFailed: options.onFailed,
       changed: new Set()
     }
     this.#watches.set(watch.id, watch)
@@ -145,8 +156,8 @@ export class Watches {
   }
 
   /** Stop watching: tells the peer, closes the track, finalises the sink (a file gets its EOS). */
-  async delete (id: string, scope: WatchScope = {}): Promise<void> {
-    const watch = this.#find(id, scope)
+  async delete (id: string): Promise<void> {
+    const watch = this.#find(id)
     await this.#drop(watch, true)
   }
 
@@ -164,9 +175,9 @@ export class Watches {
     await Promise.all([...this.#watches.values()].map(async w => { await this.#drop(w, true) }))
   }
 
-  #find (id: string, { forwarded = false }: WatchScope): Watch {
+  #find (id: string): Watch {
     const watch = this.#watches.get(id)
-    if (watch === undefined || watch.forwarded !== forwarded) throw new NotFoundError(`no watch ${id}`)
+    if (watch === undefined) throw new NotFoundError(`no watch ${id}`)
     return watch
   }
 
@@ -241,8 +252,7 @@ export class Watches {
     const old = watch.sink
     watch.sinkReady = false
     const logger = this.#log.child({ watch: watch.id })
-    const sink = (watch.createSink ?? this.#init.createSink)?.({ id: watch.id, spec: watch.spec, codec: params.codec, payloadType: params.payloadType, logger }) ??
-      new GstSink({ sink: watch.spec, codec: params.codec, payloadType: params.payloadType, logger })
+    const sink = watch.createSink({ id: watch.id, spec: watch.spec, codec: params.codec, payloadType: params.payloadType, logger })
     watch.sink = sink
     await old?.stop()
     sink.on('keyframe-needed', () => { watch.track?.requestKeyFrame() })
@@ -289,6 +299,7 @@ export class Watches {
     this.#log.warn({ watch: watch.id, peer: watch.peer, source: watch.source, err: err.message }, 'watch failed')
     void this.#release(watch, tellPeer)
     this.#setState(watch, 'failed')
+    watch.onFailed?.(err)
   }
 
   /** Close the track (retiring its media section) and stop the sink. */

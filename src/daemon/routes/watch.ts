@@ -13,20 +13,20 @@ const watchBody = z.strictObject({
 })
 
 export function watchRoutes (app: FastifyInstance, api: DaemonApi): void {
-  app.get('/v1/watch', async (): Promise<WatchesResponse> => ({ watches: api.watch.watches.list(), recordings: api.recordings.list() }))
+  app.get('/v1/watch', async (): Promise<WatchesResponse> => ({ watches: api.watch.sinks.list(), recordings: api.recordings.list() }))
   app.get<{ Params: { id: string } }>('/v1/watch/:id', async (req) => {
     const id = req.params.id
-    return api.recordings.has(id) ? api.recordings.get(id) : api.watch.watches.get(id)
+    return api.recordings.has(id) ? api.recordings.get(id) : api.watch.sinks.get(id)
   })
   app.post('/v1/watch', async (req, reply) => {
     const { peer, source, sink } = parseBody(watchBody, req.body)
-    return await reply.status(201).send(await api.watch.watches.create(peer, source, sink))
+    return await reply.status(201).send(await api.watch.sinks.create(peer, source, sink))
   })
   // A recording is a kind of watch: `edgectl unwatch ID` stops it and finalises its file.
   app.delete<{ Params: { id: string } }>('/v1/watch/:id', async (req, reply) => {
     const id = req.params.id
     if (api.recordings.has(id)) await api.recordings.delete(id)
-    else await api.watch.watches.delete(id)
+    else await api.watch.sinks.delete(id)
     return await reply.status(204).send()
   })
 }
