@@ -28,10 +28,11 @@ class FakeSink extends TypedEmitter<GstSinkEvents> implements WatchSink {
   readonly payloadType: number
   readonly written: number[] = []
   stopped = false
-  readonly #started = Promise.withResolvers<void>()
+  #release = (): void => {}
+  readonly #started = new Promise<void>(resolve => { this.#release = resolve })
   constructor (format: ForwardedFormat) { super(); this.codec = format.codec; this.payloadType = format.payloadType }
-  async start (): Promise<void> { await this.#started.promise }
-  release (): void { this.#started.resolve() }
+  async start (): Promise<void> { await this.#started }
+  release (): void { this.#release() }
   async stop (): Promise<void> { this.stopped = true; this.release() }
   write (packet: Uint8Array): void { this.written.push((packet[2] << 8) | packet[3]) }
   stats (): SinkStats { return { packets: this.written.length } as unknown as SinkStats }
