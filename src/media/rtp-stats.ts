@@ -1,10 +1,9 @@
 import type { Codec } from './codecs.ts'
 import { isKeyFramePayload } from './rtp-keyframe.ts'
 import { parseRtpHeader } from '../rtp/rtp-header.ts'
+import { SequenceTracker } from '../rtp/sequence-tracker.ts'
 
 export const BITRATE_WINDOW_MS = 1_000
-/** A sequence jump this large is a restarted sender, not loss. */
-const MAX_DROPOUT = 3_000
 
 export interface RtpStatsSnapshot {
   packets: number
@@ -29,10 +28,11 @@ export class RtpStats {
   #keyFrames = 0
   #lastTimestamp: number | undefined
   #lastKeyTimestamp: number | undefined
-  #baseSeq = 0
-  #maxSeq = 0
-  #cycles = 0
-  #received = 0
+  /** Loss as receiver reports count it (RFC 3550 A.1); a restarted sender starts it over. */
+  readonly #sequence = new SequenceTracker()
+  #ssrc: number | undefined
+  #restarts = 0
+  /** Loss counted before the sender last restarted. */
   #lostBefore = 0
   #lastPacketAt: number | null = null
   #lastKeyFrameAt: number | null = null
@@ -50,7 +50,7 @@ export class RtpStats {
     this.#bytes += packet.length
     this.#lastPacketAt = now
     this.#window.push([now, packet.length])
-    this.#trackSequence(h.sequenceNumber)
+    this.#count(h.ssrc, h.sequenceNumber)
     if (h.timestamp !== this.#lastTimestamp) {
       this.#frames++
       this.#lastTimestamp = h.timestamp
@@ -65,32 +65,27 @@ export class RtpStats {
     return false
   }
 
-  #trackSequence (seq: number): void {
-    if (this.#received === 0) {
-      this.#baseSeq = seq
-      this.#maxSeq = seq
-      this.#received = 1
-      return
+  #count (ssrc: number, seq: number): void {
+    const lost = this.#lostSince()
+    if (ssrc !== this.#ssrc) {
+      this.#ssrc = ssrc
+      this.#sequence.newSource(seq)
     }
-    const delta = (seq - this.#maxSeq + 0x10000) % 0x10000
-    if (delta > 0 && delta < MAX_DROPOUT) {
-      if (seq < this.#maxSeq) this.#cycles += 0x10000
-      this.#maxSeq = seq
-    } else if (delta >= MAX_DROPOUT && delta < 0x10000 - 100) {
-      // restarted sender: bank the loss so far and start counting anew
-      this.#lostBefore = this.lost
-      this.#baseSeq = seq
-      this.#maxSeq = seq
-      this.#cycles = 0
-      this.#received = 0
+    this.#sequence.update(seq)
+    // restarted (a new SSRC, or a new sequence): bank the loss so far and count anew
+    if (this.#sequence.restarts !== this.#restarts) {
+      this.#restarts = this.#sequence.restarts
+      this.#lostBefore += lost
     }
-    this.#received++
+  }
+
+  /** Loss since the sender last (re)started; duplicates never make it negative. */
+  #lostSince (): number {
+    return Math.max(0, this.#sequence.lost)
   }
 
   get lost (): number {
-    if (this.#received === 0) return this.#lostBefore
-    const expected = this.#cycles + this.#maxSeq - this.#baseSeq + 1
-    return this.#lostBefore + Math.max(0, expected - this.#received)
+    return this.#lostBefore + this.#lostSince()
   }
 
   bitrateKbps (now = Date.now()): number {

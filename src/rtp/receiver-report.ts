@@ -11,11 +11,8 @@
  * sequence number's cycles in the wrong field. So edged builds its own.
  */
 import { rtcpPackets } from './rtcp-compound.ts'
+import { SequenceTracker } from './sequence-tracker.ts'
 
-const RTP_SEQ_MOD = 1 << 16
-const MAX_DROPOUT = 3000
-const MAX_MISORDER = 100
-const MIN_SEQUENTIAL = 2
 export const RTCP_SR = 200
 export const RTCP_RR = 201
 /** Cumulative loss is a signed 24-bit field. */
@@ -24,13 +21,10 @@ const MIN_LOST = -0x800000
 
 export class ReceptionStats {
   readonly #clockRate: number
+  readonly #seq = new SequenceTracker()
   #ssrc: number | undefined
-  #baseSeq = 0
-  #maxSeq = 0
-  #cycles = 0
-  #badSeq = RTP_SEQ_MOD + 1
-  #probation = 0
-  #received = 0
+  /** Counting restarts seen (the interval figures start over with them). */
+  #restarts = 0
   #expectedPrior = 0
   #receivedPrior = 0
   #transit: number | undefined
@@ -46,10 +40,10 @@ export class ReceptionStats {
   /** The sender's SSRC, once a packet came. */
   get ssrc (): number | undefined { return this.#ssrc }
   /** Packets counted since the source (re)started. */
-  get received (): number { return this.#received }
-  get extendedHighest (): number { return this.#cycles + this.#maxSeq }
-  get expected (): number { return this.#received === 0 ? 0 : this.extendedHighest - this.#baseSeq + 1 }
-  get lost (): number { return Math.max(MIN_LOST, Math.min(MAX_LOST, this.expected - this.#received)) }
+  get received (): number { return this.#seq.received }
+  get extendedHighest (): number { return this.#seq.extendedHighest }
+  get expected (): number { return this.#seq.expected }
+  get lost (): number { return Math.max(MIN_LOST, Math.min(MAX_LOST, this.#seq.lost)) }
 
   /** One RTP packet (`arrivalMs`: when it came, for jitter). Malformed ones are ignored. */
   rtp (packet: Uint8Array, arrivalMs: number): void {
@@ -58,7 +52,13 @@ export class ReceptionStats {
     const timestamp = ((packet[4] << 24) | (packet[5] << 16) | (packet[6] << 8) | packet[7]) >>> 0
     const ssrc = ((packet[8] << 24) | (packet[9] << 16) | (packet[10] << 8) | packet[11]) >>> 0
     if (ssrc !== this.#ssrc) this.#newSource(ssrc, seq)
-    if (!this.#updateSeq(seq)) return
+    const counted = this.#seq.update(seq)
+    if (this.#seq.restarts !== this.#restarts) {
+      this.#restarts = this.#seq.restarts
+      this.#receivedPrior = 0
+      this.#expectedPrior = 0
+    }
+    if (!counted) return
     this.#updateJitter(timestamp, arrivalMs)
   }
 
@@ -85,9 +85,10 @@ export class ReceptionStats {
     if (this.#ssrc === undefined) return undefined
     const expected = this.expected
     const expectedInterval = expected - this.#expectedPrior
-    const receivedInterval = this.#received - this.#receivedPrior
+    const received = this.#seq.received
+    const receivedInterval = received - this.#receivedPrior
     this.#expectedPrior = expected
-    this.#receivedPrior = this.#received
+    this.#receivedPrior = received
     const lostInterval = expectedInterval - receivedInterval
     const fraction = expectedInterval <= 0 || lostInterval <= 0 ? 0 : Math.min(255, Math.floor((lostInterval * 256) / expectedInterval))
     const packet = Buffer.alloc(32)
@@ -106,62 +107,14 @@ export class ReceptionStats {
     return packet
   }
 
-  /** RFC 3550 A.1: a source heard for the first time (or a new SSRC: the sender restarted). */
+  /** A source heard for the first time, or a new SSRC (the sender restarted): everything starts over. */
   #newSource (ssrc: number, seq: number): void {
     this.#ssrc = ssrc
-    this.#initSeq(seq)
-    this.#maxSeq = (seq - 1 + RTP_SEQ_MOD) % RTP_SEQ_MOD
-    this.#probation = MIN_SEQUENTIAL
+    this.#seq.newSource(seq)
     this.#transit = undefined
     this.#jitter = 0
     this.#lastSr = 0
     this.#lastSrAt = undefined
-  }
-
-  #initSeq (seq: number): void {
-    this.#baseSeq = seq
-    this.#maxSeq = seq
-    this.#badSeq = RTP_SEQ_MOD + 1
-    this.#cycles = 0
-    this.#received = 0
-    this.#receivedPrior = 0
-    this.#expectedPrior = 0
-  }
-
-  /** RFC 3550 A.1 update_seq: false for a packet not counted (probation, a jump not yet confirmed). */
-  #updateSeq (seq: number): boolean {
-    const udelta = (seq - this.#maxSeq + RTP_SEQ_MOD) % RTP_SEQ_MOD
-    if (this.#probation > 0) {
-      if (seq === (this.#maxSeq + 1) % RTP_SEQ_MOD) {
-        this.#probation--
-        this.#maxSeq = seq
-        if (this.#probation === 0) {
-          this.#initSeq(seq)
-          this.#received++
-          return true
-        }
-      } else {
-        this.#probation = MIN_SEQUENTIAL - 1
-        this.#maxSeq = seq
-      }
-      return false
-    }
-    if (udelta < MAX_DROPOUT) {
-      // In order, with a permissible gap.
-      if (seq < this.#maxSeq) this.#cycles += RTP_SEQ_MOD
-      this.#maxSeq = seq
-    } else if (udelta <= RTP_SEQ_MOD - MAX_MISORDER) {
-      // A very large jump: two sequential packets mean the sender restarted its sequence.
-      if (seq === this.#badSeq) {
-        this.#initSeq(seq)
-      } else {
-        this.#badSeq = (seq + 1) % RTP_SEQ_MOD
-        return false
-      }
-    }
-    // (else a duplicate or reordered packet)
-    this.#received++
-    return true
   }
 
   /** RFC 3550 A.8: interarrival jitter in timestamp units. */

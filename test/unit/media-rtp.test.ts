@@ -82,11 +82,18 @@ describe('RtpStats', () => {
 
   it('treats a large jump as a restarted sender, not as loss', () => {
     const stats = new RtpStats('vp8')
+    // a new source counts once two packets came in a row (RFC 3550 A.1 probation)
     stats.add(rtp(100, 0, [0x10, 0]))
-    stats.add(rtp(102, 1, [0x10, 1])) // 1 lost
+    stats.add(rtp(101, 0, [0x10, 0]))
+    stats.add(rtp(103, 1, [0x10, 1])) // 1 lost
     stats.add(rtp(40_000, 2, [0x10, 1]))
     stats.add(rtp(40_001, 3, [0x10, 1]))
     expect(stats.lost).toBe(1)
+    // a new SSRC (the sender's pipeline restarted) starts counting over too, keeping what was lost before
+    const other = (seq: number): Buffer => { const p = rtp(seq, 4, [0x10, 1]); p.writeUInt32BE(0x0a0b0c0d, 8); return p }
+    for (const seq of [7, 8, 10, 11]) stats.add(other(seq)) // 9 lost
+    expect(stats.lost).toBe(2)
+    expect(stats.snapshot().packets).toBe(9)
   })
 
   it('reports the bit rate of the last second', () => {
