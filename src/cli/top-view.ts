@@ -1,12 +1,15 @@
-import type { SessionInfo } from '../daemon/api-types.ts'
+import type { BrowserInfo, SessionInfo } from '../daemon/api-types.ts'
 import type { SourceInfo } from '../media/media-sources.ts'
 import { formatTable } from './format-table.ts'
 import { formatRtt } from './commands/sessions.ts'
+import { BROWSER_PEER, browserConsumer } from '../web/browser-info.ts'
 
 /** What `edgectl top` fetches each tick. */
 export interface TopSnapshot {
   at: number
   sessions: SessionInfo[]
+  /** Browser sessions (GET /v1/sessions `browsers`; absent from older daemons). */
+  browsers?: BrowserInfo[]
   sources: SourceInfo[]
 }
 
@@ -24,12 +27,17 @@ export interface TopTick {
     /** Messages dropped on lossy channels (send queue and local delivery). */
     dropped: number
   }>
-  /** One row per consumer: a send track of a session (a peer watching one of our sources). */
+  /**
+   * One row per consumer: a send track of a session (a peer watching one of
+   * our sources), then of a browser session (a WHEP player: peer "browser").
+   */
   consumers: Array<{
     peer: string
     name: string | null
-    /** The track's mid (the peer's watch id). */
+    /** The track's mid (the peer's watch id); a browser's: `<session id's first 8 characters>/<mid>`. */
     consumer: string
+    /** A browser's track: its session's id (as GET /v1/sessions lists it under `browsers`); null for a peer's. */
+    browser: string | null
     source: string | null
     bitrateKbps: number
     targetBitrateKbps: number | null
@@ -62,6 +70,29 @@ export interface TopTick {
 const rate = (now: number, before: number | undefined, seconds: number): number | null =>
   before === undefined || seconds <= 0 || now < before ? null : Math.round((now - before) * 8 / seconds)
 
+type ConsumerRow = TopTick['consumers'][number]
+
+/** A send track's row (none for a receive track): its sender's figures and its congestion control's. */
+function consumerRow (t: SessionInfo['tracks'][number], who: Pick<ConsumerRow, 'peer' | 'name' | 'consumer' | 'browser'>): ConsumerRow[] {
+  if (t.sender === undefined) return []
+  return [{
+    ...who,
+    source: t.source ?? null,
+    bitrateKbps: t.sender.bitrateKbps,
+    targetBitrateKbps: t.sender.targetBitrateKbps,
+    estimateBps: t.congestion?.estimateBps ?? null,
+    estimateSource: t.congestion?.source ?? null,
+    queueingDelayMs: t.congestion?.queueingDelayMs ?? null,
+    lossPercent: t.sender.fractionLost === null ? null : Math.round(t.sender.fractionLost * 1000) / 10,
+    packetsLost: t.sender.packetsLost,
+    rttMs: t.sender.rttMs,
+    jitterMs: t.sender.jitterMs,
+    nacks: t.sender.nacks,
+    retransmits: t.sender.retransmits,
+    plis: t.sender.plis + t.sender.firs
+  }]
+}
+
 export function topTick (now: TopSnapshot, previous: TopSnapshot | undefined): TopTick {
   const seconds = previous === undefined ? 0 : (now.at - previous.at) / 1000
   const before = new Map(previous?.sessions.filter(s => s.session !== null).map(s => [`${s.peer} ${s.session}`, s]) ?? [])
@@ -80,26 +111,10 @@ export function topTick (now: TopSnapshot, previous: TopSnapshot | undefined): T
         dropped: s.channels.reduce((n, c) => n + c.dropped + (c.localDropped ?? 0), 0)
       }
     }),
-    consumers: now.sessions.flatMap(s => s.tracks.flatMap(t => t.sender === undefined
-      ? []
-      : [{
-          peer: s.peer,
-          name: s.name,
-          consumer: t.mid,
-          source: t.source ?? null,
-          bitrateKbps: t.sender.bitrateKbps,
-          targetBitrateKbps: t.sender.targetBitrateKbps,
-          estimateBps: t.congestion?.estimateBps ?? null,
-          estimateSource: t.congestion?.source ?? null,
-          queueingDelayMs: t.congestion?.queueingDelayMs ?? null,
-          lossPercent: t.sender.fractionLost === null ? null : Math.round(t.sender.fractionLost * 1000) / 10,
-          packetsLost: t.sender.packetsLost,
-          rttMs: t.sender.rttMs,
-          jitterMs: t.sender.jitterMs,
-          nacks: t.sender.nacks,
-          retransmits: t.sender.retransmits,
-          plis: t.sender.plis + t.sender.firs
-        }])),
+    consumers: [
+      ...now.sessions.flatMap(s => s.tracks.flatMap(t => consumerRow(t, { peer: s.peer, name: s.name, consumer: t.mid, browser: null }))),
+      ...(now.browsers ?? []).flatMap(b => b.tracks.flatMap(t => consumerRow(t, { peer: BROWSER_PEER, name: null, consumer: browserConsumer(b.id, t.mid), browser: b.id })))
+    ],
     sources: now.sources.map(s => ({
       name: s.name,
       kind: s.kind,

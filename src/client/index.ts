@@ -17,7 +17,7 @@ export {
 export { clientSocketPath, SYSTEM_SOCKET } from './socket-path.ts'
 export { CHANNEL_MAX_MESSAGE_BYTES, CHANNEL_RECEIVE_QUEUE, type ChannelPayload, type ChannelSocket } from './channel-socket.ts'
 export type {
-  DaemonEvents, ErrorResponse, PeerInfo, PeersResponse, RemoteSource, SessionInfo, SessionsResponse,
+  BrowserInfo, DaemonEvents, ErrorResponse, PeerInfo, PeersResponse, RemoteSource, SessionInfo, SessionsResponse,
   SourceControlRequest, SourceControlResult, SourcesResponse, StatusResponse, ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats
 } from '../daemon/api-types.ts'
 export { DaemonError, DaemonNotRunningError, EdgeError, ProtocolError, StreamClosedError, TimeoutError } from '../util/errors.ts'

@@ -7,8 +7,9 @@ import type { ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats } f
 
 import type { RecordingInfo, RecordingsResponse, RecordRequest } from '../core/record/record-types.ts'
 import type { ConsumerInfo, ProducerInfo } from '../core/media-router/router-info.ts'
+import type { BrowserInfo } from '../web/browser-info.ts'
 
-export type { PeerInfo, SessionInfo, ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats, RecordingInfo, RecordingsResponse, RecordRequest, ProducerInfo, ConsumerInfo }
+export type { PeerInfo, SessionInfo, ViewerInfo, WatchesResponse, WatchInfo, WatchState, WatchStats, RecordingInfo, RecordingsResponse, RecordRequest, ProducerInfo, ConsumerInfo, BrowserInfo }
 
 export interface StatusResponse {
   peerId: string
@@ -42,6 +43,12 @@ export interface PeersResponse {
 
 export interface SessionsResponse {
   sessions: SessionInfo[]
+  /**
+   * Browser sessions on the web listener (WHEP players, WHIP publishers), with
+   * their tracks: a player's send tracks are consumers like peers' (`sender`,
+   * `congestion`). Empty when the web listener is off; absent from older daemons.
+   */
+  browsers?: BrowserInfo[]
 }
 
 export interface RemoteSource {

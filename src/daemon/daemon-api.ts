@@ -1,4 +1,4 @@
-import type { DaemonEvents, PeerInfo, ReloadResponse, StatusResponse } from './api-types.ts'
+import type { BrowserInfo, DaemonEvents, PeerInfo, ReloadResponse, StatusResponse } from './api-types.ts'
 import type { TypedEmitter } from '../util/typed-emitter.ts'
 import type { SessionManager } from '../core/sessions/session-manager.ts'
 import type { ChannelHub } from '../core/sessions/channel-hub.ts'
@@ -21,6 +21,8 @@ export interface DaemonApi {
   router: Pick<MediaRouter, 'list'>
   /** MCAP recordings (a kind of watch: listed and ended with them too). */
   recordings: Pick<Recordings, 'list' | 'get' | 'has' | 'create' | 'delete'>
+  /** The web listener's browser sessions with their tracks (none while it is off). */
+  browsers: () => BrowserInfo[]
   /** Re-read the config file (POST /v1/reload). */
   reload: () => Promise<ReloadResponse>
 }

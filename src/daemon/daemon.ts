@@ -22,15 +22,18 @@ import { ForwardedStreams } from '../core/watch/forwarded-streams.ts'
 import { Watches } from '../core/watch/watches.ts'
 import { VideoFeeds } from '../core/watch/video-feeds.ts'
 import type { Swarm } from '../signalling/types.ts'
-import type { DaemonEvents, PeerInfo, ReloadResponse, StatusResponse } from './api-types.ts'
+import type { DaemonEvents, PeerInfo, ReloadResponse, SessionsResponse, StatusResponse } from './api-types.ts'
 import type { Config } from './config-schema.ts'
 import { applyLiveKeys, diffConfig } from './config-diff.ts'
 import { DEFAULTS_SOURCE, loadConfigFile, parseConfig } from './config-load.ts'
 import type { Metrics } from './metrics.ts'
 import { metricsRoutes } from './metrics-routes.ts'
 import type { WebRoutes, WebServer } from '../web/web-server.ts'
+import type { BrowserService } from '../web/browser-service.ts'
 import type { FoxgloveBridge } from '../foxglove/foxglove-bridge.ts'
 import { createControlServer } from './control-server.ts'
+import type { DaemonApi } from './daemon-api.ts'
+import { listSessions } from './routes/sessions.ts'
 import { claimSocketPath } from './control-socket.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { componentLogger, setLogLevels } from './logger.ts'
@@ -60,6 +63,10 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
   let swarm: Swarm | undefined
   let sessions: SessionManager | undefined
   let web: WebServer | undefined
+  /** Browser sessions (viewer, WHEP, WHIP) while the web listener is on. */
+  let browsers: BrowserService | undefined
+  /** Peers' and browsers' sessions as GET /v1/sessions lists them (send tracks joined with their sources): /metrics reads the same. */
+  let listed: () => Required<SessionsResponse> = () => ({ sessions: sessions?.list() ?? [], browsers: [] })
   let foxglove: FoxgloveBridge | undefined
   /** Prometheus metrics while web and metrics are on; prom-client is imported only then (start or reload). */
   let metrics: Metrics | undefined
@@ -118,7 +125,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
     const { createMetrics } = await import('./metrics.ts')
     metrics = createMetrics({
       peers,
-      sessions: () => sessions?.list() ?? [],
+      sessions: () => listed().sessions,
+      browsers: () => listed().browsers,
       sources: () => media.list(),
       info: () => ({ version: VERSION, peerId: swarm?.peerId ?? '', swarm: config.swarm.name, stack: config.rtc.stack })
     })
@@ -270,19 +278,21 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
         logger: componentLogger(root, 'record', config.log.levels)
       })
 
+      const api: DaemonApi = { status, peers, events, sessions: sessionManager, channels, media, watch, router, recordings, reload, browsers: () => browsers?.listWithTracks() ?? [] }
+      listed = () => listSessions(api)
       const controlServer = createControlServer({
         socket: config.control.socket,
         mode: config.control.mode,
         group: config.control.group,
         logger: componentLogger(root, 'control', config.log.levels)
-      }, { status, peers, events, sessions: sessionManager, channels, media, watch, router, recordings, reload })
+      }, api)
 
       // The web stack (and prom-client) is imported only when the web listener is on: start time and memory.
       const webStack = config.web.enabled ? await importWebStack() : undefined
       await syncMetrics()
       const webRoutes: WebRoutes[] = [metricsRoutes(() => metrics)]
       // Browsers (viewer, WHEP, WHIP): sessions of their own, closed before the web listener and the peers' sessions.
-      const browsers = webStack !== undefined
+      browsers = webStack !== undefined
         ? new webStack.BrowserService({
           localPeer,
           media,

@@ -2,12 +2,15 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import type { SourceInfo } from '../media/media-sources.ts'
 import type { PeerInfo } from '../signalling/types.ts'
 import type { SenderStatsSnapshot, TrackCongestion } from '../transport/track-types.ts'
-import type { SessionInfo } from './api-types.ts'
+import { BROWSER_PEER, browserConsumer } from '../web/browser-info.ts'
+import type { BrowserInfo, SessionInfo } from './api-types.ts'
 
 /** Where the metrics read the daemon's live state at every scrape (no counters spread through the code). */
 export interface MetricsInit {
   peers: () => PeerInfo[]
   sessions: () => SessionInfo[]
+  /** Browser sessions (WHEP players' send tracks are consumers too); none without a web listener. */
+  browsers?: () => BrowserInfo[]
   sources: () => SourceInfo[]
   info: () => { version: string, peerId: string, swarm: string, stack: string }
 }
@@ -143,10 +146,16 @@ export function createMetrics (init: MetricsInit): Metrics {
         [{ peer: s.peer, channel: c.label, where: 'local' }, c.localDropped ?? 0]
       ] as Array<[Labels<'peer' | 'channel' | 'where'>, number]>)), MAX_CHANNEL_SERIES, byChannel, l => ({ peer: OTHER, channel: OTHER, where: l.where })))
 
-  // Consumers: this daemon's send tracks, labelled by peer and track (the mid is the peer's watch id).
+  // Consumers: this daemon's send tracks, labelled by peer and track (the mid is the peer's watch id);
+  // a browser's are peer="browser", consumer="<session id's start>/<mid>" (browserConsumer), after the peers'.
   type ConsumerLabel = 'peer' | 'consumer'
-  const consumers = (): Array<{ labels: Labels<ConsumerLabel>, sender: SenderStatsSnapshot, congestion: TrackCongestion | null }> =>
-    init.sessions().flatMap(s => s.tracks.flatMap(t => t.sender === undefined ? [] : [{ labels: { peer: s.peer, consumer: t.mid }, sender: t.sender, congestion: t.congestion ?? null }]))
+  interface ConsumerFigures { labels: Labels<ConsumerLabel>, sender: SenderStatsSnapshot, congestion: TrackCongestion | null }
+  const figuresOf = (peer: string, consumer: string, t: SessionInfo['tracks'][number]): ConsumerFigures[] =>
+    t.sender === undefined ? [] : [{ labels: { peer, consumer }, sender: t.sender, congestion: t.congestion ?? null }]
+  const consumers = (): ConsumerFigures[] => [
+    ...init.sessions().flatMap(s => s.tracks.flatMap(t => figuresOf(s.peer, t.mid, t))),
+    ...(init.browsers?.() ?? []).flatMap(b => b.tracks.flatMap(t => figuresOf(BROWSER_PEER, browserConsumer(b.id, t.mid), t)))
+  ]
   const byConsumer = (l: Labels<ConsumerLabel>): string => `${l.peer}\n${l.consumer}`
   const otherConsumer = (): Labels<ConsumerLabel> => ({ peer: OTHER, consumer: OTHER })
   const consumerSum = (read: (s: SenderStatsSnapshot) => number) => () =>

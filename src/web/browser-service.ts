@@ -6,11 +6,12 @@ import type { Consumer } from '../core/media-router/consumer.ts'
 import type { MediaRouter } from '../core/media-router/media-router.ts'
 import type { MediaSources } from '../media/media-sources.ts'
 import type { PeerInfo } from '../signalling/types.ts'
-import type { TrackCodec, TrackInit, TrackKind } from '../transport/track-types.ts'
+import { trackStats, type TrackCodec, type TrackInit, type TrackKind } from '../transport/track-types.ts'
 import { BadRequestError, BadSdpError, NotFoundError, TooManySessionsError } from '../util/errors.ts'
 import { SOURCE_NAME } from '../util/names.ts'
 import type { Startable } from '../util/startable.ts'
 import { attachBrowserChannel } from './browser-channels.ts'
+import type { BrowserInfo, BrowserSessionInfo } from './browser-info.ts'
 import { BrowserSession, type BrowserRtcConfig } from './browser-session.ts'
 import { findReceivingSection, offeredSections, pickCodec, publisherCodec, receivingSection, sendingSections, type OfferedCodec, type OfferedSection } from './offer-sdp.ts'
 import { PublishedSource } from './published-source.ts'
@@ -20,21 +21,7 @@ export const MAX_BROWSER_SESSIONS = 32
 /** What a WHIP client may publish (it chooses among them by its own order). */
 const PUBLISHED_VIDEO: TrackInit['codec'][] = ['h264', 'vp8', 'vp9', 'av1']
 
-export interface BrowserSessionInfo {
-  id: string
-  kind: 'whep' | 'whip'
-  peer: string | null
-  source: string
-  /** WHEP: the audio source played in the same session, if any. */
-  audio: string | null
-  state: string
-  createdAt: string
-  connectedAt: string | null
-  rttMs: number | null
-  bytesSent: number
-  bytesReceived: number
-  packetsSent: number
-}
+export type { BrowserInfo, BrowserSessionInfo }
 
 interface Entry {
   session: BrowserSession
@@ -43,6 +30,8 @@ interface Entry {
   /** WHEP: the source played; WHIP: the sources published, comma-separated. */
   source: string
   audio: string | null
+  /** The source of each of the session's tracks, send tracks then receive tracks (as they are in the session). */
+  trackSources: string[]
 }
 
 export interface BrowserServiceInit {
@@ -86,17 +75,14 @@ export class BrowserService implements Startable {
   }
 
   list (): BrowserSessionInfo[] {
+    return [...this.#entries.entries()].map(([id, e]) => sessionInfo(id, e))
+  }
+
+  /** list() with each session's tracks and their figures (a WHEP player's send tracks are consumers: `sender`, `congestion`). */
+  listWithTracks (): BrowserInfo[] {
     return [...this.#entries.entries()].map(([id, e]) => ({
-      id,
-      kind: e.kind,
-      peer: e.peer,
-      source: e.source,
-      audio: e.audio,
-      state: e.session.state,
-      createdAt: e.session.createdAt.toISOString(),
-      connectedAt: e.session.connectedAt?.toISOString() ?? null,
-      ...e.session.stats(),
-      packetsSent: e.session.sendTracks.reduce((n, t) => n + t.stats().packets, 0)
+      ...sessionInfo(id, e),
+      tracks: [...e.session.sendTracks, ...e.session.recvTracks].map((t, i) => ({ ...trackStats(t), source: e.trackSources[i] }))
     }))
   }
 
@@ -133,7 +119,7 @@ export class BrowserService implements Startable {
       onChannel: dc => { attachBrowserChannel({ channels: this.#init.channels, client, sessions: this.#init.sessions, logger: this.#log }, dc, remote ? peer : undefined) },
       logger: this.#log
     })
-    const entry: Entry = { session, kind: 'whep', peer: remote ? peer : null, source, audio: played[1]?.name ?? null }
+    const entry: Entry = { session, kind: 'whep', peer: remote ? peer : null, source, audio: played[1]?.name ?? null, trackSources: played.map(p => p.name) }
     this.#keep(id, entry)
     const held = played.map(async p => await this.#init.router.consume(from, p.name, { kind: 'browser', client: `browser ${id}` }))
     const [answered, ...acquired] = await Promise.allSettled([session.answer(), ...held])
@@ -180,7 +166,7 @@ export class BrowserService implements Startable {
       clockRate: w.offered.clockRate
     }))
     const session = new BrowserSession({ id, offer, recv, rtc: this.#init.rtc(), logger: this.#log })
-    const entry: Entry = { session, kind: 'whip', peer: null, source: wanted.map(w => w.name).join(','), audio: null }
+    const entry: Entry = { session, kind: 'whip', peer: null, source: wanted.map(w => w.name).join(','), audio: null, trackSources: wanted.map(w => w.name) }
     this.#keep(id, entry)
     const answer = await session.answer()
     const published: PublishedSource[] = []
@@ -221,6 +207,21 @@ export class BrowserService implements Startable {
       this.#entries.delete(id)
       this.#log.info({ browser: id, kind: entry.kind, source: entry.source }, 'browser session ended')
     })
+  }
+}
+
+function sessionInfo (id: string, e: Entry): BrowserSessionInfo {
+  return {
+    id,
+    kind: e.kind,
+    peer: e.peer,
+    source: e.source,
+    audio: e.audio,
+    state: e.session.state,
+    createdAt: e.session.createdAt.toISOString(),
+    connectedAt: e.session.connectedAt?.toISOString() ?? null,
+    ...e.session.stats(),
+    packetsSent: e.session.sendTracks.reduce((n, t) => n + t.stats().packets, 0)
   }
 }
 

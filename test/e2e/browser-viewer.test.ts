@@ -7,6 +7,7 @@ import { collect, openChannelSocket } from '../helpers/channel-client.ts'
 import { gstChildren } from '../helpers/media-processes.ts'
 import { startEdgedPair } from '../helpers/edged-pair.ts'
 import { ROOT, waitFor, type EdgedProcess } from '../helpers/edged-process.ts'
+import { parsePromText, series } from '../helpers/prom-text.ts'
 import { unixRequest } from '../helpers/unix-http.ts'
 
 /** Test artifacts (gitignored): screenshots of the viewer. */
@@ -111,6 +112,32 @@ describe('the viewer in Chromium plays a remote daemon\'s source', () => {
     // Each consumer asked for a key frame when its track opened; every request the encoder took came through the one policy.
     expect(producer.keyFrames.sent + producer.keyFrames.merged).toBeGreaterThanOrEqual(2)
     expect(cam.stats.keyFrameRequests).toBe(producer.keyFrames.sent)
+
+    // The browser is a consumer with the figures a peer has: listed by the control API with its
+    // send track's sender figures (Chromium's receiver reports: loss and, against our sender
+    // reports, the round trip), and in /metrics beside the peer's.
+    const reported = await waitFor('a receiver report from Chromium with a round trip', async () => {
+      const { browsers } = (await unixRequest(alpha.socket, 'GET', '/v1/sessions')).body
+      const sender = browsers?.[0]?.tracks?.[0]?.sender
+      return sender?.reports > 0 && sender.rttMs !== null ? browsers : undefined
+    }, 5_000, 100)
+    expect(reported).toHaveLength(1)
+    const [player] = reported
+    expect(player).toMatchObject({ kind: 'whep', peer: null, source: 'cam', state: 'connected' })
+    expect(player.tracks[0]).toMatchObject({ direction: 'send', source: 'cam', congestion: null })
+    const { sender } = player.tracks[0]
+    console.log(`browser consumer on alpha: ${sender.packets as number} packets, ${sender.bytes as number} bytes, ${sender.reports as number} reports, RTT ${sender.rttMs as number} ms, loss ${sender.fractionLost as number}, jitter ${sender.jitterMs as number} ms, PLIs ${sender.plis as number}, NACKs ${sender.nacks as number}`)
+    expect(sender.packets).toBeGreaterThan(0)
+    expect(sender.bytes).toBeGreaterThan(0)
+    expect(sender.fractionLost).toBeGreaterThanOrEqual(0)
+    expect(sender.rttMs).toBeGreaterThanOrEqual(0)
+    expect(sender.rttMs).toBeLessThan(1_000)
+    expect(sender.targetBitrateKbps).toBe(cam.stats.targetBitrateKbps)
+    const metrics = parsePromText((await (await fetch(`http://${await webOf(alpha)}/metrics`)).text()).replace(/ Nan$/gm, ' NaN'))
+    expect(series(metrics, 'edge_consumer_sent_packets_total', { peer: bravo.peerId }).some(s => s.value > 0)).toBe(true)
+    const browserPackets = series(metrics, 'edge_consumer_sent_packets_total', { peer: 'browser', consumer: `${player.id.slice(0, 8) as string}/${player.tracks[0].mid as string}` })
+    expect(browserPackets).toHaveLength(1)
+    expect(browserPackets[0].value).toBeGreaterThan(0)
 
     expect((await unixRequest(bravo.socket, 'DELETE', `/v1/watch/${res.body.id as string}`)).status).toBe(204)
     await own.evaluate(async () => { await (globalThis as any).edgeViewer.stop() })

@@ -1,7 +1,7 @@
 import { parseBitrate } from '../../src/cli/parse-options.ts'
 import { describe, expect, it } from 'vitest'
 import { formatMessage } from '../../src/cli/commands/listen.ts'
-import { formatPair, formatRtt } from '../../src/cli/commands/sessions.ts'
+import { formatBrowsers, formatPair, formatRtt } from '../../src/cli/commands/sessions.ts'
 import { formatBytes } from '../../src/cli/format-bytes.ts'
 import { formatFields } from '../../src/cli/format-fields.ts'
 import { formatTable } from '../../src/cli/format-table.ts'
@@ -16,6 +16,22 @@ describe('edgectl formatting', () => {
       'b             robot-two',
       ''
     ])
+  })
+
+  it('lists browser sessions under the peers\' table, and nothing when there are none', () => {
+    const base = { state: 'connected', createdAt: '', connectedAt: null, rttMs: 0.4, bytesSent: 2_500_000, bytesReceived: 12_000, packetsSent: 0, tracks: [] }
+    expect(formatBrowsers([])).toBe('')
+    const out = formatBrowsers([
+      { ...base, id: 'Jq0c2m4XbT8yPwLr', kind: 'whep', peer: null, source: 'cam', audio: 'mic' },
+      { ...base, id: 'remote-player-1', kind: 'whep', peer: '12D3KooWpeer', source: 'cam', audio: null },
+      { ...base, id: 'publisher-00001', kind: 'whip', peer: null, source: 'phone,phone.audio', audio: null, state: 'connecting', rttMs: null }
+    ])
+    const lines = out.split('\n')
+    expect(lines[0]).toBe('')
+    expect(lines[1]).toMatch(/^BROWSER\s+KIND\s+FROM\s+SOURCE\s+STATE\s+RTT\s+SENT\/RECV$/)
+    expect(lines[2]).toMatch(/^Jq0c2m4XbT8yPwLr\s+whep\s+-\s+cam,mic\s+connected\s+0\.4 ms\s+\S+ \S+ \/ \S+ \S+$/)
+    expect(lines[3]).toMatch(/^remote-player-1\s+whep\s+12D3KooWpeer\s+cam\s+connected/)
+    expect(lines[4]).toMatch(/^publisher-00001\s+whip\s+-\s+phone,phone\.audio\s+connecting\s+-\s/)
   })
 
   it('aligns key: value lines and puts list items on lines of their own', () => {

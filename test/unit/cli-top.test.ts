@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { formatBitrate, formatTop, shortPeer, topTick, type TopSnapshot } from '../../src/cli/top-view.ts'
-import type { SessionInfo } from '../../src/daemon/api-types.ts'
+import type { BrowserInfo, SessionInfo } from '../../src/daemon/api-types.ts'
 
 function session (over: Partial<SessionInfo>): SessionInfo {
   return {
@@ -81,5 +81,30 @@ describe('edgectl top view', () => {
     expect(rows[1]).not.toContain(peer)
     // Wide figures everywhere still fit a 160-column terminal.
     for (const row of rows) expect(row.length).toBeLessThanOrEqual(160)
+  })
+
+  it('a browser\'s send tracks are consumers too, after the peers\': peer "browser", the session id\'s start and the mid', () => {
+    const sender = { ssrc: 1, packets: 600, bytes: 600_000, bitrateKbps: 950, fractionLost: 0.012, packetsLost: 3, jitterMs: 1.5, rttMs: 0.75, reports: 2, nacks: 1, nackedPackets: 1, retransmits: 1, plis: 2, firs: 0, targetBitrateKbps: 1000 }
+    const track = { codec: 'h264' as const, open: true, packets: 600, bytes: 600_000, dropped: 0, keyFrameRequests: 2 }
+    const base = { kind: 'whep' as const, peer: null, audio: null, state: 'connected', createdAt: '', connectedAt: null, rttMs: 1, bytesSent: 0, bytesReceived: 0, packetsSent: 0 }
+    const browsers: BrowserInfo[] = [
+      { ...base, id: 'Jq0c2m4XbT8yPwLr', source: 'cam', audio: 'mic', tracks: [
+        { ...track, mid: '0', direction: 'send', source: 'cam', sender, congestion: null },
+        { ...track, mid: '1', direction: 'send', codec: 'opus', source: 'mic', sender: { ...sender, bitrateKbps: 40, fractionLost: null, packetsLost: null, rttMs: null, jitterMs: null, targetBitrateKbps: null }, congestion: null }
+      ] },
+      // A WHIP publisher's track is received: the producer of a published source, not a consumer.
+      { ...base, id: 'publisher-00001', kind: 'whip', source: 'phone', tracks: [{ ...track, mid: '0', direction: 'recv', source: 'phone' }] }
+    ]
+    const peerTrack = { ...track, mid: 'w1', direction: 'send' as const, source: 'cam', sender, congestion: null }
+    const tick = topTick({ at: 0, sessions: [session({ tracks: [peerTrack] })], browsers, sources: [] }, undefined)
+    expect(tick.consumers.map(c => [c.peer, c.consumer, c.browser])).toEqual([
+      ['12D3KooWpeer', 'w1', null], ['browser', 'Jq0c2m4X/0', 'Jq0c2m4XbT8yPwLr'], ['browser', 'Jq0c2m4X/1', 'Jq0c2m4XbT8yPwLr']
+    ])
+    expect(tick.consumers[1]).toMatchObject({ name: null, source: 'cam', bitrateKbps: 950, targetBitrateKbps: 1000, lossPercent: 1.2, packetsLost: 3, rttMs: 0.75, jitterMs: 1.5, nacks: 1, retransmits: 1, plis: 2, estimateBps: null })
+    const screen = formatTop(tick, '/s')
+    expect(screen).toMatch(/^browser\s+-\s+Jq0c2m4X\/0\s+cam\s+950 kbit\/s\s+1\.0 Mbit\/s\s+-\s+-\s+1\.2 %\s+3\s+0\.8 ms\s+1\.5 ms\s+1\s+1\s+2$/m)
+    expect(screen).toMatch(/^browser\s+-\s+Jq0c2m4X\/1\s+mic\s+40 kbit\/s(\s+-){7}\s+1\s+1\s+2$/m)
+    // No browsers (or a daemon too old to list them): the peers' rows only.
+    expect(topTick({ at: 0, sessions: [session({ tracks: [peerTrack] })], sources: [] }, undefined).consumers).toHaveLength(1)
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { cachedRender, createMetrics, MAX_CHANNEL_SERIES, MAX_CONSUMER_SERIES, MAX_PEER_SERIES, OTHER } from '../../src/daemon/metrics.ts'
-import type { SessionInfo } from '../../src/daemon/api-types.ts'
+import type { BrowserInfo, SessionInfo } from '../../src/daemon/api-types.ts'
 import { parsePromText as strictParse, series, type PromText } from '../helpers/prom-text.ts'
 
 // prom-client writes Node's event-loop lag as `Nan` before its first sample (Prometheus reads it).
@@ -32,8 +32,8 @@ function session (peer: string, labels: number): SessionInfo {
   }
 }
 
-function metricsOf (sessions: () => SessionInfo[]): ReturnType<typeof createMetrics> {
-  return createMetrics({ peers: () => [], sessions, sources: () => [], info: () => ({ version: '0', peerId: 'me', swarm: 's', stack: 'data' }) })
+function metricsOf (sessions: () => SessionInfo[], browsers?: () => BrowserInfo[]): ReturnType<typeof createMetrics> {
+  return createMetrics({ peers: () => [], sessions, ...(browsers !== undefined ? { browsers } : {}), sources: () => [], info: () => ({ version: '0', peerId: 'me', swarm: 's', stack: 'data' }) })
 }
 
 describe('/metrics bounds', () => {
@@ -91,6 +91,28 @@ describe('/metrics bounds', () => {
     expect(series(few, 'edge_consumer_queueing_delay_seconds', {})).toHaveLength(0)
     expect(series(few, 'edge_consumer_sent_packets_total', {}).map(s => s.labels)).toEqual([{ peer: 'q', consumer: 'w' }, { peer: 'q', consumer: 'w2' }])
     expect(Buffer.byteLength(text)).toBeLessThan(64 * 1024)
+  })
+
+  it('browsers\' send tracks are consumers within the same bound: peer="browser", consumer="<session id start>/<mid>", after the peers\'', async () => {
+    const sender = { ssrc: 1, packets: 100, bytes: 1000, bitrateKbps: 5, fractionLost: 0.25, packetsLost: 3, jitterMs: 4, rttMs: 2, reports: 1, nacks: 2, nackedPackets: 2, retransmits: 1, plis: 1, firs: 0, targetBitrateKbps: 800 }
+    const send = { direction: 'send' as const, codec: 'h264' as const, open: true, packets: 100, bytes: 1000, dropped: 0, keyFrameRequests: 1, sender, congestion: null }
+    const peers = [{ ...session('p', 0), tracks: Array.from({ length: MAX_CONSUMER_SERIES - 2 }, (_, i) => ({ ...send, mid: `watch-${i}` })) }]
+    const base = { kind: 'whep' as const, peer: null, source: 'cam', audio: null, state: 'connected', createdAt: '', connectedAt: null, rttMs: 1, bytesSent: 0, bytesReceived: 0, packetsSent: 0 }
+    const browsers: BrowserInfo[] = [
+      ...Array.from({ length: 5 }, (_, i) => ({ ...base, id: `browser${i}-abcdefgh`, tracks: [{ ...send, mid: '0', source: 'cam' }] })),
+      // A WHIP publisher's received track is a producer: no consumer series.
+      { ...base, id: 'publisher-00001', kind: 'whip' as const, source: 'phone', tracks: [{ ...send, mid: '0', direction: 'recv' as const, sender: undefined, congestion: undefined }] }
+    ]
+    const parsed = parsePromText(await metricsOf(() => peers, () => browsers).render())
+    const packets = series(parsed, 'edge_consumer_sent_packets_total', {})
+    expect(packets).toHaveLength(MAX_CONSUMER_SERIES + 1)
+    expect(series(parsed, 'edge_consumer_sent_packets_total', { peer: 'browser' }).map(s => s.labels.consumer)).toEqual(['browser0/0', 'browser1/0'])
+    expect(series(parsed, 'edge_consumer_sent_packets_total', { peer: OTHER, consumer: OTHER })[0].value).toBe(3 * 100)
+    expect(packets.reduce((n, s) => n + s.value, 0)).toBe((MAX_CONSUMER_SERIES - 2 + 5) * 100)
+    expect(series(parsed, 'edge_consumer_rtt_seconds', { peer: 'browser', consumer: 'browser1/0' })[0].value).toBe(0.002)
+    expect(series(parsed, 'edge_consumer_fraction_lost', { peer: 'browser', consumer: 'browser0/0' })[0].value).toBe(0.25)
+    expect(series(parsed, 'edge_consumer_target_bitrate_bits_per_second', { peer: 'browser' })).toHaveLength(2)
+    expect(series(parsed, 'edge_consumer_rtt_seconds', {})).toHaveLength(MAX_CONSUMER_SERIES)
   })
 
   it('few channels keep their own series', async () => {

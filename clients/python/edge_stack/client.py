@@ -234,7 +234,8 @@ class EdgeClient:
         return await self.request("GET", f"/v1/peers/{_q(peer)}")
 
     async def sessions(self) -> Dict[str, Any]:
-        """Every session: ``{"sessions": [{"peer", "state", "profile", "pair", "rttMs", "channels", ...}]}``."""
+        """Every session: ``{"sessions": [{"peer", "state", "profile", "pair", "rttMs", "channels", "tracks", ...}],
+        "browsers": [{"id", "kind", "source", "state", "tracks", ...}]}`` (browsers: the web listener's WHEP/WHIP sessions)."""
         return await self.request("GET", "/v1/sessions")
 
     async def session(self, peer: str) -> Dict[str, Any]:

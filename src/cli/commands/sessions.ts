@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import type { SessionInfo } from '../../daemon/api-types.ts'
+import type { BrowserInfo, SessionInfo } from '../../daemon/api-types.ts'
 import type { SelectedPair } from '../../transport/types.ts'
 import type { CliContext } from '../cli-context.ts'
 import { formatBytes } from '../format-bytes.ts'
@@ -59,12 +59,33 @@ export function formatPaths (sessions: SessionInfo[]): string {
   )
 }
 
+/**
+ * Browser sessions on the web listener (WHEP players, WHIP publishers), under
+ * the peers' table: FROM is the peer whose source a player plays (forwarded),
+ * `-` for this daemon's. Empty when there are none.
+ */
+export function formatBrowsers (browsers: BrowserInfo[]): string {
+  if (browsers.length === 0) return ''
+  return '\n' + formatTable(
+    ['BROWSER', 'KIND', 'FROM', 'SOURCE', 'STATE', 'RTT', 'SENT/RECV'],
+    browsers.map(b => [
+      b.id,
+      b.kind,
+      b.peer ?? '-',
+      b.audio === null ? b.source : `${b.source},${b.audio}`,
+      b.state,
+      formatRtt(b.rttMs),
+      `${formatBytes(b.bytesSent)} / ${formatBytes(b.bytesReceived)}`
+    ])
+  )
+}
+
 export function sessionsCommand (program: Command, cli: CliContext): void {
   program.command('sessions')
-    .description('list WebRTC sessions with peers: state, candidate pair, RTT, traffic, channels')
+    .description('list WebRTC sessions with peers (state, candidate pair, RTT, traffic, channels), then browsers\' (WHEP, WHIP)')
     .action(async (_opts: unknown, cmd: Command) => {
       const res = await cli.client(cmd).sessions()
       if (cli.json(cmd)) cli.printJson(res)
-      else cli.io.stdout(formatSessions(res.sessions) + formatPaths(res.sessions))
+      else cli.io.stdout(formatSessions(res.sessions) + formatPaths(res.sessions) + formatBrowsers(res.browsers ?? []))
     })
 }

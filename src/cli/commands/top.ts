@@ -60,7 +60,7 @@ export function topCommand (program: Command, cli: CliContext): void {
             client.sessions(),
             client.request<SourcesResponse>('GET', '/v1/sources')
           ])
-          const now: TopSnapshot = { at: Date.now(), sessions: sessions.sessions, sources: sources.local }
+          const now: TopSnapshot = { at: Date.now(), sessions: sessions.sessions, browsers: sessions.browsers ?? [], sources: sources.local }
           const view = topTick(now, previous)
           previous = now
           cli.io.stdout(json ? JSON.stringify(view) + '\n' : CLEAR + formatTop(view, client.socket))
