@@ -81,8 +81,12 @@ async function measure (ctx: BenchContext, ns: [string, string], standby: 'auto'
     let sampling = true
     const sampler = (async () => { while (sampling) { samples.push([performance.now(), await frames()]); await sleep(20) } })()
     const info = await sessionWith(a, b.peerId)
-    const link = LINKS.find(l => l.a === info?.pair?.local.address) ?? LINKS[0]
-    const rule = (op: '-I' | '-D'): void => { for (const n of ns) sh(['ip', 'netns', 'exec', n, 'iptables', '-w', op, 'INPUT', '-i', link.iface, '-j', 'DROP']) }
+    const pair = info?.pair as { local: { address: string }, remote: { address: string } } | undefined
+    if (pair === undefined) throw new Error(`${standby}: the session lists no selected pair`)
+    // Silence the session's own pair, by address: with two links in each namespace a pair may
+    // cross them (10.94.1.1 ↔ 10.94.2.2 routes out of eth1), so its interface says nothing.
+    const silenced: Array<[string, string]> = [[ns[0], pair.remote.address], [ns[1], pair.local.address]]
+    const rule = (op: '-I' | '-D'): void => { for (const [n, from] of silenced) sh(['ip', 'netns', 'exec', n, 'iptables', '-w', op, 'INPUT', '-s', from, '-j', 'DROP']) }
     try {
       await sleep(500)
       const t0 = performance.now()
