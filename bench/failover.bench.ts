@@ -94,13 +94,14 @@ async function measure (ctx: BenchContext, ns: [string, string], standby: 'auto'
       // Until messages and frames both flow again for a while, or the cap (each gap is capped on its own).
       await until('recovery', async () => {
         const now = performance.now()
-        const messages = arrivals.length > 0 && arrivals[arrivals.length - 1] > t0
+        const messages = arrivals.length > 0 && now - arrivals[arrivals.length - 1] < 200
         const frames = now - (samples.findLast(([, n], k) => k > 0 && n !== samples[k - 1][1])?.[0] ?? 0) < 200
         return (messages && frames && now - t0 > SETTLE_MS) || now - t0 > GAP_CAP_MS ? true : undefined
       }, GAP_CAP_MS + 5_000)
       const end = performance.now()
       const after = arrivals.filter(t => t >= t0 - 100)
-      let messageGap = after.length === 0 ? end - t0 : 0
+      // Up to `end` too: messages that stopped and never came back are one gap to the cap.
+      let messageGap = end - (after.at(-1) ?? t0)
       for (let k = 1; k < after.length; k++) messageGap = Math.max(messageGap, after[k] - after[k - 1])
       gaps.messages.push(round(Math.min(messageGap, GAP_CAP_MS)))
       gaps.media.push(round(Math.min(longestStall(samples.filter(([t]) => t >= t0 - 100), end), GAP_CAP_MS)))
