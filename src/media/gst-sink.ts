@@ -164,18 +164,18 @@ export class GstSink extends TypedEmitter<GstSinkEvents> implements Startable {
     await proc.start()
   }
 
-  /** One RTP packet from the track (RTCP is ignored). */
+  /** One RTP packet from the track (RTCP is ignored): forwarded first, counted after. */
   write (packet: Uint8Array): void {
     if (isRtcp(packet)) return
-    const key = this.#stats.add(packet)
-    if (this.kind === 'video') this.#keyFrameBookkeeping(key)
     const target = this.#target
     if (this.#socket === undefined || target === undefined) {
       this.#discarded++
-      return
+    } else {
+      this.#socket.send(packet, target.port, target.host)
+      this.#forwarded++
     }
-    this.#socket.send(packet, target.port, target.host)
-    this.#forwarded++
+    const key = this.#stats.add(packet)
+    if (this.kind === 'video') this.#keyFrameBookkeeping(key)
   }
 
   async stop (): Promise<void> {

@@ -264,10 +264,10 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
     if (isRtcp(packet)) return
     const header = parseRtpHeader(packet)
     if (header === undefined) return
-    this.#last = { seq: header.sequenceNumber, ts: header.timestamp, at: performance.now() }
-    const key = this.#stats.add(packet)
+    // The consumers first (their tracks send it from here), the figures after.
     this.emit('rtp', packet)
-    if (key) this.emit('keyframe', header.timestamp)
+    this.#last = { seq: header.sequenceNumber, ts: header.timestamp, at: performance.now() }
+    if (this.#stats.add(packet)) this.emit('keyframe', header.timestamp)
   }
 
   /** After a restart, carry on where the last pipeline stopped. */

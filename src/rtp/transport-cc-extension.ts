@@ -95,6 +95,10 @@ export function readTransportSequence (packet: Uint8Array, id: number): number |
  * element appended to the packet's one-byte extension block, or with a new
  * block. A packet with a two-byte block gets a two-byte element. Returns
  * undefined for bytes that are not an RTP packet with a sane header.
+ *
+ * A new buffer is a Buffer from Node's pool (Buffer.allocUnsafe: a slice of a
+ * shared slab, every byte written here), not an ArrayBuffer of its own: a
+ * send track makes one for every packet it sends.
  */
 export function writeTransportSequence (packet: Uint8Array, id: number, sequence: number): Uint8Array | undefined {
   checkId(id)
@@ -103,7 +107,7 @@ export function writeTransportSequence (packet: Uint8Array, id: number, sequence
   const seq = sequence & 0xffff
   const hasExtension = (packet[0] & 0x10) !== 0
   if (!hasExtension) {
-    const out = new Uint8Array(packet.length + 8)
+    const out = Buffer.allocUnsafe(packet.length + 8)
     out.set(packet.subarray(0, start), 0)
     out[0] |= 0x10
     out[start] = 0xbe; out[start + 1] = 0xde; out[start + 2] = 0; out[start + 3] = 1
@@ -129,9 +133,10 @@ export function writeTransportSequence (packet: Uint8Array, id: number, sequence
   const dataLength = used - block.dataStart + element.length
   const words = Math.ceil(dataLength / 4)
   const newDataEnd = block.dataStart + words * 4
-  const out = new Uint8Array(packet.length - block.dataEnd + newDataEnd)
+  const out = Buffer.allocUnsafe(packet.length - block.dataEnd + newDataEnd)
   out.set(packet.subarray(0, used), 0)
   out.set(element, used)
+  out.fill(0, used + element.length, newDataEnd) // the block's padding
   out.set(packet.subarray(block.dataEnd), newDataEnd)
   out[block.start + 2] = words >> 8
   out[block.start + 3] = words & 0xff

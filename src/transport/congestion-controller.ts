@@ -37,8 +37,8 @@ export interface CongestionControllerInit {
    */
   startBitrateBps?: number
   extensionId?: number
-  /** Sends one packet on the native track; false when the stack refused it. */
-  send: (packet: Buffer) => boolean
+  /** Sends one packet on the native track (`nowMs`: the controller's clock, read once for the packet); false when the stack refused it. */
+  send: (packet: Buffer, nowMs: number) => boolean
   logger: Logger
   now?: () => number
 }
@@ -97,7 +97,7 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     // No probing yet: a probe needs padding the pacer does not make (issue 17, what is left).
     this.#sendSide = new SendSideBandwidthEstimator({ ...limits, probing: false })
     this.#fallback = new FallbackBandwidthEstimator(limits)
-    this.#pacer = new SendPacer({ rateBps: this.#pacingBps(start), send: (packet, repair) => { this.#sendNow(packet, repair) }, now: this.#now })
+    this.#pacer = new SendPacer({ rateBps: this.#pacingBps(start), send: (packet, repair, now) => { this.#sendNow(packet, repair, now) }, now: this.#now })
     this.onListenerError = (event, err) => { init.logger.error({ err, event }, 'congestion listener threw') }
   }
 
@@ -107,11 +107,22 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     return this.#usingFeedback() ? this.#sendSide.estimate : this.#fallback.estimate
   }
 
-  /** Queue one RTP packet (already the track's payload type and SSRC) for sending. */
+  /** The RTP header extension ID the transport-wide sequence number is written with. */
+  get extensionId (): number {
+    return this.#extensionId
+  }
+
+  /**
+   * Queue one RTP packet (already the track's payload type and SSRC) for
+   * sending. The packet is the controller's from now on: its transport-wide
+   * number is stamped in place and it is kept for repairs, so it must be the
+   * track's own copy, never a buffer others share
+   * (withPayloadTypeSsrcAndTransportSequence makes one with the element in
+   * place already, so the stamp allocates nothing).
+   */
   send (packet: Buffer): void {
     if (this.#closed) return
-    // The stamp writes into an existing element in place: never into a buffer others share.
-    this.#pacer.enqueue((packet[0] & 0x10) !== 0 ? Buffer.from(packet) : packet)
+    this.#pacer.enqueue(packet)
   }
 
   /** One RTCP datagram from the receiver. */
@@ -185,14 +196,14 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
   }
 
   /** Stamps the next transport-wide number (a repair gets a new one too: its bytes load the link), sends, records. */
-  #sendNow (packet: Buffer, repair: boolean): void {
+  #sendNow (packet: Buffer, repair: boolean, now: number): void {
     const sequence = this.#sequence
     const stamped = writeTransportSequence(packet, this.#extensionId, sequence)
     if (stamped === undefined) return
     const out = Buffer.isBuffer(stamped) ? stamped : Buffer.from(stamped.buffer, stamped.byteOffset, stamped.byteLength)
-    if (!this.#init.send(out)) return
+    if (!this.#init.send(out, now)) return
     this.#sequence = (sequence + 1) & 0xffff
-    this.#sendSide.onPacketSent({ sequence, sendTimeMs: this.#now(), size: out.length })
+    this.#sendSide.onPacketSent({ sequence, sendTimeMs: now, size: out.length })
     if (!repair) this.#history.sent(out)
   }
 

@@ -11,8 +11,8 @@
  * than a burst. Past `maxPackets` the oldest media packet is dropped.
  */
 export interface SendPacerInit {
-  /** Sends one packet now (`repair`: a retransmission). */
-  send: (packet: Buffer, repair: boolean) => void
+  /** Sends one packet now (`repair`: a retransmission; `nowMs`: the pacer's clock, read once for the packet). */
+  send: (packet: Buffer, repair: boolean, nowMs: number) => void
   rateBps: number
   /** Timer tick while packets wait (default 5 ms). */
   intervalMs?: number
@@ -32,7 +32,7 @@ export const DEFAULT_PACER_BURST_MS = 10
 
 export class SendPacer {
   #rateBps: number
-  readonly #send: (packet: Buffer, repair: boolean) => void
+  readonly #send: (packet: Buffer, repair: boolean, nowMs: number) => void
   readonly #intervalMs: number
   readonly #maxPackets: number
   readonly #drainMs: number
@@ -79,6 +79,17 @@ export class SendPacer {
 
   enqueue (packet: Buffer, repair = false): void {
     if (this.#closed) return
+    if (this.#media.length === 0 && this.#repairs.length === 0) {
+      // Nothing waits (the rule while the rate is above what the source sends): the packet
+      // leaves now if the budget allows, without a trip through the queue.
+      const now = this.#now()
+      this.#refill(now, packet.length)
+      if (this.#budget > 0) {
+        this.#budget -= packet.length
+        this.#send(packet, repair, now)
+        return
+      }
+    }
     if (this.length >= this.#maxPackets) {
       const old = this.#media.shift() ?? this.#repairs.shift()
       if (old !== undefined) this.#queuedBytes -= old.length
@@ -98,19 +109,24 @@ export class SendPacer {
     this.#queuedBytes = 0
   }
 
-  #drain (): void {
-    const now = this.#now()
-    const drainBps = this.#queuedBytes * 8 / (this.#drainMs / 1000)
+  /** Adds what the rate earned since the last refill; `queuedBytes` set the drain rate. */
+  #refill (now: number, queuedBytes: number): void {
+    const drainBps = queuedBytes * 8 / (this.#drainMs / 1000)
     const rate = Math.max(this.#rateBps, drainBps)
     this.#budget = Math.min(this.#budget + rate / 8 * (now - this.#lastRefill) / 1000, rate / 8 * this.#burstMs / 1000)
     this.#lastRefill = now
+  }
+
+  #drain (): void {
+    const now = this.#now()
+    this.#refill(now, this.#queuedBytes)
     while (this.#budget > 0) {
       const repair = this.#repairs.length > 0
       const packet = repair ? this.#repairs.shift() : this.#media.shift()
       if (packet === undefined) break
       this.#queuedBytes -= packet.length
       this.#budget -= packet.length
-      this.#send(packet, repair)
+      this.#send(packet, repair, now)
     }
     if (this.length > 0 && this.#timer === undefined && !this.#closed) {
       this.#timer = setTimeout(() => {

@@ -31,13 +31,13 @@ export class TransportCcReporter {
     this.#generator = new TransportFeedbackGenerator({ senderSsrc: init.senderSsrc, mediaSsrc: init.mediaSsrc })
   }
 
-  /** One RTP packet arrived now. */
-  received (packet: Uint8Array): void {
+  /** One RTP packet arrived now (`nowMs`: the caller's reading of this reporter's clock, if it has one). */
+  received (packet: Uint8Array, nowMs = this.#now()): void {
     if (this.#closed) return
     const sequence = readTransportSequence(packet, this.#init.extensionId)
     if (sequence === undefined) return
-    this.#generator.record(sequence, this.#now())
-    this.#schedule()
+    this.#generator.record(sequence, nowMs)
+    if (this.#timer === undefined) this.#schedule()
   }
 
   close (): void {

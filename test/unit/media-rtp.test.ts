@@ -3,6 +3,7 @@ import { buildFir, buildPli } from '../../src/rtp/rtcp-feedback.ts'
 import { isKeyFramePayload } from '../../src/media/rtp-keyframe.ts'
 import { isRtcp, parseRtpHeader } from '../../src/rtp/rtp-header.ts'
 import { RtpStats } from '../../src/media/rtp-stats.ts'
+import { bindLoopback, closeSocket, LOOPBACK, lookupNow } from '../../src/media/udp-socket.ts'
 
 function rtp (seq: number, ts: number, payload: number[], opts: { marker?: boolean, csrc?: number, ext?: number, pad?: number } = {}): Buffer {
   const csrc = opts.csrc ?? 0
@@ -113,5 +114,29 @@ describe('RTCP feedback', () => {
     const p = buildFir(1, 0xaabbccdd, 7)
     expect([...p.subarray(0, 8)]).toEqual([0x80, 201, 0, 1, 0, 0, 0, 1])
     expect([...p.subarray(8)]).toEqual([0x84, 206, 0, 4, 0, 0, 0, 1, 0, 0, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd, 7, 0, 0, 0])
+  })
+})
+
+describe('bindLoopback sockets', () => {
+  it('answer an IPv4 address at once (no tick per datagram), a name through dns.lookup', async () => {
+    const answers: Array<[string, number]> = []
+    lookupNow('127.0.0.1', 4, (err, address, family) => { expect(err).toBeNull(); answers.push([address, family]) })
+    lookupNow('10.1.2.3', 4, (err, address, family) => { expect(err).toBeNull(); answers.push([address, family]) })
+    expect(answers).toEqual([['127.0.0.1', 4], ['10.1.2.3', 4]])
+    const named = await new Promise<[string, number]>((resolve, reject) => {
+      lookupNow('localhost', 4, (err, address, family) => { if (err !== null) reject(err); else resolve([address, family]) })
+    })
+    expect(named[1]).toBe(4)
+    // A bound socket still sends to an address string.
+    const rx = await bindLoopback()
+    const tx = await bindLoopback()
+    try {
+      const got = new Promise<Buffer>(resolve => rx.once('message', resolve))
+      tx.send(Buffer.from('hi'), rx.address().port, LOOPBACK)
+      expect((await got).toString()).toBe('hi')
+    } finally {
+      await closeSocket(rx)
+      await closeSocket(tx)
+    }
   })
 })

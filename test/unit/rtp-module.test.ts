@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { rtcpPackets } from '../../src/rtp/rtcp-compound.ts'
 import { buildFir, buildPli, feedbackMediaSsrcs, keyFrameRequests } from '../../src/rtp/rtcp-feedback.ts'
 import { isRtcp, rtpSsrc } from '../../src/rtp/rtp-header.ts'
-import { withPayloadTypeAndSsrc } from '../../src/rtp/rtp-rewrite.ts'
+import { parseRtpHeader } from '../../src/rtp/rtp-header.ts'
+import { withPayloadTypeAndSsrc, withPayloadTypeSsrcAndTransportSequence } from '../../src/rtp/rtp-rewrite.ts'
+import { readTransportSequence, writeTransportSequence } from '../../src/rtp/transport-cc-extension.ts'
 
 function rtp (payloadType: number, ssrc: number, marker = false): Buffer {
   const p = Buffer.alloc(16, 7)
@@ -38,5 +40,34 @@ describe('src/rtp: the one RTP/RTCP module both profiles use', () => {
     expect(out.readUInt32BE(8)).toBe(0xf0000001)
     expect(p[1]).toBe(0x80 | 96) // the source's packet is shared by other tracks: never changed
     expect(out.subarray(12)).toEqual(p.subarray(12))
+  })
+
+  it('makes a congestion-controlled track its own copy in one go: payload type, SSRC and a transport-wide number element to stamp in place', () => {
+    const p = rtp(96, 0x01020304, true)
+    const before = Buffer.from(p)
+    const own = withPayloadTypeSsrcAndTransportSequence(p, 102, 0xf0000001, 3)!
+    expect(own).not.toBe(p)
+    expect(p).toEqual(before) // shared by the other tracks: untouched
+    expect(own[1]).toBe(0x80 | 102)
+    expect(own.readUInt32BE(8)).toBe(0xf0000001)
+    expect(readTransportSequence(own, 3)).toBe(0)
+    expect(own.subarray(parseRtpHeader(own)!.payloadOffset)).toEqual(p.subarray(12))
+    // The sender's stamp then lands in this buffer: no second copy.
+    expect(writeTransportSequence(own, 3, 0xabcd)).toBe(own)
+    expect(readTransportSequence(own, 3)).toBe(0xabcd)
+    // Even when the payload type and SSRC are the track's already, the track gets a copy.
+    expect(withPayloadTypeSsrcAndTransportSequence(p, 96, 0x01020304, 3)).not.toBe(p)
+  })
+
+  it('copies a packet that carries the element already before the stamp can write into it', () => {
+    const shared = writeTransportSequence(rtp(96, 5), 3, 77) as Buffer
+    const own = withPayloadTypeSsrcAndTransportSequence(shared, 102, 6, 3)!
+    expect(own).not.toBe(shared)
+    expect(own.length).toBe(shared.length)
+    writeTransportSequence(own, 3, 1)
+    expect(readTransportSequence(shared, 3)).toBe(77)
+    expect(readTransportSequence(own, 3)).toBe(1)
+    // Bytes that are not RTP, or an extension block of another profile: nothing to send.
+    expect(withPayloadTypeSsrcAndTransportSequence(new Uint8Array(8), 102, 6, 3)).toBeUndefined()
   })
 })

@@ -63,6 +63,8 @@ describe('transport-wide sequence number extension', () => {
     const h = parseRtpHeader(out)!
     expect(Array.from(out.subarray(16, 20))).toEqual([0x12, 0xaa, 0xbb, 0xcc])
     expect(h.payloadEnd - h.payloadOffset).toBe(5)
+    // The new element, then the block's padding: zero, though the buffer comes unzeroed from Node's pool.
+    expect(Array.from(out.subarray(20, 24))).toEqual([0x51, 0x02, 0x01, 0])
   })
 
   it('overwrites the element in place when the packet already has it', () => {

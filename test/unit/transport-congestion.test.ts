@@ -6,6 +6,7 @@ import { readTransportSequence, TRANSPORT_CC_EXTENSION_URI } from '../../src/rtp
 import { TransportFeedbackGenerator } from '../../src/rtp/transport-cc-generator.ts'
 import { CongestionController, PACING_FACTOR, UNPACED_BPS } from '../../src/transport/congestion-controller.ts'
 import { buildNack } from '../../src/transport/nack-generator.ts'
+import { withPayloadTypeSsrcAndTransportSequence } from '../../src/rtp/rtp-rewrite.ts'
 import { RetransmitHistory } from '../../src/transport/retransmit-history.ts'
 import { TRANSPORT_CC_EXTENSION_ID, transportCcExtmaps, withTransportCcExtmap } from '../../src/transport/sdp-extmap.ts'
 import { SendPacer } from '../../src/transport/send-pacer.ts'
@@ -84,6 +85,24 @@ describe('SendPacer', () => {
   })
 })
 
+describe('SendPacer, idle', () => {
+  it('sends a packet inside enqueue() when nothing waits and the budget allows, with the one clock reading it took', () => {
+    let clock = 1000
+    let reads = 0
+    const sent: Array<[number, boolean, number]> = []
+    const pacer = new SendPacer({ rateBps: 1_000_000_000, send: (p, repair, now) => sent.push([p.readUInt16BE(2), repair, now]), now: () => { reads++; return clock } })
+    clock = 1010
+    reads = 0
+    pacer.enqueue(rtp(1))
+    expect(sent).toEqual([[1, false, 1010]])
+    expect(reads).toBe(1)
+    expect(pacer.length).toBe(0)
+    pacer.enqueue(rtp(2), true)
+    expect(sent[1]).toEqual([2, true, 1010])
+    pacer.close()
+  })
+})
+
 describe('RetransmitHistory', () => {
   it('resends within its share of the estimate, once per RTT, and counts what it skipped', () => {
     const history = new RetransmitHistory({ share: 0.25, bucketMs: 200 })
@@ -123,6 +142,26 @@ describe('CongestionController', () => {
     // No delay grew over the second: the estimate stayed at the most, where frames are not paced.
     expect(cc.estimate?.bitrateBps).toBe(2_000_000)
     expect(cc.stats().pacingBps).toBe(UNPACED_BPS)
+    cc.close()
+  })
+
+  it('takes the packet it is given as its own: stamped in place and sent as it is, with the pacer\'s clock for the send', () => {
+    const wire: Array<[Buffer, number]> = []
+    let clock = 500
+    const cc = new CongestionController({ ssrc: 0x1234, minBitrateBps: 100_000, maxBitrateBps: 2_000_000, send: (p, now) => { wire.push([p, now]); return true }, logger: log, now: () => clock })
+    expect(cc.extensionId).toBe(TRANSPORT_CC_EXTENSION_ID)
+    const own = withPayloadTypeSsrcAndTransportSequence(rtp(7), 96, 0x1234, cc.extensionId)!
+    clock = 510
+    cc.send(own)
+    // Unpaced (the estimate starts at the most): it left inside send(), no copy on the way.
+    expect(wire).toHaveLength(1)
+    expect(wire[0][0]).toBe(own)
+    expect(wire[0][1]).toBe(510)
+    expect(readTransportSequence(own, TRANSPORT_CC_EXTENSION_ID)).toBe(0)
+    const second = withPayloadTypeSsrcAndTransportSequence(rtp(8), 96, 0x1234, cc.extensionId)!
+    cc.send(second)
+    expect(wire[1][0]).toBe(second)
+    expect(readTransportSequence(second, TRANSPORT_CC_EXTENSION_ID)).toBe(1)
     cc.close()
   })
 
