@@ -28,6 +28,8 @@ export interface SendSideEstimatorInit extends TrendlineInit {
   startBitrateBps?: number
   /** Probing; false turns it off (plain GCC). */
   probing?: Omit<ProbeControllerInit, 'startBitrateBps' | 'maxBitrateBps'> | false
+  /** Faster increase after a while without overuse (default true; false with `probing: false` is plain GCC). */
+  fastRampUp?: boolean
   /** Send history slots (default 8192). */
   historySize?: number
 }

@@ -1,5 +1,5 @@
 import { waitFor, type EdgedProcess } from './edged-process.ts'
-import { inNetns, type NetnsSet } from './netns-lab.ts'
+import { inNetns, iptablesIn, type NetnsSet } from './netns-lab.ts'
 import { startLinkedPair } from './netns-pair.ts'
 import { unixRequest } from './unix-http.ts'
 
@@ -26,6 +26,22 @@ export async function startAdaptiveLab (set: NetnsSet, tag: string, addrs: reado
 /** Shape `ns`'s eth0 egress to `mbit` (tbf as in issue 17); `replace` works whether one is there or not. */
 export function shapeEgress (ns: string, mbit: number): void {
   inNetns(ns, 'tc', ['qdisc', 'replace', 'dev', 'eth0', 'root', 'tbf', 'rate', `${mbit}mbit`, 'burst', '16kb', 'latency', '200ms'])
+}
+
+/** Takes `ns`'s eth0 shaping off (no rate limit); fine when there is none. */
+export function unshapeEgress (ns: string): void {
+  try { inNetns(ns, 'tc', ['qdisc', 'del', 'dev', 'eth0', 'root']) } catch {}
+}
+
+/**
+ * Drops `probability` of the UDP `ns` sends on eth0 at random (issue 17's
+ * `iptables -m statistic`): the media path's loss, not congestion. The
+ * signalling (TCP) is left alone. Returns what takes the rule off again.
+ */
+export function dropEgressRandomly (ns: string, probability: number): () => void {
+  const rule = ['OUTPUT', '-o', 'eth0', '-p', 'udp', '-m', 'statistic', '--mode', 'random', '--probability', String(probability), '-j', 'DROP']
+  iptablesIn(ns, ['-A', ...rule])
+  return () => { iptablesIn(ns, ['-D', ...rule]) }
 }
 
 export interface WatchSecond {
@@ -95,6 +111,17 @@ export async function measureWatch (a: EdgedProcess, b: EdgedProcess, id: string
     last = { at: now, stats }
   }
   return out
+}
+
+/**
+ * Seconds from the end of second `fromS` to the end of the first later second
+ * whose delivered rate reaches `kbps` and stays there the second after (one
+ * second alone may be a key frame's spike); undefined if none does.
+ */
+export function secondsToReach (seconds: WatchSecond[], fromS: number, kbps: number): number | undefined {
+  const after = seconds.filter(s => s.t > fromS)
+  const i = after.findIndex((s, j) => s.kbps >= kbps && (after[j + 1] === undefined || after[j + 1].kbps >= kbps))
+  return i < 0 ? undefined : after[i].t - fromS
 }
 
 export function formatSeconds (seconds: WatchSecond[]): string {

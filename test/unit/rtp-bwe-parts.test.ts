@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { AcknowledgedBitrateEstimator } from '../../src/rtp/bwe-acknowledged-bitrate.ts'
-import { AimdRateControl } from '../../src/rtp/bwe-aimd-rate-control.ts'
+import { AimdRateControl, MAX_INCREASE_PER_SECOND, RAMP_AFTER_MS } from '../../src/rtp/bwe-aimd-rate-control.ts'
 import { FallbackBandwidthEstimator } from '../../src/rtp/bwe-fallback.ts'
 import { InterArrival } from '../../src/rtp/bwe-inter-arrival.ts'
 import { LossBasedController } from '../../src/rtp/bwe-loss-based.ts'
@@ -108,6 +108,45 @@ describe('AimdRateControl', () => {
     expect(aimd.bitrateBps).toBeLessThanOrEqual(1 * M) // started above the limit: held, not raised
     aimd.update('overusing', 0.1 * M, 40_000)
     expect(aimd.bitrateBps).toBe(200_000)
+  })
+})
+
+describe('AimdRateControl fast ramp-up', () => {
+  /** 0.85 × 1 Mbit/s after an overuse at 0 (link capacity 1 Mbit/s), then `normal` every 100 ms to `untilMs`, the acknowledged rate following at 95 %; the rate each second. */
+  function climb (fastRampUp: boolean, untilMs: number, overuseAtMs?: number): number[] {
+    const aimd = new AimdRateControl({ startBitrateBps: 1 * M, minBitrateBps: 100_000, maxBitrateBps: 10 * M, fastRampUp })
+    aimd.update('normal', 1 * M, -100)
+    aimd.update('overusing', 1 * M, 0)
+    expect(aimd.linkCapacityBps).toBeCloseTo(1 * M, -3)
+    const perSecond: number[] = []
+    for (let t = 100; t <= untilMs; t += 100) {
+      aimd.update(t === overuseAtMs ? 'overusing' : 'normal', 0.95 * aimd.bitrateBps, t)
+      if (t % 1000 === 0) perSecond.push(aimd.bitrateBps)
+    }
+    return perSecond
+  }
+
+  it('after 2 s without overuse at the link capacity, forgets it and climbs ever faster, at most 40 %/s; plain GCC creeps', () => {
+    const fast = climb(true, 8000)
+    const plain = climb(false, 8000)
+    // Before RAMP_AFTER_MS it is GCC's own (additive near the capacity): the same with and without.
+    expect(fast[RAMP_AFTER_MS / 1000 - 2]).toBe(plain[RAMP_AFTER_MS / 1000 - 2])
+    // 1 → 2 Mbit/s in 8 s; plain GCC is additive (about a packet per response time) and does not reach 1.2.
+    expect(fast.at(-1)).toBeGreaterThan(2 * M)
+    expect(plain.at(-1)).toBeLessThan(1.2 * M)
+    const steps = fast.slice(1).map((bps, i) => bps / fast[i])
+    for (const step of steps) expect(step).toBeLessThanOrEqual(MAX_INCREASE_PER_SECOND + 1e-9)
+    // Faster the longer it lasts.
+    expect(steps.at(-1)).toBeGreaterThan(steps[RAMP_AFTER_MS / 1000])
+  })
+
+  it('an overuse ends the fast run: 0.85 × acknowledged, then GCC\'s pace for another 2 s', () => {
+    const r = climb(true, 9000, 6000) // r[i] is the rate at (i + 1) s
+    const ramping = climb(true, 9000)
+    expect(r[5]).toBeLessThan(0.85 * ramping[5])
+    // After the overuse at 6 s: GCC near a capacity (additive, a few %/s), not 40 %/s.
+    expect(r[7] / r[5]).toBeLessThan(1.1)
+    expect(r[8] / r[7]).toBeLessThan(1.1)
   })
 })
 
