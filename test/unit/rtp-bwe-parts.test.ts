@@ -163,6 +163,27 @@ describe('LossBasedController', () => {
     expect(loss.bitrateBps).toBeCloseTo(after * 1.08 + 1000, -2)
   })
 
+  it('beside a delay-based estimate, lifts a cap loss has not justified for liftAfterMs; 2 % loss or more restarts the wait', () => {
+    const init = { startBitrateBps: 2 * M, minBitrateBps: 100_000, maxBitrateBps: 4 * M, minPackets: 20, minIntervalMs: 0 }
+    const lifting = new LossBasedController({ ...init, liftAfterMs: 2000 })
+    const alone = new LossBasedController(init)
+    for (const loss of [lifting, alone]) {
+      loss.onPackets(100, 20, 2 * M, 0) // 20 %: cut to 1.8 Mbit/s
+      loss.onPackets(100, 0, 1.8 * M, 1000) // low since 1 s
+      loss.onPackets(100, 3, 1.8 * M, 2000) // 3 %: holds, and the wait starts again
+      loss.onPackets(100, 0, 1.8 * M, 3000)
+      loss.onPackets(100, 0, 1.8 * M, 4000)
+    }
+    expect(lifting.bitrateBps).toBeLessThan(2.2 * M)
+    lifting.onPackets(100, 0, 1.8 * M, 5000) // under 2 % for 2 s
+    alone.onPackets(100, 0, 1.8 * M, 5000)
+    expect(lifting.bitrateBps).toBe(4 * M)
+    expect(alone.bitrateBps).toBeLessThan(2.2 * M)
+    // Loss over 10 % pulls a lifted cap down again, from what is being sent.
+    lifting.onPackets(100, 20, 2 * M, 6000)
+    expect(lifting.bitrateBps).toBeCloseTo(1.8 * M, -3)
+  })
+
   it('waits for enough packets and time before it judges', () => {
     const loss = new LossBasedController({ startBitrateBps: 2 * M, minBitrateBps: 100_000, maxBitrateBps: 4 * M })
     loss.onPackets(5, 5, 2 * M, 0)
