@@ -11,12 +11,15 @@ import { LinkCapacityEstimator } from './bwe-link-capacity.ts'
  * rate to 0.85 × the acknowledged rate and holds until the queues drain.
  *
  * Fast ramp-up (ours, issue 17): at 8 %/s, 1 → 2 Mbit/s takes 9 s and
- * 1 → 4 Mbit/s 18 s. Once the detector has seen no overuse for
- * RAMP_AFTER_MS, a rate at or above the link capacity estimate means the
- * link carries more than it did: the estimate is forgotten (multiplicative
- * again), and the multiplicative step doubles every RAMP_DOUBLING_MS of
- * overuse-free increase, up to MAX_INCREASE_PER_SECOND. A real limit shows
- * as overuse within a few hundred ms and ends the run (0.85 × acknowledged).
+ * 1 → 4 Mbit/s 18 s, and the additive step near a link capacity estimate
+ * is slower still. Once the detector has seen no overuse for RAMP_AFTER_MS
+ * (about a steady link's saw-tooth period) the link capacity estimate is
+ * taken as stale and forgotten (multiplicative again), and the
+ * multiplicative step doubles every RAMP_DOUBLING_MS of overuse-free
+ * increase, from 8 %/s up to MAX_INCREASE_PER_SECOND. A link that did not
+ * grow shows overuse within a few hundred ms, which ends the run (0.85 ×
+ * acknowledged, as ever). Probing would find a grown link faster, but the
+ * pacer has no padding to probe with yet.
  */
 export type RateControlState = 'increase' | 'hold' | 'decrease'
 
@@ -164,7 +167,7 @@ export class AimdRateControl {
     }
   }
 
-  /** How long the fast ramp has been on at `nowMs` (≤ 0: not yet). */
+  /** How long the fast ramp has been on at `nowMs` (< 0: not yet). */
   private rampingMs (nowMs: number): number {
     return this.overuseFreeSinceMs === undefined ? 0 : nowMs - this.overuseFreeSinceMs - RAMP_AFTER_MS
   }
