@@ -13,13 +13,14 @@ import { LinkCapacityEstimator } from './bwe-link-capacity.ts'
  * Fast ramp-up (ours, issue 17): at 8 %/s, 1 → 2 Mbit/s takes 9 s and
  * 1 → 4 Mbit/s 18 s, and the additive step near a link capacity estimate
  * is slower still. Once the detector has seen no overuse for RAMP_AFTER_MS
- * (about a steady link's saw-tooth period) the link capacity estimate is
- * taken as stale and forgotten (multiplicative again), and the
- * multiplicative step doubles every RAMP_DOUBLING_MS of overuse-free
- * increase, from 8 %/s up to MAX_INCREASE_PER_SECOND. A link that did not
- * grow shows overuse within a few hundred ms, which ends the run (0.85 ×
- * acknowledged, as ever). Probing would find a grown link faster, but the
- * pacer has no padding to probe with yet.
+ * (about a steady link's saw-tooth period) the increase is multiplicative
+ * wherever the rate is, and its step doubles every RAMP_DOUBLING_MS of
+ * overuse-free increase, from 8 %/s up to MAX_INCREASE_PER_SECOND. Where
+ * the rate crosses the link capacity estimate it starts again from 8 %/s,
+ * so a link that did not grow is crossed at GCC's pace and shows overuse
+ * within a few hundred ms, which ends the run (0.85 × acknowledged, as
+ * ever); one that grew is found in a few seconds. Probing would find it
+ * faster, but the pacer has no padding to probe with yet.
  */
 export type RateControlState = 'increase' | 'hold' | 'decrease'
 
@@ -37,7 +38,7 @@ export const DEFAULT_AIMD_BETA = 0.85
 const INCREASE_PER_SECOND = 1.08
 /** Overuse-free increase this long before the ramp speeds up (about a sawtooth's period on a steady link). */
 export const RAMP_AFTER_MS = 2000
-export const RAMP_DOUBLING_MS = 1500
+export const RAMP_DOUBLING_MS = 1000
 export const MAX_INCREASE_PER_SECOND = 1.4
 const MIN_MULTIPLICATIVE_INCREASE_BPS = 1000
 const MIN_ADDITIVE_INCREASE_BPS_PER_S = 4000
@@ -59,8 +60,9 @@ export class AimdRateControl {
   private state: RateControlState = 'hold'
   private lastChangeMs: number | undefined
   private lastDecreaseMs: number | undefined
-  /** Since when the rate has gone without a decrease (the last decrease, or the first update). */
+  /** Since when the rate has gone without a decrease (the last decrease, or the first update); moved on where the ramp starts again. */
   private overuseFreeSinceMs: number | undefined
+  private aboveCapacity = false
   private latestAcknowledgedBps: number | undefined
   private rttMs = DEFAULT_RTT_MS
 
@@ -125,10 +127,15 @@ export class AimdRateControl {
     let next: number | undefined
     if (this.state === 'increase') {
       if (throughput !== undefined && throughput > this.linkCapacity.upperBoundBps()) this.linkCapacity.reset()
-      if (this.fastRampUp && this.rampingMs(nowMs) >= 0) this.linkCapacity.reset()
+      const capacity = this.linkCapacity.estimateBps
+      const ramping = this.fastRampUp && this.rampingMs(nowMs) >= 0
+      const above = capacity !== undefined && this.current >= capacity
+      // Crossing the capacity estimate: from 8 %/s again.
+      if (ramping && above && !this.aboveCapacity) this.overuseFreeSinceMs = nowMs - RAMP_AFTER_MS
+      this.aboveCapacity = above
       const limit = throughput === undefined ? Number.POSITIVE_INFINITY : 1.5 * throughput + 10_000
       if (this.current < limit) {
-        const increase = this.linkCapacity.estimateBps !== undefined
+        const increase = capacity !== undefined && !ramping
           ? this.additiveIncrease(nowMs)
           : this.multiplicativeIncrease(nowMs)
         next = Math.min(this.current + increase, limit)

@@ -144,9 +144,29 @@ describe('AimdRateControl fast ramp-up', () => {
     const r = climb(true, 9000, 6000) // r[i] is the rate at (i + 1) s
     const ramping = climb(true, 9000)
     expect(r[5]).toBeLessThan(0.85 * ramping[5])
-    // After the overuse at 6 s: GCC near a capacity (additive, a few %/s), not 40 %/s.
+    // For 2 s after the overuse at 6 s: GCC near a capacity (additive, a few %/s), not 40 %/s.
     expect(r[7] / r[5]).toBeLessThan(1.1)
-    expect(r[8] / r[7]).toBeLessThan(1.1)
+  })
+
+  it('crosses the link capacity estimate at GCC\'s 8 %/s, however fast it climbed to it', () => {
+    const aimd = new AimdRateControl({ startBitrateBps: 1 * M, minBitrateBps: 100_000, maxBitrateBps: 10 * M })
+    aimd.update('normal', 1 * M, -100)
+    aimd.update('overusing', 1 * M, 0)
+    const capacity = aimd.linkCapacityBps as number
+    let crossedMs: number | undefined
+    let before = aimd.bitrateBps
+    let fastest = 1
+    for (let t = 100; t <= 10_000; t += 100) {
+      aimd.update('normal', 0.95 * aimd.bitrateBps, t)
+      const step = (aimd.bitrateBps / before) ** 10 // per second
+      if (crossedMs === undefined && before < capacity) fastest = Math.max(fastest, step)
+      if (crossedMs === undefined && aimd.bitrateBps >= capacity) crossedMs = t
+      else if (crossedMs !== undefined && t <= crossedMs + 300) expect(step).toBeLessThanOrEqual(1.09)
+      before = aimd.bitrateBps
+    }
+    expect(crossedMs).toBeDefined()
+    expect(fastest).toBeGreaterThan(1.1) // it did climb faster than GCC below the capacity
+    expect(aimd.bitrateBps).toBeGreaterThan(3 * M) // and goes on ramping past it
   })
 })
 
