@@ -55,6 +55,10 @@ export interface WatchSecond {
   queueingDelayMs: number | null
   rttMs: number | null
   source: string | null
+  lossFraction: number | null
+  /** NACKed packets resent and skipped (over the repair budget) so far. */
+  retransmitted: number | null
+  retransmitsSkipped: number | null
 }
 
 /** Starts `b` watching `a`'s `source` with the count sink; resolves to the watch id once frames decode. */
@@ -106,7 +110,10 @@ export async function measureWatch (a: EdgedProcess, b: EdgedProcess, id: string
       targetKbps: c?.targetKbps ?? null,
       queueingDelayMs: c?.queueingDelayMs ?? null,
       rttMs: c?.rttMs ?? null,
-      source: c?.source ?? null
+      source: c?.source ?? null,
+      lossFraction: c?.lossFraction ?? null,
+      retransmitted: c?.retransmitted ?? null,
+      retransmitsSkipped: c?.retransmitsSkipped ?? null
     })
     last = { at: now, stats }
   }
@@ -126,5 +133,5 @@ export function secondsToReach (seconds: WatchSecond[], fromS: number, kbps: num
 
 export function formatSeconds (seconds: WatchSecond[]): string {
   const r = (x: number | null): string => x === null ? '-' : x.toFixed(0)
-  return seconds.map(s => `${s.t}s fps=${r(s.fps)} kbps=${r(s.kbps)} est=${r(s.estimateKbps)} target=${r(s.targetKbps)} qdelay=${r(s.queueingDelayMs)} rtt=${r(s.rttMs)} ${s.source ?? ''}`).join('\n')
+  return seconds.map(s => `${s.t}s fps=${r(s.fps)} kbps=${r(s.kbps)} est=${r(s.estimateKbps)} target=${r(s.targetKbps)} qdelay=${r(s.queueingDelayMs)} rtt=${r(s.rttMs)} loss=${s.lossFraction === null ? '-' : s.lossFraction.toFixed(3)} resent=${r(s.retransmitted)} skipped=${r(s.retransmitsSkipped)} ${s.source ?? ''}`).join('\n')
 }
