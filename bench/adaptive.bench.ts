@@ -44,7 +44,7 @@ async function runCase (ns: [string, string], a: EdgedProcess, b: EdgedProcess, 
   }
   shape(steps[0].mbit)
   const idle = await idleRtt(ns)
-  const undrop = loss === undefined ? undefined : dropEgressRandomly(ns[0], loss)
+  const drop = loss === undefined ? undefined : dropEgressRandomly(ns[0], loss)
   try {
     const id = await startCountWatch(b, a, source)
     try {
@@ -58,7 +58,7 @@ async function runCase (ns: [string, string], a: EdgedProcess, b: EdgedProcess, 
       await new Promise(resolve => setTimeout(resolve, 1500))
     }
   } finally {
-    undrop?.()
+    drop?.remove()
   }
 }
 

@@ -90,23 +90,26 @@ describe.skipIf(skip !== undefined)(`adaptive video through a shaped link (netns
 
   it('5 % random loss and no rate limit: the rate stays above 70 % of the source\'s bit rate (loss is not congestion)', async () => {
     unshapeEgress(ns[0])
-    const undrop = dropEgressRandomly(ns[0], LOSS)
+    const drop = dropEgressRandomly(ns[0], LOSS)
     try {
       const id = await startCountWatch(b, a, ADAPTIVE_SOURCE)
       try {
         const seconds = await measureWatch(a, b, id, ADAPTIVE_SOURCE, LOSS_SETTLE_S + LOSS_S)
         console.log(formatSeconds(seconds))
+        console.log(`5 % loss: the rule dropped ${drop.dropped()} packets`)
         const measured = seconds.slice(LOSS_SETTLE_S)
         const kbps = measured.reduce((sum, s) => sum + s.kbps, 0) / measured.length
         expect(Math.min(...measured.map(s => s.targetKbps ?? 0))).toBeGreaterThanOrEqual(0.7 * SOURCE_KBPS)
         expect(Math.min(...measured.map(s => s.estimateKbps ?? 0))).toBeGreaterThanOrEqual(0.7 * SOURCE_KBPS)
         // What arrives: 95 % of what is sent, and still above 70 % of the source's rate.
         expect(kbps).toBeGreaterThanOrEqual(0.7 * SOURCE_KBPS)
+        // The loss was there (about 5 % of some 2000 packets).
+        expect(drop.dropped()).toBeGreaterThan(30)
       } finally {
         await stopWatch(b, id)
       }
     } finally {
-      undrop()
+      drop.remove()
     }
   }, 60_000)
 })

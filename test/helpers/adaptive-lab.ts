@@ -33,15 +33,27 @@ export function unshapeEgress (ns: string): void {
   try { inNetns(ns, 'tc', ['qdisc', 'del', 'dev', 'eth0', 'root']) } catch {}
 }
 
+export interface RandomDrop {
+  /** Packets the rule has dropped so far. */
+  dropped: () => number
+  remove: () => void
+}
+
 /**
  * Drops `probability` of the UDP `ns` sends on eth0 at random (issue 17's
  * `iptables -m statistic`): the media path's loss, not congestion. The
- * signalling (TCP) is left alone. Returns what takes the rule off again.
+ * signalling (TCP) is left alone.
  */
-export function dropEgressRandomly (ns: string, probability: number): () => void {
+export function dropEgressRandomly (ns: string, probability: number): RandomDrop {
   const rule = ['OUTPUT', '-o', 'eth0', '-p', 'udp', '-m', 'statistic', '--mode', 'random', '--probability', String(probability), '-j', 'DROP']
   iptablesIn(ns, ['-A', ...rule])
-  return () => { iptablesIn(ns, ['-D', ...rule]) }
+  return {
+    dropped: () => {
+      const line = inNetns(ns, 'iptables', ['-w', '-L', 'OUTPUT', '-v', '-n', '-x']).split('\n').find(l => l.includes('statistic'))
+      return line === undefined ? 0 : Number(line.trim().split(/\s+/)[0])
+    },
+    remove: () => { iptablesIn(ns, ['-D', ...rule]) }
+  }
 }
 
 export interface WatchSecond {
