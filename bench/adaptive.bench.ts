@@ -1,4 +1,4 @@
-import { ADAPTIVE_SOURCE, dropEgressRandomly, FIXED_SOURCE, measureWatch, secondsToReach, shapeEgress, SOURCE_KBPS, startAdaptiveLab, startCountWatch, stopWatch, unshapeEgress, type WatchSecond } from '../test/helpers/adaptive-lab.ts'
+import { ADAPTIVE_SOURCE, dropIncomingRandomly, FIXED_SOURCE, measureWatch, secondsToReach, shapeEgress, SOURCE_KBPS, startAdaptiveLab, startCountWatch, stopWatch, unshapeEgress, type WatchSecond } from '../test/helpers/adaptive-lab.ts'
 import type { EdgedProcess } from '../test/helpers/edged-process.ts'
 import { netnsUnavailable, NetnsSet } from '../test/helpers/netns-lab.ts'
 import { median, percentile, round } from './lib/stats.ts'
@@ -44,7 +44,7 @@ async function runCase (ns: [string, string], a: EdgedProcess, b: EdgedProcess, 
   }
   shape(steps[0].mbit)
   const idle = await idleRtt(ns)
-  const drop = loss === undefined ? undefined : dropEgressRandomly(ns[0], loss)
+  const drop = loss === undefined ? undefined : dropIncomingRandomly(ns[1], loss)
   try {
     const id = await startCountWatch(b, a, source)
     try {

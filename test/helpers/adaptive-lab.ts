@@ -40,16 +40,18 @@ export interface RandomDrop {
 }
 
 /**
- * Drops `probability` of the UDP `ns` sends on eth0 at random (issue 17's
- * `iptables -m statistic`): the media path's loss, not congestion. The
- * signalling (TCP) is left alone.
+ * Drops `probability` of the UDP that reaches `ns` on eth0 at random (issue
+ * 17's `iptables -m statistic`): loss on the path, not congestion. On the
+ * receiving side, not the sender's OUTPUT: a packet dropped there fails the
+ * sender's sendto() (EPERM), which is a local send error, not path loss.
+ * The signalling (TCP) is left alone.
  */
-export function dropEgressRandomly (ns: string, probability: number): RandomDrop {
-  const rule = ['OUTPUT', '-o', 'eth0', '-p', 'udp', '-m', 'statistic', '--mode', 'random', '--probability', String(probability), '-j', 'DROP']
+export function dropIncomingRandomly (ns: string, probability: number): RandomDrop {
+  const rule = ['INPUT', '-i', 'eth0', '-p', 'udp', '-m', 'statistic', '--mode', 'random', '--probability', String(probability), '-j', 'DROP']
   iptablesIn(ns, ['-A', ...rule])
   return {
     dropped: () => {
-      const line = inNetns(ns, 'iptables', ['-w', '-L', 'OUTPUT', '-v', '-n', '-x']).split('\n').find(l => l.includes('statistic'))
+      const line = inNetns(ns, 'iptables', ['-w', '-L', 'INPUT', '-v', '-n', '-x']).split('\n').find(l => l.includes('statistic'))
       return line === undefined ? 0 : Number(line.trim().split(/\s+/)[0])
     },
     remove: () => { iptablesIn(ns, ['-D', ...rule]) }
