@@ -13,6 +13,8 @@ export interface DelayBasedEstimatorInit extends TrendlineInit {
   startBitrateBps: number
   minBitrateBps: number
   maxBitrateBps: number
+  /** AimdRateControl's fast ramp-up (default true). */
+  fastRampUp?: boolean
 }
 
 export class DelayBasedEstimator {

@@ -8,6 +8,12 @@
  *
  * Fed by transport-cc results, or by receiver reports' fraction lost when
  * that is all a receiver sends.
+ *
+ * Beside a delay-based estimate (`liftAfterMs`), a cap that loss has not
+ * justified for a while is lifted to the max: after a burst of loss (a
+ * link that fell, a tbf's queue overflowing) the cap would otherwise climb
+ * back at 8 %/s and hold the delay-based estimate's faster ramp-up down
+ * (issue 17: 1 → 2 Mbit/s took 9 s). Loss over 10 % pulls it down again.
  */
 export interface LossBasedControllerInit {
   /** The cap to start from: the max bit rate when a delay-based estimate leads, the start bit rate when this is all there is. */
@@ -18,6 +24,8 @@ export interface LossBasedControllerInit {
   minPackets?: number
   /** Time a loss figure spans at least (default 1000 ms, about one RTCP report's worth). */
   minIntervalMs?: number
+  /** With a delay-based estimate leading: loss under 2 % for this long lifts the cap to the max (default: never). */
+  liftAfterMs?: number
 }
 
 export const LOW_LOSS = 0.02
@@ -35,6 +43,9 @@ export class LossBasedController {
   private maxBps: number
   private readonly minPackets: number
   private readonly minIntervalMs: number
+  private readonly liftAfterMs: number
+  /** Since when every loss figure has been under LOW_LOSS. */
+  private lowSinceMs: number | undefined
   private windowStartMs: number | undefined
   private cap: number
   private expected = 0
@@ -50,6 +61,7 @@ export class LossBasedController {
     this.maxBps = init.maxBitrateBps
     this.minPackets = init.minPackets ?? DEFAULT_LOSS_MIN_PACKETS
     this.minIntervalMs = init.minIntervalMs ?? DEFAULT_LOSS_MIN_INTERVAL_MS
+    this.liftAfterMs = init.liftAfterMs ?? Number.POSITIVE_INFINITY
     this.cap = this.clamp(init.startBitrateBps)
   }
 
@@ -96,10 +108,13 @@ export class LossBasedController {
     this.lastReportMs = nowMs
     const elapsedS = this.lastUpdateMs === undefined ? 0 : Math.min((nowMs - this.lastUpdateMs) / 1000, 1)
     this.lastUpdateMs = nowMs
+    if (fraction >= LOW_LOSS) this.lowSinceMs = undefined
     if (fraction < LOW_LOSS) {
+      this.lowSinceMs ??= nowMs
       // Grows only where it binds (what is sent has reached it), so it does not run far ahead of the rate.
       const base = Math.min(this.cap, sendingBps)
       this.cap = this.clamp(Math.max(this.cap, base * INCREASE_PER_SECOND ** elapsedS + INCREASE_FLOOR_BPS_PER_S * elapsedS))
+      if (nowMs - this.lowSinceMs >= this.liftAfterMs) this.cap = this.maxBps
     } else if (fraction > HIGH_LOSS) {
       if (this.lastDecreaseMs === undefined || nowMs - this.lastDecreaseMs >= DECREASE_INTERVAL_MS + this.rttMs) {
         this.lastDecreaseMs = nowMs

@@ -28,12 +28,16 @@ export interface SendSideEstimatorInit extends TrendlineInit {
   startBitrateBps?: number
   /** Probing; false turns it off (plain GCC). */
   probing?: Omit<ProbeControllerInit, 'startBitrateBps' | 'maxBitrateBps'> | false
+  /** Faster increase after a while without overuse (default true; false with `probing: false` is plain GCC). */
+  fastRampUp?: boolean
   /** Send history slots (default 8192). */
   historySize?: number
 }
 
 export const DEFAULT_START_BITRATE_BPS = 1_000_000
 const RTT_SMOOTHING = 0.9
+/** Loss under 2 % this long (two or three loss figures) and the loss cap no longer holds the delay-based ramp back. */
+export const LOSS_CAP_LIFT_AFTER_MS = 2000
 
 export function defaultStartBitrate (minBps: number, maxBps: number): number {
   return Math.min(Math.sqrt(minBps * maxBps), DEFAULT_START_BITRATE_BPS, maxBps)
@@ -62,7 +66,7 @@ export class SendSideBandwidthEstimator {
     this.history = new SendHistory(init.historySize)
     this.delayBased = new DelayBasedEstimator({ ...init, startBitrateBps: start })
     // The loss cap starts at the max: the delay-based rate leads, loss only pulls it down.
-    this.lossBased = new LossBasedController({ startBitrateBps: this.maxBps, minBitrateBps: this.minBps, maxBitrateBps: this.maxBps })
+    this.lossBased = new LossBasedController({ startBitrateBps: this.maxBps, minBitrateBps: this.minBps, maxBitrateBps: this.maxBps, liftAfterMs: init.fastRampUp === false ? undefined : LOSS_CAP_LIFT_AFTER_MS })
     if (init.probing !== false) this.probeController = new ProbeController({ ...init.probing, startBitrateBps: start, maxBitrateBps: this.maxBps })
     this.current = start
   }

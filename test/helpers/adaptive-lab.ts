@@ -1,5 +1,5 @@
 import { waitFor, type EdgedProcess } from './edged-process.ts'
-import { inNetns, type NetnsSet } from './netns-lab.ts'
+import { inNetns, iptablesIn, type NetnsSet } from './netns-lab.ts'
 import { startLinkedPair } from './netns-pair.ts'
 import { unixRequest } from './unix-http.ts'
 
@@ -28,6 +28,36 @@ export function shapeEgress (ns: string, mbit: number): void {
   inNetns(ns, 'tc', ['qdisc', 'replace', 'dev', 'eth0', 'root', 'tbf', 'rate', `${mbit}mbit`, 'burst', '16kb', 'latency', '200ms'])
 }
 
+/** Takes `ns`'s eth0 shaping off (no rate limit); fine when there is none. */
+export function unshapeEgress (ns: string): void {
+  try { inNetns(ns, 'tc', ['qdisc', 'del', 'dev', 'eth0', 'root']) } catch {}
+}
+
+export interface RandomDrop {
+  /** Packets the rule has dropped so far. */
+  dropped: () => number
+  remove: () => void
+}
+
+/**
+ * Drops `probability` of the UDP that reaches `ns` on eth0 at random (issue
+ * 17's `iptables -m statistic`): loss on the path, not congestion. On the
+ * receiving side, not the sender's OUTPUT: a packet dropped there fails the
+ * sender's sendto() (EPERM), which is a local send error, not path loss.
+ * The signalling (TCP) is left alone.
+ */
+export function dropIncomingRandomly (ns: string, probability: number): RandomDrop {
+  const rule = ['INPUT', '-i', 'eth0', '-p', 'udp', '-m', 'statistic', '--mode', 'random', '--probability', String(probability), '-j', 'DROP']
+  iptablesIn(ns, ['-A', ...rule])
+  return {
+    dropped: () => {
+      const line = inNetns(ns, 'iptables', ['-w', '-L', 'INPUT', '-v', '-n', '-x']).split('\n').find(l => l.includes('statistic'))
+      return line === undefined ? 0 : Number(line.trim().split(/\s+/)[0])
+    },
+    remove: () => { iptablesIn(ns, ['-D', ...rule]) }
+  }
+}
+
 export interface WatchSecond {
   /** Seconds since measuring began (end of this second). */
   t: number
@@ -39,6 +69,10 @@ export interface WatchSecond {
   queueingDelayMs: number | null
   rttMs: number | null
   source: string | null
+  lossFraction: number | null
+  /** NACKed packets resent and skipped (over the repair budget) so far. */
+  retransmitted: number | null
+  retransmitsSkipped: number | null
 }
 
 /** Starts `b` watching `a`'s `source` with the count sink; resolves to the watch id once frames decode. */
@@ -90,14 +124,28 @@ export async function measureWatch (a: EdgedProcess, b: EdgedProcess, id: string
       targetKbps: c?.targetKbps ?? null,
       queueingDelayMs: c?.queueingDelayMs ?? null,
       rttMs: c?.rttMs ?? null,
-      source: c?.source ?? null
+      source: c?.source ?? null,
+      lossFraction: c?.lossFraction ?? null,
+      retransmitted: c?.retransmitted ?? null,
+      retransmitsSkipped: c?.retransmitsSkipped ?? null
     })
     last = { at: now, stats }
   }
   return out
 }
 
+/**
+ * Seconds from the end of second `fromS` to the end of the first later second
+ * whose delivered rate reaches `kbps` and stays there the second after (one
+ * second alone may be a key frame's spike); undefined if none does.
+ */
+export function secondsToReach (seconds: WatchSecond[], fromS: number, kbps: number): number | undefined {
+  const after = seconds.filter(s => s.t > fromS)
+  const i = after.findIndex((s, j) => s.kbps >= kbps && (after[j + 1] === undefined || after[j + 1].kbps >= kbps))
+  return i < 0 ? undefined : after[i].t - fromS
+}
+
 export function formatSeconds (seconds: WatchSecond[]): string {
   const r = (x: number | null): string => x === null ? '-' : x.toFixed(0)
-  return seconds.map(s => `${s.t}s fps=${r(s.fps)} kbps=${r(s.kbps)} est=${r(s.estimateKbps)} target=${r(s.targetKbps)} qdelay=${r(s.queueingDelayMs)} rtt=${r(s.rttMs)} ${s.source ?? ''}`).join('\n')
+  return seconds.map(s => `${s.t}s fps=${r(s.fps)} kbps=${r(s.kbps)} est=${r(s.estimateKbps)} target=${r(s.targetKbps)} qdelay=${r(s.queueingDelayMs)} rtt=${r(s.rttMs)} loss=${s.lossFraction === null ? '-' : s.lossFraction.toFixed(3)} resent=${r(s.retransmitted)} skipped=${r(s.retransmitsSkipped)} ${s.source ?? ''}`).join('\n')
 }

@@ -28,6 +28,7 @@ export interface LinkSimInit {
   maxBitrateBps: number
   startBitrateBps: number
   probing?: boolean
+  fastRampUp?: boolean
 }
 
 export interface LinkSimSample {
@@ -76,7 +77,8 @@ export function runLinkSim (init: LinkSimInit): LinkSimResult {
     minBitrateBps: init.minBitrateBps,
     maxBitrateBps: init.maxBitrateBps,
     startBitrateBps: init.startBitrateBps,
-    probing: init.probing === false ? false : undefined
+    probing: init.probing === false ? false : undefined,
+    fastRampUp: init.fastRampUp
   })
   const generator = new TransportFeedbackGenerator({ senderSsrc: 2, mediaSsrc: 1 })
   const header = new Uint8Array([0x80, 96, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])

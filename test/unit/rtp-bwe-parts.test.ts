@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { AcknowledgedBitrateEstimator } from '../../src/rtp/bwe-acknowledged-bitrate.ts'
-import { AimdRateControl } from '../../src/rtp/bwe-aimd-rate-control.ts'
+import { AimdRateControl, MAX_INCREASE_PER_SECOND, RAMP_AFTER_MS } from '../../src/rtp/bwe-aimd-rate-control.ts'
 import { FallbackBandwidthEstimator } from '../../src/rtp/bwe-fallback.ts'
 import { InterArrival } from '../../src/rtp/bwe-inter-arrival.ts'
 import { LossBasedController } from '../../src/rtp/bwe-loss-based.ts'
@@ -111,6 +111,65 @@ describe('AimdRateControl', () => {
   })
 })
 
+describe('AimdRateControl fast ramp-up', () => {
+  /** 0.85 × 1 Mbit/s after an overuse at 0 (link capacity 1 Mbit/s), then `normal` every 100 ms to `untilMs`, the acknowledged rate following at 95 %; the rate each second. */
+  function climb (fastRampUp: boolean, untilMs: number, overuseAtMs?: number): number[] {
+    const aimd = new AimdRateControl({ startBitrateBps: 1 * M, minBitrateBps: 100_000, maxBitrateBps: 10 * M, fastRampUp })
+    aimd.update('normal', 1 * M, -100)
+    aimd.update('overusing', 1 * M, 0)
+    expect(aimd.linkCapacityBps).toBeCloseTo(1 * M, -3)
+    const perSecond: number[] = []
+    for (let t = 100; t <= untilMs; t += 100) {
+      aimd.update(t === overuseAtMs ? 'overusing' : 'normal', 0.95 * aimd.bitrateBps, t)
+      if (t % 1000 === 0) perSecond.push(aimd.bitrateBps)
+    }
+    return perSecond
+  }
+
+  it('after 2 s without overuse at the link capacity, forgets it and climbs ever faster, at most 40 %/s; plain GCC creeps', () => {
+    const fast = climb(true, 8000)
+    const plain = climb(false, 8000)
+    // Before RAMP_AFTER_MS it is GCC's own (additive near the capacity): the same with and without.
+    expect(fast[RAMP_AFTER_MS / 1000 - 2]).toBe(plain[RAMP_AFTER_MS / 1000 - 2])
+    // 1 → 2 Mbit/s in 8 s; plain GCC is additive (about a packet per response time) and does not reach 1.2.
+    expect(fast.at(-1)).toBeGreaterThan(2 * M)
+    expect(plain.at(-1)).toBeLessThan(1.2 * M)
+    const steps = fast.slice(1).map((bps, i) => bps / fast[i])
+    for (const step of steps) expect(step).toBeLessThanOrEqual(MAX_INCREASE_PER_SECOND + 1e-9)
+    // Faster the longer it lasts.
+    expect(steps.at(-1)).toBeGreaterThan(steps[RAMP_AFTER_MS / 1000])
+  })
+
+  it('an overuse ends the fast run: 0.85 × acknowledged, then GCC\'s pace for another 2 s', () => {
+    const r = climb(true, 9000, 6000) // r[i] is the rate at (i + 1) s
+    const ramping = climb(true, 9000)
+    expect(r[5]).toBeLessThan(0.85 * ramping[5])
+    // For 2 s after the overuse at 6 s: GCC near a capacity (additive, a few %/s), not 40 %/s.
+    expect(r[7] / r[5]).toBeLessThan(1.1)
+  })
+
+  it('crosses the link capacity estimate at GCC\'s 8 %/s, however fast it climbed to it', () => {
+    const aimd = new AimdRateControl({ startBitrateBps: 1 * M, minBitrateBps: 100_000, maxBitrateBps: 10 * M })
+    aimd.update('normal', 1 * M, -100)
+    aimd.update('overusing', 1 * M, 0)
+    const capacity = aimd.linkCapacityBps as number
+    let crossedMs: number | undefined
+    let before = aimd.bitrateBps
+    let fastest = 1
+    for (let t = 100; t <= 10_000; t += 100) {
+      aimd.update('normal', 0.95 * aimd.bitrateBps, t)
+      const step = (aimd.bitrateBps / before) ** 10 // per second
+      if (crossedMs === undefined && before < capacity) fastest = Math.max(fastest, step)
+      if (crossedMs === undefined && aimd.bitrateBps >= capacity) crossedMs = t
+      else if (crossedMs !== undefined && t <= crossedMs + 300) expect(step).toBeLessThanOrEqual(1.09)
+      before = aimd.bitrateBps
+    }
+    expect(crossedMs).toBeDefined()
+    expect(fastest).toBeGreaterThan(1.1) // it did climb faster than GCC below the capacity
+    expect(aimd.bitrateBps).toBeGreaterThan(3 * M) // and goes on ramping past it
+  })
+})
+
 describe('LossBasedController', () => {
   it('decreases over 10 % loss, holds from 2 to 10 %, increases under 2 %', () => {
     const loss = new LossBasedController({ startBitrateBps: 2 * M, minBitrateBps: 100_000, maxBitrateBps: 4 * M, minPackets: 20, minIntervalMs: 0 })
@@ -122,6 +181,27 @@ describe('LossBasedController', () => {
     expect(loss.bitrateBps).toBe(after)
     loss.onPackets(100, 0, after, 2000)
     expect(loss.bitrateBps).toBeCloseTo(after * 1.08 + 1000, -2)
+  })
+
+  it('beside a delay-based estimate, lifts a cap loss has not justified for liftAfterMs; 2 % loss or more restarts the wait', () => {
+    const init = { startBitrateBps: 2 * M, minBitrateBps: 100_000, maxBitrateBps: 4 * M, minPackets: 20, minIntervalMs: 0 }
+    const lifting = new LossBasedController({ ...init, liftAfterMs: 2000 })
+    const alone = new LossBasedController(init)
+    for (const loss of [lifting, alone]) {
+      loss.onPackets(100, 20, 2 * M, 0) // 20 %: cut to 1.8 Mbit/s
+      loss.onPackets(100, 0, 1.8 * M, 1000) // low since 1 s
+      loss.onPackets(100, 3, 1.8 * M, 2000) // 3 %: holds, and the wait starts again
+      loss.onPackets(100, 0, 1.8 * M, 3000)
+      loss.onPackets(100, 0, 1.8 * M, 4000)
+    }
+    expect(lifting.bitrateBps).toBeLessThan(2.2 * M)
+    lifting.onPackets(100, 0, 1.8 * M, 5000) // under 2 % for 2 s
+    alone.onPackets(100, 0, 1.8 * M, 5000)
+    expect(lifting.bitrateBps).toBe(4 * M)
+    expect(alone.bitrateBps).toBeLessThan(2.2 * M)
+    // Loss over 10 % pulls a lifted cap down again, from what is being sent.
+    lifting.onPackets(100, 20, 2 * M, 6000)
+    expect(lifting.bitrateBps).toBeCloseTo(1.8 * M, -3)
   })
 
   it('waits for enough packets and time before it judges', () => {
