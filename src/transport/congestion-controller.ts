@@ -201,10 +201,12 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     const stamped = writeTransportSequence(packet, this.#extensionId, sequence)
     if (stamped === undefined) return
     const out = Buffer.isBuffer(stamped) ? stamped : Buffer.from(stamped.buffer, stamped.byteOffset, stamped.byteLength)
+    // Kept for repairs even when the stack refused it (a full buffer, a failed sendto): the
+    // receiver sees the media sequence gap and NACKs it, and the resend can still go.
+    if (!repair) this.#history.sent(out)
     if (!this.#init.send(out, now)) return
     this.#sequence = (sequence + 1) & 0xffff
     this.#sendSide.onPacketSent({ sequence, sendTimeMs: now, size: out.length })
-    if (!repair) this.#history.sent(out)
   }
 
   #repair (seqs: number[], now: number): void {

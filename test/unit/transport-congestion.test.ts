@@ -165,6 +165,23 @@ describe('CongestionController', () => {
     cc.close()
   })
 
+  it('keeps a packet the stack refused for repairs: its NACK is answered', () => {
+    const wire: Buffer[] = []
+    // The stack refuses 101 the first time only.
+    let refused = 0
+    const cc = new CongestionController({ ssrc: 0x1234, minBitrateBps: 100_000, maxBitrateBps: 2_000_000, send: p => { if (p.readUInt16BE(2) === 101 && refused++ === 0) return false; wire.push(Buffer.from(p)); return true }, logger: log, now: () => Date.now() })
+    for (const seq of [100, 101, 102]) cc.send(rtp(seq, 200))
+    vi.advanceTimersByTime(50)
+    expect(wire.map(p => p.readUInt16BE(2))).toEqual([100, 102])
+    // A refused packet took no transport-wide number: the receiver sees no gap there.
+    expect(wire.map(p => readTransportSequence(p, TRANSPORT_CC_EXTENSION_ID))).toEqual([0, 1])
+    cc.onRtcp(buildNack(9, 0x1234, [101]))
+    vi.advanceTimersByTime(10)
+    expect(wire.map(p => p.readUInt16BE(2))).toEqual([100, 102, 101])
+    expect(cc.stats().retransmitted).toBe(1)
+    cc.close()
+  })
+
   it('answers a NACK from its own history with a new transport-wide number', () => {
     const wire: Buffer[] = []
     const cc = new CongestionController({ ssrc: 0x1234, minBitrateBps: 100_000, maxBitrateBps: 2_000_000, send: p => { wire.push(Buffer.from(p)); return true }, logger: log, now: () => Date.now() })
