@@ -25,6 +25,11 @@ export interface SourceStats extends RtpStatsSnapshot {
   rtpPort: number | null
   /** The encoder's target bit rate (kbit/s: configured, or the last setBitrate()); null when the daemon does not control it (WHIP). */
   targetBitrateKbps: number | null
+  /**
+   * The format the encoder is fed (configured, or the last setVideoFormat(): adaptation steps it down
+   * on a slow link); width/height null where the source's own size is used; null for audio or WHIP.
+   */
+  format: { width: number | null, height: number | null, fps: number } | null
 }
 
 /**
@@ -52,6 +57,13 @@ export interface VideoFormatChange {
   width?: number
   height?: number
   fps?: number
+}
+
+/** A running video source's resolution and frame rate; width/height undefined where the source's own size is used. */
+export interface VideoFormat {
+  width: number | undefined
+  height: number | undefined
+  fps: number
 }
 
 /** What the pipeline's own elements count (pad probes and element properties), read while it runs. */
@@ -88,8 +100,10 @@ export interface ControllableSource extends RunningSource {
   readonly adaptiveRange?: AdaptiveRange
   /** New target bit rate (kbit/s); resolves once the encoder took it. */
   setBitrate: (kbps: number) => Promise<void>
+  /** The format the encoder is fed now (configured, or the last setVideoFormat()); undefined for audio. */
+  readonly videoFormat: VideoFormat | undefined
   /** New resolution and/or frame rate (video); resolves with the format now asked for. */
-  setVideoFormat: (format: VideoFormatChange) => Promise<{ width: number | undefined, height: number | undefined, fps: number }>
+  setVideoFormat: (format: VideoFormatChange) => Promise<VideoFormat>
   elementStats: () => Promise<ElementStats>
 }
 
@@ -100,5 +114,18 @@ export function isControllable (source: RunningSource): source is ControllableSo
 /** A source's stats: what it is, what flowed, and how the thing that makes it runs. */
 export function sourceStats (source: RunningSource, rtp: RtpStatsSnapshot, run: Pick<SourceStats, 'state' | 'pid' | 'restarts' | 'keyFrameRequests' | 'rtpPort'>): SourceStats {
   const { name, kind, codec, encoder, ssrc, payloadType } = source
-  return { ...rtp, name, kind, codec, encoder, ssrc, payloadType, ...run, targetBitrateKbps: isControllable(source) ? source.bitrateKbps : null }
+  const controllable = isControllable(source) ? source : undefined
+  const format = controllable?.videoFormat
+  return {
+    ...rtp,
+    name,
+    kind,
+    codec,
+    encoder,
+    ssrc,
+    payloadType,
+    ...run,
+    targetBitrateKbps: controllable?.bitrateKbps ?? null,
+    format: format === undefined ? null : { width: format.width ?? null, height: format.height ?? null, fps: format.fps }
+  }
 }
