@@ -102,7 +102,8 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
     this.#stats = new RtpStats(this.codec)
     if (this.kind === 'video' && init.source.adaptive !== false && bitrateControl(this.encoderElement)?.live === true) {
       const maxKbps = settings.bitrateKbps
-      this.#adaptiveRange = { minKbps: Math.min(init.source.minBitrate ?? DEFAULT_MIN_VIDEO_BITRATE_KBPS, maxKbps), maxKbps }
+      const floorKbps = Math.min(init.source.minBitrate ?? DEFAULT_MIN_VIDEO_BITRATE_KBPS, maxKbps)
+      this.#adaptiveRange = { minKbps: Math.min(MIN_BITRATE_KBPS, floorKbps), floorKbps, maxKbps }
     }
   }
 

@@ -89,7 +89,13 @@ export interface ElementStats {
  */
 /** The range the daemon moves a source's bit rate in to follow its viewers' links (kbit/s). */
 export interface AdaptiveRange {
+  /**
+   * The least the viewers' estimates go to: under the floor the format steps down and the encoder
+   * follows the estimate further (format-ladder.ts), so the estimators must be free to say so.
+   */
   minKbps: number
+  /** `minBitrate`: the least the encoder goes to at the configured size and frame rate. */
+  floorKbps: number
   maxKbps: number
 }
 

@@ -51,7 +51,7 @@ function setup (over: { minKbps?: number, source?: FakeSource } = {}): { source:
   const logs: Array<{ msg: string, level: number }> = []
   const logger = pino({ level: 'debug' }, { write: (line: string) => { logs.push(JSON.parse(line)) } })
   const source = over.source ?? new FakeSource()
-  const control = new SourceRateControl({ source: source as any, range: { minKbps: over.minKbps ?? 150, maxKbps: 2000 }, logger, now: () => Date.now() })
+  const control = new SourceRateControl({ source: source as any, range: { minKbps: 8, floorKbps: over.minKbps ?? 150, maxKbps: 2000 }, logger, now: () => Date.now() })
   const track = new FakeTrack()
   control.add(track)
   return { source, track, control, logs }

@@ -14,7 +14,7 @@ export type EstimatingTrack = Pick<TypedEmitter<SendTrackEvents>, 'on' | 'off'>
  * lowest of them (one encoding serves every viewer, so for now the slowest
  * viewer sets it — a ladder or temporal layers is the later step of issue
  * 17), less a headroom for repairs and packet overhead, within the
- * source's [min, max]. Changes are rate-limited with hysteresis: a step
+ * source's [floor (minBitrate), max]. Changes are rate-limited with hysteresis: a step
  * smaller than HYSTERESIS is ignored, a decrease waits DECREASE_INTERVAL_MS
  * since the last change, an increase INCREASE_INTERVAL_MS. Below the
  * floor, a FormatLadder steps the picture or frame rate down and lowers
@@ -60,7 +60,7 @@ export class SourceRateControl {
     this.#currentKbps = init.range.maxKbps
     const format = init.source.videoFormat
     if (format !== undefined) {
-      this.#ladder = new FormatLadder({ source: init.source, minKbps: init.range.minKbps, logger: init.logger, now: init.now, ...init.ladder }, format)
+      this.#ladder = new FormatLadder({ source: init.source, minKbps: init.range.floorKbps, logger: init.logger, now: init.now, ...init.ladder }, format)
       // A new step is a new floor: the target moves to it.
       this.#ladder.on('step', () => { this.#update() })
     }
@@ -121,7 +121,7 @@ export class SourceRateControl {
 
   /** The least target now: minBitrate, or less at a lower format step. */
   #floorKbps (): number {
-    return this.#ladder?.floorKbps ?? this.#init.range.minKbps
+    return this.#ladder?.floorKbps ?? this.#init.range.floorKbps
   }
 
   /** The target the viewers' estimates ask for now (kbit/s). */
