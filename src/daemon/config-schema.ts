@@ -49,7 +49,7 @@ const source = z.strictObject({
   height: z.number().int().positive().optional(),
   fps: z.number().int().positive().optional(),
   bitrate: z.number().int().positive().optional().describe('kbit/s: the target, and the most the encoder sends'),
-  minBitrate: z.number().int().positive().optional().describe('kbit/s: the least the encoder goes down to when a viewer\'s link is slow (video; default 150, at most bitrate)'),
+  minBitrate: z.number().int().positive().optional().describe('kbit/s: the least the encoder goes down to at the configured size and frame rate when a viewer\'s link is slow; below it the picture, then the frame rate, step down (video; default 150, at most bitrate)'),
   adaptive: z.boolean().optional().describe('the encoder follows the slowest viewer\'s estimated link rate (video; default true); false pins it at bitrate'),
   keyframeInterval: z.number().int().positive().optional().describe('frames between key frames'),
   alwaysOn: z.boolean().optional().describe('run the pipeline even with no viewer')

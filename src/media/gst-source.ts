@@ -11,7 +11,7 @@ import { elementNames, gstElements, missingElementIn, type GstElements } from '.
 import { DEFAULT_START_TIMEOUT_MS, type GstProcessInit } from './gst-process.ts'
 import { PipelineHost } from './pipeline-host.ts'
 import { RtpStats } from './rtp-stats.ts'
-import { sourceStats, type AdaptiveRange, type ControllableSource, type ElementStats, type SourceStats, type VideoFormatChange } from './running-source.ts'
+import { sourceStats, type AdaptiveRange, type ControllableSource, type ElementStats, type SourceStats, type VideoFormat, type VideoFormatChange } from './running-source.ts'
 import { buildSourcePipeline, DEFAULT_MIN_VIDEO_BITRATE_KBPS, RTCP_IN, sourceSettings, type SourceConfig, type SourcePipelineOptions } from './source-pipeline.ts'
 import { bindLoopback, closeSocket, LOOPBACK } from './udp-socket.ts'
 
@@ -102,7 +102,8 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
     this.#stats = new RtpStats(this.codec)
     if (this.kind === 'video' && init.source.adaptive !== false && bitrateControl(this.encoderElement)?.live === true) {
       const maxKbps = settings.bitrateKbps
-      this.#adaptiveRange = { minKbps: Math.min(init.source.minBitrate ?? DEFAULT_MIN_VIDEO_BITRATE_KBPS, maxKbps), maxKbps }
+      const floorKbps = Math.min(init.source.minBitrate ?? DEFAULT_MIN_VIDEO_BITRATE_KBPS, maxKbps)
+      this.#adaptiveRange = { minKbps: Math.min(MIN_BITRATE_KBPS, floorKbps), floorKbps, maxKbps }
     }
   }
 
@@ -115,6 +116,10 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
   get adaptiveRange (): AdaptiveRange | undefined { return this.#adaptiveRange }
   /** The target bit rate (kbit/s) the encoder was last given. */
   get bitrateKbps (): number { return this.#options.bitrateKbps }
+  /** The format the encoder is fed now (configured, or the last setVideoFormat()); undefined for audio. */
+  get videoFormat (): VideoFormat | undefined {
+    return this.kind === 'video' ? { width: this.#options.width, height: this.#options.height, fps: this.#options.fps } : undefined
+  }
 
   async start (): Promise<void> {
     if (this.#host !== undefined) return
@@ -205,7 +210,7 @@ export class GstSource extends TypedEmitter<GstSourceEvents> implements Startabl
    * rate is the source's own, so only what it can produce). The host refuses,
    * with VideoFormatUnsupportedError, what the source cannot produce.
    */
-  async setVideoFormat (change: VideoFormatChange): Promise<{ width: number | undefined, height: number | undefined, fps: number }> {
+  async setVideoFormat (change: VideoFormatChange): Promise<VideoFormat> {
     if (this.kind !== 'video') throw new VideoFormatUnsupportedError(`source ${this.name} is ${this.kind}: it has no resolution or frame rate`)
     for (const [key, value, max] of [['width', change.width, MAX_VIDEO_SIDE], ['height', change.height, MAX_VIDEO_SIDE], ['fps', change.fps, MAX_FPS]] as const) {
       if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > max)) throw new BadRequestError(`${key} ${value} for source ${this.name}: give a whole number 1-${max}`)

@@ -25,6 +25,11 @@ export interface SourceStats extends RtpStatsSnapshot {
   rtpPort: number | null
   /** The encoder's target bit rate (kbit/s: configured, or the last setBitrate()); null when the daemon does not control it (WHIP). */
   targetBitrateKbps: number | null
+  /**
+   * The format the encoder is fed (configured, or the last setVideoFormat(): adaptation steps it down
+   * on a slow link); width/height null where the source's own size is used; null for audio or WHIP.
+   */
+  format: { width: number | null, height: number | null, fps: number } | null
 }
 
 /**
@@ -54,6 +59,13 @@ export interface VideoFormatChange {
   fps?: number
 }
 
+/** A running video source's resolution and frame rate; width/height undefined where the source's own size is used. */
+export interface VideoFormat {
+  width: number | undefined
+  height: number | undefined
+  fps: number
+}
+
 /** What the pipeline's own elements count (pad probes and element properties), read while it runs. */
 export interface ElementStats {
   encoder: {
@@ -77,7 +89,13 @@ export interface ElementStats {
  */
 /** The range the daemon moves a source's bit rate in to follow its viewers' links (kbit/s). */
 export interface AdaptiveRange {
+  /**
+   * The least the viewers' estimates go to: under the floor the format steps down and the encoder
+   * follows the estimate further (format-ladder.ts), so the estimators must be free to say so.
+   */
   minKbps: number
+  /** `minBitrate`: the least the encoder goes to at the configured size and frame rate. */
+  floorKbps: number
   maxKbps: number
 }
 
@@ -88,8 +106,10 @@ export interface ControllableSource extends RunningSource {
   readonly adaptiveRange?: AdaptiveRange
   /** New target bit rate (kbit/s); resolves once the encoder took it. */
   setBitrate: (kbps: number) => Promise<void>
+  /** The format the encoder is fed now (configured, or the last setVideoFormat()); undefined for audio. */
+  readonly videoFormat: VideoFormat | undefined
   /** New resolution and/or frame rate (video); resolves with the format now asked for. */
-  setVideoFormat: (format: VideoFormatChange) => Promise<{ width: number | undefined, height: number | undefined, fps: number }>
+  setVideoFormat: (format: VideoFormatChange) => Promise<VideoFormat>
   elementStats: () => Promise<ElementStats>
 }
 
@@ -100,5 +120,18 @@ export function isControllable (source: RunningSource): source is ControllableSo
 /** A source's stats: what it is, what flowed, and how the thing that makes it runs. */
 export function sourceStats (source: RunningSource, rtp: RtpStatsSnapshot, run: Pick<SourceStats, 'state' | 'pid' | 'restarts' | 'keyFrameRequests' | 'rtpPort'>): SourceStats {
   const { name, kind, codec, encoder, ssrc, payloadType } = source
-  return { ...rtp, name, kind, codec, encoder, ssrc, payloadType, ...run, targetBitrateKbps: isControllable(source) ? source.bitrateKbps : null }
+  const controllable = isControllable(source) ? source : undefined
+  const format = controllable?.videoFormat
+  return {
+    ...rtp,
+    name,
+    kind,
+    codec,
+    encoder,
+    ssrc,
+    payloadType,
+    ...run,
+    targetBitrateKbps: controllable?.bitrateKbps ?? null,
+    format: format === undefined ? null : { width: format.width ?? null, height: format.height ?? null, fps: format.fps }
+  }
 }

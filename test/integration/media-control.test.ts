@@ -1,5 +1,9 @@
 import type dgram from 'node:dgram'
+import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
+import { SourceRateControl } from '../../src/core/media-router/source-rate-control.ts'
+import type { BandwidthEstimate } from '../../src/rtp/bwe-estimate.ts'
+import { TypedEmitter } from '../../src/util/typed-emitter.ts'
 import type { Codec } from '../../src/media/codecs.ts'
 import { gstElements } from '../../src/media/gst-elements.ts'
 import { udpSrcPort, isRenderedBuffer } from '../../src/media/gst-output.ts'
@@ -45,6 +49,8 @@ interface Consumer {
   frames: Array<{ pts: number, at: number }>
   /** Widths the decoder's output caps took, in order. */
   widths: number[]
+  /** The decoder's output formats ("320x240@30", its caps' size and frame rate), in order. */
+  formats: string[]
 }
 
 /**
@@ -54,7 +60,7 @@ interface Consumer {
  * every decoded frame with its timestamp.
  */
 async function consume (source: GstSource, codec: Codec): Promise<Consumer> {
-  const consumer: Consumer = { rate: new ByteRate(), frames: [], widths: [] }
+  const consumer: Consumer = { rate: new ByteRate(), frames: [], widths: [], formats: [] }
   const decoder = await gstElements.first(CODECS[codec].decoders)
   const proc = new GstProcess({ label: 'test decoder', pipeline: buildSinkPipeline({ spec: { kind: 'count' }, codec, payloadType: source.payloadType, decoder, jitterLatencyMs: 50 }), restart: false })
   let decoderPort: number | undefined
@@ -66,6 +72,9 @@ async function consume (source: GstSource, codec: Codec): Promise<Consumer> {
     }
     const caps = /\.GstPad:src: caps = video\/x-raw.*width=\(int\)(\d+)/.exec(line)
     if (caps !== null && line.includes(decoder ?? '') && consumer.widths.at(-1) !== Number(caps[1])) consumer.widths.push(Number(caps[1]))
+    const format = /\.GstPad:src: caps = video\/x-raw.*width=\(int\)(\d+), height=\(int\)(\d+).*framerate=\(fraction\)(\d+)\/1/.exec(line)
+    const seen = format === null ? undefined : `${format[1]}x${format[2]}@${format[3]}`
+    if (seen !== undefined && line.includes(decoder ?? '') && consumer.formats.at(-1) !== seen) consumer.formats.push(seen)
   })
   cleanups.push(async () => { await proc.stop() })
   await proc.start()
@@ -189,6 +198,72 @@ describe('a running source under control: bit rate, format, key frames, stats (n
     expect(fixed.stats().state).toBe('running')
     // the refusal changed nothing
     expect((await fixed.elementStats()).format).toMatchObject({ fps: 30 })
+  })
+
+  it('below the bit-rate floor, SourceRateControl steps the running source\'s format down and back up, without a restart', async () => {
+    // minBitrate 300 at 320×240@30: the ladder is 320×240@30 (floor 300), 240×180@30 (169), 240×180@15 (84), …
+    const source = await running('h264', { width: 320, height: 240, fps: 30, bitrate: 600, minBitrate: 300 })
+    const consumer = await consume(source, 'h264')
+    await source.start()
+    source.requestKeyFrame()
+    await sleep(1_000)
+    const pid = source.pid
+    // The estimates may go under minBitrate (the floor at 320×240@30): the format steps down there.
+    expect(source.adaptiveRange).toEqual({ minKbps: 8, floorKbps: 300, maxKbps: 600 })
+    // Short holds keep the case short; the defaults are 1 s down and 4 s up.
+    const control = new SourceRateControl({ source, range: source.adaptiveRange!, logger: pino({ level: 'silent' }), ladder: { downHoldMs: 300, upHoldMs: 600 } })
+    cleanups.push(async () => { control.close() })
+    const viewer = new TypedEmitter<{ estimate: [BandwidthEstimate] }>()
+    control.add(viewer)
+    // A viewer whose link carries 100 kbit/s (95 after headroom): under 300 and 169, over 84.
+    let linkKbps = 100
+    const feedback = setInterval(() => {
+      const bps = linkKbps * 1000
+      viewer.emit('estimate', { bitrateBps: bps, delayBasedBps: bps, lossBasedBps: bps, acknowledgedBps: bps, state: 'hold', queueingDelayMs: 0, trend: 0, threshold: 6, lossFraction: 0, rttMs: 20, source: 'transport-cc' })
+    }, 50)
+    cleanups.push(async () => { clearInterval(feedback) })
+    const until = async (what: () => boolean, ms: number): Promise<number> => {
+      const from = performance.now()
+      while (!what() && performance.now() - from < ms) await sleep(20)
+      return performance.now() - from
+    }
+
+    const down = performance.now()
+    const downMs = await until(() => control.format?.step === 2, 3_000)
+    expect(control.format).toMatchObject({ step: 2, width: 240, height: 180, fps: 15, floorKbps: 84 })
+    await until(() => consumer.widths.at(-1) === 240, 2_000)
+    const seenDownMs = performance.now() - down
+    expect(consumer.widths.at(-1)).toBe(240) // decoded at the new size
+    await sleep(1_000)
+    expect((await source.elementStats()).format).toEqual({ width: 240, height: 180, fps: 15 })
+    expect(source.stats().format).toEqual({ width: 240, height: 180, fps: 15 })
+    expect(source.bitrateKbps).toBe(95) // the estimate less headroom, under minBitrate
+    // 15 frames a second decoded now (30 before)
+    const slow = consumer.frames.filter(f => f.at > performance.now() - 1_000).length
+    expect(slow).toBeGreaterThan(10)
+    expect(slow).toBeLessThan(20)
+
+    linkKbps = 1_000
+    const up = performance.now()
+    const upMs = await until(() => control.format?.step === 0, 4_000)
+    expect(control.format).toMatchObject({ step: 0, width: 320, height: 240, fps: 30 })
+    await until(() => consumer.widths.at(-1) === 320, 2_000)
+    const seenUpMs = performance.now() - up
+    await sleep(700)
+    expect(consumer.widths).toEqual([320, 240, 320])
+    expect((await source.elementStats()).format).toEqual({ width: 320, height: 240, fps: 30 })
+    expect(consumer.frames.filter(f => f.at > performance.now() - 500).length).toBeGreaterThan(10)
+    expect(source.bitrateKbps).toBe(600)
+    expect(source.pid).toBe(pid)
+    expect(source.stats().restarts).toBe(0)
+    const gapDown = largestGap(consumer.frames, down, up)
+    const gapUp = largestGap(consumer.frames, up, performance.now())
+    console.log(`format ladder: down two steps in ${Math.round(downMs)} ms (decoded at 240 wide after ${Math.round(seenDownMs)} ms), up two in ${Math.round(upMs)} ms (320 wide after ${Math.round(seenUpMs)} ms); largest decoded-frame gap ${gapDown.toFixed(1)} ms going down, ${gapUp.toFixed(1)} ms going up`)
+    // What the decoder saw, step by step: the picture, then the frame rate, down and back up.
+    expect(consumer.formats).toEqual(['320x240@30', '240x180@30', '240x180@15', '240x180@30', '320x240@30'])
+    // The step from 15 back to 30 fps loses one frame (a 133 ms step in decoded timestamps, every
+    // run; the size steps and 30 → 15 lose none): at most two frame intervals of the lower rate.
+    expect(Math.max(gapDown, gapUp)).toBeLessThanOrEqual(2 * 1000 / 15 + 5)
   })
 
   it('a key frame on request, through the encoder itself', async () => {

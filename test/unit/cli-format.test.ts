@@ -1,6 +1,7 @@
 import { parseBitrate } from '../../src/cli/parse-options.ts'
 import { describe, expect, it } from 'vitest'
 import { formatMessage } from '../../src/cli/commands/listen.ts'
+import { formatSources } from '../../src/cli/commands/sources.ts'
 import { formatBrowsers, formatPair, formatRtt } from '../../src/cli/commands/sessions.ts'
 import { formatBytes } from '../../src/cli/format-bytes.ts'
 import { formatFields } from '../../src/cli/format-fields.ts'
@@ -88,6 +89,30 @@ describe('edgectl formatting', () => {
     expect(formatMessage({ peer: 'P', channel: 'c', text: 'a\tb\r\nc\u0007\u007f' }, 'robot')).toBe('P robot: a\tb\\r\\nc\\u0007\\u007f\n')
     expect(formatMessage({ peer: 'P', channel: 'c', text: '' })).toBe('P: \n')
     expect(formatMessage({ peer: 'P', channel: 'c', base64: '' })).toBe('P: <0 bytes base64 >\n')
+  })
+})
+
+describe('edgectl sources', () => {
+  it('shows the format a running video source is fed now (a slow link steps it down), "-" for audio or a stopped one', () => {
+    const base = { codec: 'h264', encoder: 'x264enc', hardware: false, alwaysOn: false, published: false, running: true, users: 1, error: null }
+    const out = formatSources({
+      local: [
+        { ...base, name: 'cam', kind: 'video', stats: { format: { width: 480, height: 360, fps: 15 } } },
+        { ...base, name: 'usb', kind: 'video', stats: { format: { width: null, height: null, fps: 30 } } },
+        { ...base, name: 'mic', kind: 'audio', codec: 'opus', stats: { format: null } },
+        { ...base, name: 'off', kind: 'video', running: false, users: 0, stats: null }
+      ],
+      encoders: [],
+      remote: [],
+      viewers: [],
+      producers: []
+    } as any)
+    const rows = out.split('\n')
+    expect(rows[0]).toMatch(/RUNNING +FORMAT +VIEWERS/)
+    expect(rows[1]).toMatch(/^cam .* 480x360@15 +1/)
+    expect(rows[2]).toMatch(/^usb .* \?x\?@30 +1/)
+    expect(rows[3]).toMatch(/^mic .* - +1/)
+    expect(rows[4]).toMatch(/^off .* no +- +0/)
   })
 })
 

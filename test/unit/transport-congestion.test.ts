@@ -244,7 +244,7 @@ describe('SourceRateControl', () => {
   it('sets the encoder to the slowest viewer less headroom, within [min, max], rate-limited with hysteresis', async () => {
     const set: number[] = []
     const source = { setBitrate: async (kbps: number) => { set.push(kbps) } }
-    const control = new SourceRateControl({ source: source as any, range: { minKbps: 150, maxKbps: 2000 }, logger: log, now: () => Date.now() })
+    const control = new SourceRateControl({ source: source as any, range: { minKbps: 8, floorKbps: 150, maxKbps: 2000 }, logger: log, now: () => Date.now() })
     const fast = new FakeTrack()
     const slow = new FakeTrack()
     control.add(fast as unknown as SendTrack)

@@ -12,16 +12,23 @@ interface SetOptions {
   keyFrame?: boolean
 }
 
-/** Local sources (with the encoder each uses), then the swarm's remote ones. */
+/** "640x480@30" of a running video source (its size "?" where the source's own is used); "-" otherwise. */
+function formatOf (s: SourcesResponse['local'][number]): string {
+  const f = s.stats?.format
+  return f === null || f === undefined ? '-' : `${f.width ?? '?'}x${f.height ?? '?'}@${f.fps}`
+}
+
+/** Local sources (with the encoder each uses and the format it is fed now), then the swarm's remote ones. */
 export function formatSources (res: SourcesResponse): string {
   const local = res.local.length === 0
     ? 'no local sources\n'
     : formatTable(
-      ['SOURCE', 'KIND', 'CODEC', 'ENCODER', 'RUNNING', 'VIEWERS', 'ERROR'],
+      ['SOURCE', 'KIND', 'CODEC', 'ENCODER', 'RUNNING', 'FORMAT', 'VIEWERS', 'ERROR'],
       res.local.map(s => [
         s.name, s.kind, s.codec,
         s.encoder === null ? 'none' : `${s.encoder}${s.hardware ? ' (hw)' : ''}`,
         s.running ? 'yes' : (s.alwaysOn ? 'no (always-on)' : 'no'),
+        formatOf(s),
         String(s.users),
         s.error === null ? '-' : `${s.error.name}: ${s.error.message}`
       ]))

@@ -185,6 +185,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
       kind: this.kind,
       packets: this.#packets,
       keyFrames: this.keyFrames,
+      adaptation: this.#rate === undefined ? null : { targetKbps: this.#rate.targetKbps, format: this.#rate.format ?? null },
       consumers
     }
   }

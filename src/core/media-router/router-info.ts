@@ -1,4 +1,5 @@
 import type { ConsumerKind, ConsumerStats } from './consumer.ts'
+import type { FormatLadderInfo } from './format-ladder.ts'
 
 /** What makes a producer's stream: a configured source, a WHIP publication, a peer's stream forwarded. */
 export type ProducerKind = 'source' | 'published' | 'forward'
@@ -25,5 +26,10 @@ export interface ProducerInfo {
   packets: number
   /** Its one key-frame policy: requests passed to the encoder (or forwarded peer), and those merged into them. */
   keyFrames: { sent: number, merged: number }
+  /**
+   * An adaptive source: the encoder's target as the consumers' estimates set it (kbit/s), and the
+   * format step their links allow (null for audio); null when the stream is not adaptive.
+   */
+  adaptation: { targetKbps: number, format: FormatLadderInfo | null } | null
   consumers: ConsumerInfo[]
 }

@@ -3,6 +3,7 @@ import type { BandwidthEstimate } from '../../rtp/bwe-estimate.ts'
 import type { AdaptiveRange, ControllableSource } from '../../media/running-source.ts'
 import type { SendTrackEvents } from '../../transport/track-types.ts'
 import type { TypedEmitter } from '../../util/typed-emitter.ts'
+import { FormatLadder, type FormatLadderInfo, type FormatLadderInit } from './format-ladder.ts'
 
 /** What a viewer's track with congestion control offers: its estimates. */
 export type EstimatingTrack = Pick<TypedEmitter<SendTrackEvents>, 'on' | 'off'>
@@ -13,15 +14,19 @@ export type EstimatingTrack = Pick<TypedEmitter<SendTrackEvents>, 'on' | 'off'>
  * lowest of them (one encoding serves every viewer, so for now the slowest
  * viewer sets it — a ladder or temporal layers is the later step of issue
  * 17), less a headroom for repairs and packet overhead, within the
- * source's [min, max]. Changes are rate-limited with hysteresis: a step
+ * source's [floor (minBitrate), max]. Changes are rate-limited with hysteresis: a step
  * smaller than HYSTERESIS is ignored, a decrease waits DECREASE_INTERVAL_MS
- * since the last change, an increase INCREASE_INTERVAL_MS.
+ * since the last change, an increase INCREASE_INTERVAL_MS. Below the
+ * floor, a FormatLadder steps the picture or frame rate down and lowers
+ * the floor with it (format-ladder.ts).
  */
 export interface SourceRateControlInit {
   source: ControllableSource
   range: AdaptiveRange
   logger: Logger
   now?: () => number
+  /** The format ladder's hold times (tests); the defaults of format-ladder.ts otherwise. */
+  ladder?: Pick<FormatLadderInit, 'downHoldMs' | 'upHoldMs'>
 }
 
 /** Share of the estimate kept free: RTP header and extension overhead (~2 %) and some repairs; the loss rate comes on top. */
@@ -38,6 +43,8 @@ export class SourceRateControl {
   readonly #now: () => number
   readonly #estimates = new Map<EstimatingTrack, BandwidthEstimate | undefined>()
   readonly #listeners = new Map<EstimatingTrack, (estimate: BandwidthEstimate) => void>()
+  /** Video: below the floor, the format steps down; the floor is its step's. */
+  readonly #ladder: FormatLadder | undefined
   /** What the encoder was last told (kbit/s). */
   #currentKbps: number
   #lastChangeMs = Number.NEGATIVE_INFINITY
@@ -51,10 +58,21 @@ export class SourceRateControl {
     this.#log = init.logger
     this.#now = init.now ?? (() => performance.now())
     this.#currentKbps = init.range.maxKbps
+    const format = init.source.videoFormat
+    if (format !== undefined) {
+      this.#ladder = new FormatLadder({ source: init.source, minKbps: init.range.floorKbps, logger: init.logger, now: init.now, ...init.ladder }, format)
+      // A new step is a new floor: the target moves to it.
+      this.#ladder.on('step', () => { this.#update() })
+    }
   }
 
   get targetKbps (): number {
     return this.#currentKbps
+  }
+
+  /** The format step the source runs at; undefined for a source with no format ladder. */
+  get format (): FormatLadderInfo | undefined {
+    return this.#ladder?.info()
   }
 
   /** A viewer's track: its estimates count from now on. */
@@ -62,6 +80,7 @@ export class SourceRateControl {
     if (this.#closed || this.#listeners.has(track)) return
     const listener = (estimate: BandwidthEstimate): void => {
       this.#estimates.set(track, estimate)
+      this.#ladder?.observe(this.#lowestKbps())
       this.#update()
     }
     this.#listeners.set(track, listener)
@@ -75,6 +94,7 @@ export class SourceRateControl {
     track.off('estimate', listener)
     this.#listeners.delete(track)
     this.#estimates.delete(track)
+    this.#ladder?.observe(this.#lowestKbps())
     this.#update()
   }
 
@@ -82,30 +102,42 @@ export class SourceRateControl {
     this.#closed = true
     clearTimeout(this.#timer)
     this.#timer = undefined
+    this.#ladder?.close()
     for (const [track, listener] of this.#listeners) track.off('estimate', listener)
     this.#listeners.clear()
     this.#estimates.clear()
   }
 
-  /** The target the viewers' estimates ask for now (kbit/s). */
-  #wantedKbps (): number {
-    const { minKbps, maxKbps } = this.#init.range
-    let lowest = Number.POSITIVE_INFINITY
+  /** The slowest viewer's estimate less headroom (kbit/s); undefined while no viewer has said anything. */
+  #lowestKbps (): number | undefined {
+    let lowest: number | undefined
     for (const estimate of this.#estimates.values()) {
       if (estimate === undefined) continue
       const headroom = REPAIR_HEADROOM + Math.min(estimate.lossFraction, MAX_LOSS_HEADROOM)
-      lowest = Math.min(lowest, estimate.bitrateBps * (1 - headroom) / 1000)
+      lowest = Math.min(lowest ?? Number.POSITIVE_INFINITY, estimate.bitrateBps * (1 - headroom) / 1000)
     }
+    return lowest
+  }
+
+  /** The least target now: minBitrate, or less at a lower format step. */
+  #floorKbps (): number {
+    return this.#ladder?.floorKbps ?? this.#init.range.floorKbps
+  }
+
+  /** The target the viewers' estimates ask for now (kbit/s). */
+  #wantedKbps (): number {
+    const { maxKbps } = this.#init.range
+    const lowest = this.#lowestKbps()
     // No viewer has said anything yet: the configured rate, today's behaviour.
-    if (!Number.isFinite(lowest)) return maxKbps
-    return Math.round(Math.min(Math.max(lowest, minKbps), maxKbps))
+    if (lowest === undefined) return maxKbps
+    return Math.round(Math.min(Math.max(lowest, this.#floorKbps()), maxKbps))
   }
 
   #update (): void {
     if (this.#closed || this.#applying) return
     const wanted = this.#wantedKbps()
     const current = this.#currentKbps
-    const atLimit = wanted === this.#init.range.minKbps || wanted === this.#init.range.maxKbps
+    const atLimit = wanted === this.#floorKbps() || wanted === this.#init.range.maxKbps
     if (wanted === current || (Math.abs(wanted - current) < HYSTERESIS * current && !atLimit)) return
     const waitMs = (wanted < current ? DECREASE_INTERVAL_MS : INCREASE_INTERVAL_MS) - (this.#now() - this.#lastChangeMs)
     if (waitMs > 0) {
