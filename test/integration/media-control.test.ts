@@ -24,8 +24,6 @@ const RATE_WINDOW_MS = 500
 /** The issue's bounds: the new rate at the consumer within 2 s, no gap in decoded frames over 100 ms. */
 const RATE_DEADLINE_MS = 2_000
 const MAX_FRAME_GAP_MS = 100
-/** vp8enc can skip two frames at a new target (see below): at most four frame intervals. */
-const VP8_MAX_FRAME_GAP_MS = 4 * 1000 / 30 + 5
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -139,18 +137,13 @@ describe('a running source under control: bit rate, format, key frames, stats (n
       const end = performance.now()
       const gapBefore = largestGap(consumer.frames, down - (end - down), down)
       const gapAfter = largestGap(consumer.frames, down, end)
-      console.log(`${codec}: ${Math.round(before)} → ${LOW_KBPS} kbit/s seen in ${Math.round(downMs!)} ms, back up in ${Math.round(upMs!)} ms; largest decoded-frame gap ${gapAfter.toFixed(1)} ms (${gapBefore.toFixed(1)} ms before the change)`)
-      if (codec === 'h264') {
-        expect(gapAfter).toBeLessThanOrEqual(MAX_FRAME_GAP_MS)
-      } else {
-        // vp8enc (realtime, 2 threads) skips frames by itself when the two
-        // shared cores are busy, change or no change; and its new target can
-        // cost it two frames at once (107 ms once after 33 ms before, in a full
-        // npm test): issue 16's 100 ms is met for x264enc, not yet for vp8enc.
-        expect(gapAfter).toBeLessThanOrEqual(Math.max(VP8_MAX_FRAME_GAP_MS, gapBefore * 1.5))
-      }
+      const fpsAfter = consumer.frames.filter(f => f.at >= down).length / (end - down) * 1000
+      console.log(`${codec}: ${Math.round(before)} → ${LOW_KBPS} kbit/s seen in ${Math.round(downMs!)} ms (${Math.round(low)} kbit/s the second after), back up in ${Math.round(upMs!)} ms; ${fpsAfter.toFixed(1)} decoded frames/s after the change; largest decoded-frame gap ${gapAfter.toFixed(1)} ms (${gapBefore.toFixed(1)} ms before the change)`)
+      // vp8enc too since it runs one thread at this size (encoder-threads.ts):
+      // with two, its spinning row threads held frames back 60-500 ms on two busy cores
+      expect(gapAfter).toBeLessThanOrEqual(MAX_FRAME_GAP_MS)
       // frames kept coming all along (30 fps; a loaded machine may drop some)
-      expect(consumer.frames.filter(f => f.at >= down).length).toBeGreaterThan((end - down) / 1000 * 30 * (codec === 'h264' ? 0.7 : 0.4))
+      expect(fpsAfter).toBeGreaterThan(30 * 0.7)
     })
   }
 
