@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { CODECS, defaultCodec, type Codec, type MediaKind } from './codecs.ts'
 import { encoderDescription } from './encoders.ts'
 import { LOOPBACK } from './udp-socket.ts'
@@ -87,7 +88,7 @@ export function sourceSettings (source: SourceConfig): Pick<SourcePipelineOption
 export function buildSourcePipeline (o: SourcePipelineOptions): string {
   const info = CODECS[o.codec]
   if (info.kind !== o.kind) throw new TypeError(`codec ${o.codec} is not a ${o.kind} codec`)
-  const settings = { bitrateKbps: o.bitrateKbps, keyframeInterval: o.keyframeInterval, fps: o.fps }
+  const settings = { bitrateKbps: o.bitrateKbps, keyframeInterval: o.keyframeInterval, fps: o.fps, width: o.width, height: o.height, cores: availableParallelism() }
   const convert = o.kind === 'video' ? videoConvert(o) : 'audioconvert ! audioresample ! audio/x-raw,rate=48000'
   const pay = [
     info.payloader, `pt=${o.payloadType}`, `ssrc=${o.ssrc >>> 0}`, `mtu=${o.mtu}`,

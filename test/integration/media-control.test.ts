@@ -28,8 +28,6 @@ const RATE_WINDOW_MS = 500
 /** The issue's bounds: the new rate at the consumer within 2 s, no gap in decoded frames over 100 ms. */
 const RATE_DEADLINE_MS = 2_000
 const MAX_FRAME_GAP_MS = 100
-/** vp8enc can skip two frames at a new target (see below): at most four frame intervals. */
-const VP8_MAX_FRAME_GAP_MS = 4 * 1000 / 30 + 5
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -148,50 +146,58 @@ describe('a running source under control: bit rate, format, key frames, stats (n
       const end = performance.now()
       const gapBefore = largestGap(consumer.frames, down - (end - down), down)
       const gapAfter = largestGap(consumer.frames, down, end)
-      console.log(`${codec}: ${Math.round(before)} → ${LOW_KBPS} kbit/s seen in ${Math.round(downMs!)} ms, back up in ${Math.round(upMs!)} ms; largest decoded-frame gap ${gapAfter.toFixed(1)} ms (${gapBefore.toFixed(1)} ms before the change)`)
-      if (codec === 'h264') {
-        expect(gapAfter).toBeLessThanOrEqual(MAX_FRAME_GAP_MS)
-      } else {
-        // vp8enc (realtime, 2 threads) skips frames by itself when the two
-        // shared cores are busy, change or no change; and its new target can
-        // cost it two frames at once (107 ms once after 33 ms before, in a full
-        // npm test): issue 16's 100 ms is met for x264enc, not yet for vp8enc.
-        expect(gapAfter).toBeLessThanOrEqual(Math.max(VP8_MAX_FRAME_GAP_MS, gapBefore * 1.5))
-      }
+      const fpsAfter = consumer.frames.filter(f => f.at >= down).length / (end - down) * 1000
+      console.log(`${codec}: ${Math.round(before)} → ${LOW_KBPS} kbit/s seen in ${Math.round(downMs!)} ms (${Math.round(low)} kbit/s the second after), back up in ${Math.round(upMs!)} ms; ${fpsAfter.toFixed(1)} decoded frames/s after the change; largest decoded-frame gap ${gapAfter.toFixed(1)} ms (${gapBefore.toFixed(1)} ms before the change)`)
+      // vp8enc too since it runs one thread at this size (encoder-threads.ts):
+      // with two, its spinning row threads held frames back 60-500 ms on two busy cores
+      expect(gapAfter).toBeLessThanOrEqual(MAX_FRAME_GAP_MS)
       // frames kept coming all along (30 fps; a loaded machine may drop some)
-      expect(consumer.frames.filter(f => f.at >= down).length).toBeGreaterThan((end - down) / 1000 * 30 * (codec === 'h264' ? 0.7 : 0.4))
+      expect(fpsAfter).toBeGreaterThan(30 * 0.7)
     })
   }
 
-  it('a new resolution and frame rate take effect without a restart; what the source cannot make is refused', async () => {
-    const source = await running('h264', { width: 320, height: 240, fps: 30 })
-    const consumer = await consume(source, 'h264')
-    await source.start()
-    source.requestKeyFrame()
-    await sleep(1_500)
-    const pid = source.pid
-    expect((await source.elementStats()).format).toEqual({ width: 320, height: 240, fps: 30 })
-    expect(consumer.widths.at(-1)).toBe(320)
+  for (const codec of ['h264', 'vp8'] as const) {
+    it(`${codec}: a new resolution and frame rate take effect without a restart, with no decoded-frame gap over 100 ms`, async () => {
+      const source = await running(codec, { width: 320, height: 240, fps: 30 })
+      const consumer = await consume(source, codec)
+      await source.start()
+      source.requestKeyFrame()
+      await sleep(1_500)
+      const pid = source.pid
+      expect((await source.elementStats()).format).toEqual({ width: 320, height: 240, fps: 30 })
+      expect(consumer.widths.at(-1)).toBe(320)
 
-    const asked = performance.now()
-    expect(await source.setVideoFormat({ width: 160, height: 120 })).toEqual({ width: 160, height: 120, fps: 30 })
-    const deadline = asked + 2_000
-    while (consumer.widths.at(-1) !== 160 && performance.now() < deadline) await sleep(20)
-    expect(consumer.widths.at(-1)).toBe(160) // decoded at the new size
-    expect((await source.elementStats()).format).toEqual({ width: 160, height: 120, fps: 30 })
+      const asked = performance.now()
+      expect(await source.setVideoFormat({ width: 160, height: 120 })).toEqual({ width: 160, height: 120, fps: 30 })
+      const deadline = asked + 2_000
+      while (consumer.widths.at(-1) !== 160 && performance.now() < deadline) await sleep(20)
+      const resizedMs = performance.now() - asked
+      expect(consumer.widths.at(-1)).toBe(160) // decoded at the new size
+      expect((await source.elementStats()).format).toEqual({ width: 160, height: 120, fps: 30 })
+      await sleep(500) // the new size alone, before the next change
 
-    await source.setVideoFormat({ fps: 15 })
-    await sleep(1_500)
-    expect((await source.elementStats()).format).toEqual({ width: 160, height: 120, fps: 15 })
-    const recent = consumer.frames.filter(f => f.at > performance.now() - 1_000)
-    expect(recent.length).toBeGreaterThan(10)
-    expect(recent.length).toBeLessThan(20)
+      const slower = performance.now()
+      await source.setVideoFormat({ fps: 15 })
+      await sleep(1_500)
+      expect((await source.elementStats()).format).toEqual({ width: 160, height: 120, fps: 15 })
+      const recent = consumer.frames.filter(f => f.at > performance.now() - 1_000)
+      expect(recent.length).toBeGreaterThan(10)
+      expect(recent.length).toBeLessThan(20)
 
-    expect(source.pid).toBe(pid)
-    expect(source.stats().restarts).toBe(0)
-    expect(largestGap(consumer.frames, asked - 500, asked + 1_000)).toBeLessThanOrEqual(MAX_FRAME_GAP_MS)
+      expect(source.pid).toBe(pid)
+      expect(source.stats().restarts).toBe(0)
+      const sizeGap = largestGap(consumer.frames, asked - 500, slower)
+      // at 15 fps one frame interval is 67 ms
+      const rateGap = largestGap(consumer.frames, slower, performance.now())
+      console.log(`${codec}: 320×240 → 160×120 decoded in ${Math.round(resizedMs)} ms, largest decoded-frame gap ${sizeGap.toFixed(1)} ms; 30 → 15 fps, largest gap ${rateGap.toFixed(1)} ms`)
+      expect(sizeGap).toBeLessThanOrEqual(MAX_FRAME_GAP_MS)
+      expect(largestGap(consumer.frames, asked - 500, asked + 1_000)).toBeLessThanOrEqual(MAX_FRAME_GAP_MS)
+      expect(rateGap).toBeLessThanOrEqual(MAX_FRAME_GAP_MS)
+    })
+  }
 
-    // a source that fixes its own frame rate (no videorate in the pipeline) cannot change it
+  it('a source that fixes its own frame rate cannot change it: refused, and nothing changed', async () => {
+    // no videorate in the pipeline: the source's caps fix 30 fps
     const fixed = await running('h264', { pipeline: 'videotestsrc is-live=true ! video/x-raw,framerate=30/1', width: 160, height: 120 })
     await fixed.start()
     expect((await rejection(fixed.setVideoFormat({ fps: 15 }))).name).toBe('VideoFormatUnsupportedError')
@@ -266,18 +272,30 @@ describe('a running source under control: bit rate, format, key frames, stats (n
     expect(Math.max(gapDown, gapUp)).toBeLessThanOrEqual(2 * 1000 / 15 + 5)
   })
 
-  it('a key frame on request, through the encoder itself', async () => {
-    const source = await running('vp8', { keyframeInterval: 300 })
-    await source.start()
-    await sleep(1_000)
-    const before = source.stats().keyFrames
-    const asked = performance.now()
-    const seen = new Promise<number>(resolve => source.once('keyframe', () => resolve(performance.now() - asked)))
-    expect(source.requestKeyFrame()).toBe(true)
-    const ms = await Promise.race([seen, sleep(1_000).then(() => Infinity)])
-    expect(ms).toBeLessThan(500)
-    expect(source.stats().keyFrames).toBe(before + 1)
-  })
+  for (const codec of ['h264', 'vp8'] as const) {
+    it(`${codec}: a key frame on request, through the encoder itself, with no decoded-frame gap over 100 ms`, async () => {
+      const source = await running(codec, { keyframeInterval: 300 })
+      const consumer = await consume(source, codec)
+      await source.start()
+      await sleep(1_000)
+      const before = source.stats().keyFrames
+      const first = performance.now()
+      const latencies: number[] = []
+      for (let i = 0; i < 3; i++) {
+        const asked = performance.now()
+        const seen = new Promise<number>(resolve => source.once('keyframe', () => resolve(performance.now() - asked)))
+        expect(source.requestKeyFrame()).toBe(true)
+        const ms = await Promise.race([seen, sleep(1_000).then(() => Infinity)])
+        expect(ms).toBeLessThan(500)
+        latencies.push(ms)
+        await sleep(400)
+      }
+      expect(source.stats().keyFrames).toBe(before + 3)
+      const gap = largestGap(consumer.frames, first - 500, performance.now())
+      console.log(`${codec}: key frames ${latencies.map(ms => Math.round(ms)).join(', ')} ms after the requests; largest decoded-frame gap ${gap.toFixed(1)} ms`)
+      expect(gap).toBeLessThanOrEqual(MAX_FRAME_GAP_MS)
+    })
+  }
 
   it('bad values and encoders it cannot drive are errors by name', async () => {
     const source = await running('opus', {})
