@@ -34,6 +34,7 @@ import type { FoxgloveBridge } from '../foxglove/foxglove-bridge.ts'
 import { createControlServer } from './control-server.ts'
 import type { DaemonApi } from './daemon-api.ts'
 import { listSessions } from './routes/sessions.ts'
+import { oncePerTurn } from '../util/once-per-turn.ts'
 import { claimSocketPath } from './control-socket.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { componentLogger, setLogLevels } from './logger.ts'
@@ -279,7 +280,8 @@ export function createDaemon (initialConfig: Config, root: Logger): Daemon {
       })
 
       const api: DaemonApi = { status, peers, events, sessions: sessionManager, channels, media, watch, router, recordings, reload, browsers: () => browsers?.listWithTracks() ?? [] }
-      listed = () => listSessions(api)
+      // A /metrics render reads the listing for each of its series: one listing serves the whole render.
+      listed = oncePerTurn(() => listSessions(api))
       const controlServer = createControlServer({
         socket: config.control.socket,
         mode: config.control.mode,
