@@ -1,6 +1,6 @@
-import { ADAPTIVE_SOURCE, dropIncomingRandomly, FIXED_SOURCE, measureWatch, secondsToReach, shapeEgress, SOURCE_KBPS, startAdaptiveLab, startCountWatch, stopWatch, unshapeEgress, type WatchSecond } from '../test/helpers/adaptive-lab.ts'
+import { ADAPTIVE_SOURCE, dropIncomingRandomly, FIXED_SOURCE, measureWatch, secondsToReach, shapeEgress, SOURCE_KBPS, startCountWatch, stopWatch, unshapeEgress, type WatchSecond } from '../test/helpers/adaptive-lab.ts'
 import type { EdgedProcess } from '../test/helpers/edged-process.ts'
-import { netnsUnavailable, NetnsSet } from '../test/helpers/netns-lab.ts'
+import { inAdaptiveLab } from './lib/adaptive-lab-run.ts'
 import { median, percentile, round } from './lib/stats.ts'
 import type { BenchContext, Benchmark, Figure } from './lib/types.ts'
 import { udpPing } from './lib/udp-ping.ts'
@@ -91,17 +91,7 @@ export const benchmark: Benchmark = {
   name: 'adaptive',
   description: 'issue 17: 2 Mbit/s video through a 1 Mbit/s link, 4 → 1 and 1 → 4 Mbit/s steps, and 5 % random loss, adaptive beside a fixed bit rate',
   async run (ctx: BenchContext) {
-    const skip = netnsUnavailable()
-    if (skip !== undefined) {
-      ctx.log(`adaptive: skipped, ${skip}`)
-      return []
-    }
-    const set = new NetnsSet()
-    let a: EdgedProcess | undefined
-    let b: EdgedProcess | undefined
-    try {
-      let ns: [string, string]
-      ({ ns, a, b } = await startAdaptiveLab(set, 'abn', ADDR))
+    return await inAdaptiveLab(ctx, 'adaptive', 'abn', ADDR, async ({ ns, a, b }) => {
       const out: Figure[] = []
       const steady: Record<string, CaseResult> = {}
       const step: Record<string, CaseResult> = {}
@@ -122,9 +112,6 @@ export const benchmark: Benchmark = {
       out.push(...figures('1 → 4 Mbit/s', up[ADAPTIVE_SOURCE], up[FIXED_SOURCE], BEFORE_UP_S, undefined, BEFORE_UP_S))
       out.push(...figures('5 % loss, no limit (delivered / source rate)', lossy[ADAPTIVE_SOURCE], lossy[FIXED_SOURCE], SETTLE_S))
       return out
-    } finally {
-      await Promise.all([a, b].map(async d => { await d?.cleanup() }))
-      set.remove()
-    }
+    })
   }
 }

@@ -1,6 +1,6 @@
-import { ADAPTIVE_SOURCE, FIXED_SOURCE, measureWatch, shapeEgress, startAdaptiveLab, startCountWatch, stopWatch, type WatchSecond } from '../test/helpers/adaptive-lab.ts'
+import { ADAPTIVE_SOURCE, FIXED_SOURCE, measureWatch, shapeEgress, startCountWatch, stopWatch, type WatchSecond } from '../test/helpers/adaptive-lab.ts'
 import type { EdgedProcess } from '../test/helpers/edged-process.ts'
-import { netnsUnavailable, NetnsSet } from '../test/helpers/netns-lab.ts'
+import { inAdaptiveLab } from './lib/adaptive-lab-run.ts'
 import { unixRequest } from '../test/helpers/unix-http.ts'
 import { median, percentile, round } from './lib/stats.ts'
 import type { BenchContext, Benchmark, Figure } from './lib/types.ts'
@@ -54,17 +54,7 @@ export const benchmark: Benchmark = {
   name: 'format-ladder',
   description: 'issue 17: 2 Mbit/s video through a 100 kbit/s link (under minBitrate), then 4 Mbit/s: the format steps down and back, beside a fixed bit rate',
   async run (ctx: BenchContext) {
-    const skip = netnsUnavailable()
-    if (skip !== undefined) {
-      ctx.log(`format-ladder: skipped, ${skip}`)
-      return []
-    }
-    const set = new NetnsSet()
-    let a: EdgedProcess | undefined
-    let b: EdgedProcess | undefined
-    try {
-      let ns: [string, string]
-      ({ ns, a, b } = await startAdaptiveLab(set, 'fln', ADDR))
+    return await inAdaptiveLab(ctx, 'format-ladder', 'fln', ADDR, async ({ ns, a, b }) => {
       const runs: Record<string, Second[]> = {}
       for (const source of [ADAPTIVE_SOURCE, FIXED_SOURCE]) {
         runs[source] = await runCase(ns, a, b, source)
@@ -89,9 +79,6 @@ export const benchmark: Benchmark = {
         beside('first format step down', 's', firstStepS),
         beside(`${GOOD_FPS} fps again after the link is ${FAST_MBIT} Mbit/s`, 's', recovered)
       ]
-    } finally {
-      await Promise.all([a, b].map(async d => { await d?.cleanup() }))
-      set.remove()
-    }
+    })
   }
 }
