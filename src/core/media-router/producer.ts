@@ -60,7 +60,8 @@ export interface ProducerInit {
   logger: Logger
 }
 
-const END_ERRORS: Record<ProducerEndCode, new (message: string) => Error> = {
+/** The error each way of ending stands for (what a consumer that could not get the stream is told). */
+export const END_ERRORS: Record<ProducerEndCode, new (message: string) => Error> = {
   'source-failed': SourceFailedError,
   'source-removed': NotFoundError,
   ended: WatchEndedError

@@ -3,7 +3,7 @@ import type { KeyFrameKind } from '../../media/keyframe-throttle.ts'
 import type { Codec } from '../../media/codecs.ts'
 import { SourceFailedError } from '../../util/errors.ts'
 import type { ForwardOrigins } from '../media-router/media-router.ts'
-import type { ProducerEndCode, ProducerOrigin, ProducerOutput } from '../media-router/producer.ts'
+import { END_ERRORS, type ProducerEndCode, type ProducerOrigin, type ProducerOutput } from '../media-router/producer.ts'
 import type { ProducerKind } from '../media-router/router-info.ts'
 import { ForwardSink } from './forward-sink.ts'
 import type { WatchInfo } from './watch-types.ts'
@@ -11,7 +11,7 @@ import type { Watches } from './watches.ts'
 
 export interface ForwardedStreamsInit {
   /** The daemon's one Watches: every track it receives from a peer's source is one of its watches. */
-  watches: Pick<Watches, 'create' | 'delete' | 'list'>
+  watches: Pick<Watches, 'create' | 'delete' | 'list' | 'find'>
   logger: Logger
 }
 
@@ -96,7 +96,7 @@ class ForwardedStream implements ProducerOrigin {
   get format (): ForwardedFormat | undefined { return this.#format }
 
   watch (): WatchInfo | undefined {
-    return this.#watchId === undefined ? undefined : this.#watches.list().find(w => w.id === this.#watchId)
+    return this.#watchId === undefined ? undefined : this.#watches.find(this.#watchId)
   }
 
   async hold (): Promise<void> {
@@ -168,11 +168,7 @@ class ForwardedStream implements ProducerOrigin {
   }
 }
 
-/** The producer's end code for why the peer ended its watch (the peer's unwatch code, as Watches named it). */
+/** The producer's end code for why the peer ended its watch (the error Watches named it by): END_ERRORS read backwards. */
 function endCode (errorName: string | undefined): ProducerEndCode {
-  switch (errorName) {
-    case 'NotFoundError': return 'source-removed'
-    case 'SourceFailedError': return 'source-failed'
-    default: return 'ended'
-  }
+  return (Object.keys(END_ERRORS) as ProducerEndCode[]).find(code => END_ERRORS[code].name === errorName) ?? 'ended'
 }

@@ -52,10 +52,6 @@ export class SinkTrack extends TypedEmitter<SendTrackEvents> implements Consumer
   get isClosed (): boolean { return this.#closed }
   /** The sink takes packets now. */
   get ready (): boolean { return this.#ready }
-  get format (): ForwardedFormat | undefined {
-    const sink = this.#sink
-    return sink === undefined ? undefined : { codec: sink.codec, payloadType: sink.payloadType }
-  }
 
   /** Start the sink now when the stream's format is known (else on the first packet); resolves once it takes packets or failed. */
   async prepare (): Promise<void> {

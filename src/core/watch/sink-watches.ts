@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { formatSinkSpec, parseSinkSpec, type SinkSpec } from '../../media/sink-spec.ts'
 import type { PeerInfo } from '../../signalling/types.ts'
-import { ConflictError, NotFoundError, PipelineError, SourceFailedError, WatchEndedError } from '../../util/errors.ts'
+import { ConflictError, NotFoundError, PipelineError, WatchEndedError } from '../../util/errors.ts'
 import type { Consumer, ConsumerEndCode } from '../media-router/consumer.ts'
 import type { MediaRouter } from '../media-router/media-router.ts'
+import { END_ERRORS } from '../media-router/producer.ts'
 import type { SessionManager } from '../sessions/session-manager.ts'
 import type { ForwardedStreams } from './forwarded-streams.ts'
 import { SinkTrack, type SinkTrackInit } from './sink-track.ts'
-import type { WatchInfo, WatchState, WatchStats } from './watch-types.ts'
-import { checkWatchable } from './watches.ts'
+import type { WatchInfo, WatchState } from './watch-types.ts'
+import { checkWatchable, watchStats } from './watches.ts'
 
 /** POST /v1/watch's at once (each may run a GStreamer process). */
 export const MAX_SINK_WATCHES = 64
@@ -39,12 +40,8 @@ interface SinkWatch {
   error: { name: string, message: string } | null
 }
 
-const END_ERRORS: Record<ConsumerEndCode, string> = {
-  'source-failed': SourceFailedError.name,
-  'source-removed': NotFoundError.name,
-  ended: WatchEndedError.name,
-  'consumer-failed': PipelineError.name
-}
+/** The error a watch fails with when its stream ends: the producer's, or the sink's own failure. */
+const endErrorName = (code: ConsumerEndCode): string => code === 'consumer-failed' ? PipelineError.name : END_ERRORS[code].name
 
 /**
  * The watches of POST /v1/watch: a peer's source into a local sink (count,
@@ -110,7 +107,7 @@ export class SinkWatches {
       consumer = await this.#init.router.consume(peer, source, {
         kind: 'sink',
         client: id,
-        onEnd: (code, reason) => { this.#fail(watch, { name: END_ERRORS[code], message: reason }) }
+        onEnd: (code, reason) => { this.#fail(watch, { name: endErrorName(code), message: reason }) }
       }, { own: id })
     } catch (err) {
       if ((err as Error).name === NotFoundError.name) {
@@ -170,36 +167,21 @@ export class SinkWatches {
       : remote === undefined
         ? 'connecting'
         : remote.state === 'active' && !watch.track.ready ? 'negotiating' : remote.state
-    const packets = sink?.packets ?? 0
-    const lost = sink?.lost ?? 0
-    const track = remote?.stats
-    const stats: WatchStats = {
-      packets,
-      bytes: sink?.bytes ?? 0,
-      lost,
-      lossRate: packets + lost === 0 ? 0 : lost / (packets + lost),
-      bitrateKbps: sink?.bitrateKbps ?? 0,
-      frames: sink?.frames ?? 0,
-      keyFrames: sink?.keyFrames ?? 0,
-      framesDecoded: sink?.framesDecoded ?? 0,
-      fps: sink?.fps ?? 0,
-      // What the track asked the peer for (this sink's requests went through the producer's policy).
-      keyFrameRequests: track?.keyFrameRequests ?? 0,
-      discarded: (sink?.discarded ?? 0) + watch.track.stats().dropped,
-      sinkRestarts: sink?.restarts ?? 0,
-      nacksSent: track?.nacksSent ?? 0,
-      retransmitsReceived: track?.retransmitsReceived ?? 0,
-      jitterMs: track?.jitterMs ?? 0
-    }
-    const format = watch.track.format
+    // What the track asked the peer for (this sink's requests went through the producer's policy).
+    const stats = watchStats(sink, {
+      keyFrameRequests: remote?.stats.keyFrameRequests ?? 0,
+      nacksSent: remote?.stats.nacksSent ?? 0,
+      retransmitsReceived: remote?.stats.retransmitsReceived ?? 0,
+      jitterMs: remote?.stats.jitterMs ?? 0
+    }, watch.track.stats().dropped)
     return {
       id: watch.id,
       peer: watch.peer,
       source: watch.source,
       sink: formatSinkSpec(watch.spec),
       state,
-      kind: remote?.kind ?? (format === undefined ? null : sink?.kind ?? null),
-      codec: remote?.codec ?? format?.codec ?? null,
+      kind: remote?.kind ?? sink?.kind ?? null,
+      codec: remote?.codec ?? sink?.codec ?? null,
       error: watch.error ?? (remote?.state === 'failed' ? remote.error : null),
       createdAt: watch.createdAt.toISOString(),
       activeAt: state === 'active' ? remote?.activeAt ?? null : null,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import type { GstSink } from '../../media/gst-sink.ts'
+import type { GstSink, SinkStats } from '../../media/gst-sink.ts'
 import { formatSinkSpec, parseSinkSpec, type SinkSpec } from '../../media/sink-spec.ts'
 import type { MediaSignalMessage, UnwatchCode } from '../../signalling/signal-messages.ts'
 import type { PeerInfo } from '../../signalling/types.ts'
@@ -79,6 +79,29 @@ export function checkWatchable (init: Pick<WatchesInit, 'localPeer' | 'peers'> &
   if (init.sessions.link(peer)?.session.profile === 'data') throw new ConflictError(noMedia(peer))
 }
 
+/** What a watch's track asked of the peer and saw arrive. */
+export type WatchTrackFigures = Pick<WatchStats, 'keyFrameRequests' | 'nacksSent' | 'retransmitsReceived' | 'jitterMs'>
+
+/** A watch's figures: what its sink counted and decoded (none before it has one), and its track's; `dropped`: packets lost before the sink. */
+export function watchStats (sink: SinkStats | undefined, track: WatchTrackFigures, dropped = 0): WatchStats {
+  const packets = sink?.packets ?? 0
+  const lost = sink?.lost ?? 0
+  return {
+    packets,
+    bytes: sink?.bytes ?? 0,
+    lost,
+    lossRate: packets + lost === 0 ? 0 : lost / (packets + lost),
+    bitrateKbps: sink?.bitrateKbps ?? 0,
+    frames: sink?.frames ?? 0,
+    keyFrames: sink?.keyFrames ?? 0,
+    framesDecoded: sink?.framesDecoded ?? 0,
+    fps: sink?.fps ?? 0,
+    discarded: (sink?.discarded ?? 0) + dropped,
+    sinkRestarts: sink?.restarts ?? 0,
+    ...track
+  }
+}
+
 const noMedia = (peer: string): string => `the session with ${peer} uses stack profile data: it has no media tracks (use webrtc, media or trusted)`
 
 const UNWATCH_ERRORS: Record<UnwatchCode, new (message: string) => Error> = {
@@ -117,6 +140,12 @@ export class Watches {
 
   get (id: string): WatchInfo {
     return this.#info(this.#find(id))
+  }
+
+  /** The watch with this id, if there is one. */
+  find (id: string): WatchInfo | undefined {
+    const watch = this.#watches.get(id)
+    return watch === undefined ? undefined : this.#info(watch)
   }
 
   has (peer: string, id: string): boolean {
@@ -347,27 +376,13 @@ export class Watches {
   }
 
   #info (watch: Watch): WatchInfo {
-    const sink = watch.sink?.stats()
     const track = watch.track?.stats()
-    const packets = sink?.packets ?? 0
-    const lost = sink?.lost ?? 0
-    const stats: WatchStats = {
-      packets,
-      bytes: sink?.bytes ?? 0,
-      lost,
-      lossRate: packets + lost === 0 ? 0 : lost / (packets + lost),
-      bitrateKbps: sink?.bitrateKbps ?? 0,
-      frames: sink?.frames ?? 0,
-      keyFrames: sink?.keyFrames ?? 0,
-      framesDecoded: sink?.framesDecoded ?? 0,
-      fps: sink?.fps ?? 0,
+    const stats = watchStats(watch.sink?.stats(), {
       keyFrameRequests: watch.keyFrameRequests + (track?.keyFrameRequests ?? 0),
-      discarded: sink?.discarded ?? 0,
-      sinkRestarts: sink?.restarts ?? 0,
       nacksSent: track?.nacks?.requested ?? 0,
       retransmitsReceived: track?.nacks?.recovered ?? 0,
       jitterMs: Math.round((track?.jitterMs ?? 0) * 100) / 100
-    }
+    })
     return {
       id: watch.id,
       peer: watch.peer,
